@@ -1,0 +1,28 @@
+// unit:        pure logic, imports TypeScript sources.
+// local:       real local binaries (sops, git, git-filter-repo), no servers.
+// integration: real servers (two Vault-API regions, kube-apiserver + etcd, ESO)
+//              started once by the global setup; drives the built CLI too.
+const common = {
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: {'^(\\.{1,2}/.*)\\.js$': '$1'},
+  transform: {'^.+\\.ts$': ['ts-jest', {useESM: true, tsconfig: 'tsconfig.json'}]},
+  testEnvironment: 'node',
+}
+export default {
+  projects: [
+    {...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts']},
+    {
+      ...common,
+      displayName: 'local',
+      testMatch: ['<rootDir>/test/local/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/env/local-setup.ts',
+    },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/env/global-setup.ts',
+      globalTeardown: '<rootDir>/test/env/global-teardown.ts',
+    },
+  ],
+}

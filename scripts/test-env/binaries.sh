@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Provides the real servers the integration tests run against.
+#
+# Each binary comes from an explicit variable (BAO_BIN, SOPS_BIN, ETCD_BIN,
+# KUBE_APISERVER_BIN, KUBECTL_BIN, ESO_BIN), else from the cache
+# ~/.cache/secrets-toolkit/testbin/<name>-<version>, else it is built from
+# source through the Go module proxy into that cache. Release binaries and
+# container images cannot be downloaded here; Go modules can.
+#
+# Usage: scripts/test-env/binaries.sh [ensure|paths] [name...]
+#   ensure  build whatever is missing (default), then print NAME=PATH lines
+#   paths   print NAME=PATH lines for what is available, build nothing
+set -euo pipefail
+
+SOPS_VERSION=v3.13.2
+# OpenBao's root module is refused by the Go module proxy here (403 on every
+# version), so the Vault-compatible server is HashiCorp Vault, the API OpenBao
+# forked, built the same way the OpenBao recipe works (local replaces dropped).
+VAULT_VERSION=v1.21.4
+ETCD_VERSION=v3.5.35
+KUBE_VERSION=v1.33.13
+KUBE_STAGING_VERSION=v0.33.13
+ESO_VERSION=v0.20.4
+
+CACHE_DIR="${SECRETS_TOOLKIT_CACHE:-$HOME/.cache/secrets-toolkit}"
+BIN_DIR="$CACHE_DIR/testbin"
+export GOMODCACHE="$CACHE_DIR/gomod"
+export GOCACHE="$CACHE_DIR/gocache"
+export GOFLAGS=-modcacherw
+export CGO_ENABLED=0
+export GOTOOLCHAIN=local
+LDFLAGS_STRIP='-s -w'
+
+log() { printf '[test-env %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+need_go() {
+  command -v go >/dev/null 2>&1 || {
+    log "Go is needed to build the test servers: install it (apt-get install golang-go, or see https://go.dev/dl) or set the *_BIN variables."
+    exit 2
+  }
+}
+
+module_dir() { go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p'; }
+
+# Copies a module out of the read-only module cache so its go.mod can be edited.
+writable_copy() {
+  local src dest="$2"
+  src=$(module_dir "$1")
+  [ -n "$src" ] || { log "could not download module $1 from the Go module proxy"; exit 2; }
+  rm -rf "$dest"; mkdir -p "$(dirname "$dest")"
+  cp -r "$src" "$dest"; chmod -R u+w "$dest"
+}
+
+workdir() { local d="$CACHE_DIR/build/$1"; rm -rf "$d"; mkdir -p "$d"; echo "$d"; }
+
+build_sops() {
+  local out="$1" d; d=$(workdir sops)
+  ( cd "$d" && GOBIN="$d" go install -trimpath -ldflags "$LDFLAGS_STRIP" "github.com/getsops/sops/v3/cmd/sops@$SOPS_VERSION" )
+  mv "$d/sops" "$out"
+}
+
+build_bao() {
+  local out="$1" d; d=$(workdir vault)
+  writable_copy "github.com/hashicorp/vault@$VAULT_VERSION" "$d/src"
+  ( cd "$d/src"
+    # api/ and sdk/ are separate modules, absent from the root module's zip:
+    # use the published versions the go.mod already requires.
+    for m in api api/auth/approle api/auth/kubernetes api/auth/userpass sdk; do
+      go mod edit -dropreplace="github.com/hashicorp/vault/$m"
+    done
+    go build -mod=mod -trimpath -ldflags "$LDFLAGS_STRIP" -o "$out" . )
+}
+
+build_etcd() {
+  local out="$1" d; d=$(workdir etcd)
+  ( cd "$d" && go mod init etcd-build >/dev/null 2>&1
+    go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
+    go build -mod=mod -trimpath -ldflags "$LDFLAGS_STRIP" -o "$out" go.etcd.io/etcd/server/v3 )
+}
+
+kube_wrapper() {
+  local d="$1" kdir
+  kdir=$(module_dir "k8s.io/kubernetes@$KUBE_VERSION")
+  ( cd "$d" && go mod init kube-build >/dev/null 2>&1
+    go mod edit -require="k8s.io/kubernetes@$KUBE_VERSION"
+    # k8s.io/kubernetes points its staging modules at ./staging; a dependent
+    # module must pin each of them to the matching published v0 release.
+    grep -E '=> \./staging/' "$kdir/go.mod" | awk '{print $1}' | while read -r m; do
+      go mod edit -replace="$m=$m@$KUBE_STAGING_VERSION"
+    done
+    printf 'package tools\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kube-apiserver"\n\t_ "k8s.io/kubernetes/cmd/kubectl"\n)\n' > tools.go
+    go mod tidy >/dev/null 2>&1 || go mod tidy )
+}
+
+kube_ldflags() {
+  echo "$LDFLAGS_STRIP -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=33 -X k8s.io/component-base/version.gitTreeState=clean"
+}
+
+build_kube_apiserver() {
+  local out="$1" d="$CACHE_DIR/build/kube"
+  [ -f "$d/go.mod" ] || { mkdir -p "$d"; kube_wrapper "$d"; }
+  ( cd "$d" && go build -mod=mod -trimpath -ldflags "$(kube_ldflags)" -o "$out" k8s.io/kubernetes/cmd/kube-apiserver )
+}
+
+build_kubectl() {
+  local out="$1" d="$CACHE_DIR/build/kube"
+  [ -f "$d/go.mod" ] || { mkdir -p "$d"; kube_wrapper "$d"; }
+  ( cd "$d" && go build -mod=mod -trimpath -ldflags "$(kube_ldflags)" -o "$out" k8s.io/kubernetes/cmd/kubectl )
+}
+
+build_eso() {
+  local out="$1" d; d=$(workdir eso)
+  writable_copy "github.com/external-secrets/external-secrets@$ESO_VERSION" "$d/src"
+  ( cd "$d/src" && go build -mod=mod -trimpath -ldflags "$LDFLAGS_STRIP" -o "$out" . )
+  # The CRDs ship in the same module; keep them beside the binary.
+  cp "$d/src/deploy/crds/bundle.yaml" "$out.crds.yaml"
+}
+
+version_of() {
+  case "$1" in
+    sops) echo "$SOPS_VERSION" ;; bao) echo "vault-$VAULT_VERSION" ;; etcd) echo "$ETCD_VERSION" ;;
+    kube-apiserver|kubectl) echo "$KUBE_VERSION" ;; eso) echo "$ESO_VERSION" ;;
+    *) log "unknown binary: $1"; exit 2 ;;
+  esac
+}
+
+env_var_of() {
+  case "$1" in
+    sops) echo SOPS_BIN ;; bao) echo BAO_BIN ;; etcd) echo ETCD_BIN ;;
+    kube-apiserver) echo KUBE_APISERVER_BIN ;; kubectl) echo KUBECTL_BIN ;; eso) echo ESO_BIN ;;
+  esac
+}
+
+# Prints the path of an available binary, or nothing.
+locate() {
+  local name="$1" var cached
+  var=$(env_var_of "$name")
+  if [ -n "${!var:-}" ]; then echo "${!var}"; return; fi
+  cached="$BIN_DIR/$name-$(version_of "$name")"
+  if [ -x "$cached" ]; then echo "$cached"; return; fi
+}
+
+ensure() {
+  local name="$1" path out started
+  path=$(locate "$name")
+  if [ -n "$path" ]; then echo "$path"; return; fi
+  need_go
+  mkdir -p "$BIN_DIR"
+  out="$BIN_DIR/$name-$(version_of "$name")"
+  started=$(date +%s)
+  log "building $name $(version_of "$name") from source (cached afterwards in $BIN_DIR)..."
+  "build_${name//-/_}" "$out.partial" >&2
+  mv "$out.partial" "$out"
+  [ -f "$out.partial.crds.yaml" ] && mv "$out.partial.crds.yaml" "$out.crds.yaml"
+  log "built $name in $(( $(date +%s) - started ))s"
+  echo "$out"
+}
+
+ALL=(sops bao etcd kube-apiserver eso kubectl)
+mode="${1:-ensure}"; [ $# -gt 0 ] && shift
+names=("$@"); [ ${#names[@]} -gt 0 ] || names=("${ALL[@]}")
+
+mkdir -p "$CACHE_DIR"
+exec 9>"$CACHE_DIR/.build.lock"
+case "$mode" in
+  ensure)
+    # One builder at a time: parallel test runs would otherwise race on the cache.
+    flock 9
+    for n in "${names[@]}"; do p=$(ensure "$n"); echo "$n=$p"; done ;;
+  paths)
+    for n in "${names[@]}"; do echo "$n=$(locate "$n")"; done ;;
+  *) echo "usage: $0 [ensure|paths] [sops bao etcd kube-apiserver eso kubectl]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,13 @@
+// The programmatic API of secrets-toolkit. Commands are thin wrappers over these.
+export {SecretValue, REDACTED, isSecretValue} from './lib/secret/secret-value.js'
+export {ExitCode, ToolkitError, RefusedError, isToolkitError} from './lib/errors/errors.js'
+export {loadConfig, parseConfig, findRegion, type LoadedConfig} from './lib/config/load.js'
+export {regionEnvName, resolveVaultLogin} from './lib/config/credentials.js'
+export type {ToolkitConfig, RegionConfig, VaultConfig} from './lib/config/schema.js'
+export type {SecretStore, SecretData, SecretRecord, SecretMetadata, MetadataUpdate, WriteOptions} from './lib/vault/secret-store.js'
+export {StoreRequestError} from './lib/vault/errors.js'
+export {VaultKvStore} from './lib/vault/vault-kv-store.js'
+export {VaultSys} from './lib/vault/vault-sys.js'
+export {VaultHttp} from './lib/vault/vault-http.js'
+export {connectRegion, type RegionVault} from './lib/vault/connect.js'
+export {KubeClient, loadKubeConfig, FIELD_MANAGER, PUSH_SECRET_API_VERSION, type SecretSpec} from './lib/kube/client.js'

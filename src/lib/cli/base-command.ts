@@ -1,0 +1,66 @@
+import {Command, Flags, type Interfaces} from '@oclif/core'
+
+import {loadConfig, type LoadedConfig} from '../config/load.js'
+import {ExitCode, isToolkitError, ToolkitError} from '../errors/errors.js'
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+
+/**
+ * What every command shares: --config, --json, and the exit-code contract
+ * (0 ok, 1 findings, 2 error). Errors become one clear line plus a hint on
+ * stderr (or a JSON error object with --json), never a stack trace.
+ */
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static override enableJsonFlag = true
+
+  static override baseFlags = {
+    config: Flags.string({
+      description: 'configuration file (default: $SECRETS_TOOLKIT_CONFIG, else ./secrets-toolkit.yaml, else Vault\'s VAULT_* variables)',
+      helpGroup: 'GLOBAL',
+    }),
+  }
+
+  protected flags!: BaseFlags<T>
+  /** Set by a command whose check found differences or findings. */
+  protected findings = false
+
+  public override async init(): Promise<void> {
+    await super.init()
+    const {flags} = await this.parse({flags: this.ctor.flags, baseFlags: (this.ctor as typeof BaseCommand).baseFlags, enableJsonFlag: true, args: this.ctor.args, strict: this.ctor.strict})
+    this.flags = flags as BaseFlags<T>
+  }
+
+  protected loadConfig(): LoadedConfig {
+    return loadConfig({path: this.flags.config})
+  }
+
+  /** Prints a human line only when not in --json mode. */
+  protected say(message = ''): void {
+    if (!this.jsonEnabled()) this.log(message)
+  }
+
+  protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
+    // oclif's own parse errors (unknown flag, missing arg) keep their text but use the error exit code.
+    if (!isToolkitError(error) && error.oclif?.exit !== undefined && error.oclif.exit !== 0) {
+      if (this.jsonEnabled()) this.logJson({error: {code: 'USAGE', message: error.message}})
+      else this.logToStderr(`Error: ${error.message}\n  → See --help for usage.`)
+      return this.exit(ExitCode.Error)
+    }
+    if (error.oclif?.exit === 0) throw error
+    const toolkitError = isToolkitError(error)
+      ? error
+      : new ToolkitError('UNEXPECTED', `unexpected error: ${error.message}`, {hint: 'This is a bug: please report it with the command line (never with secret values).'})
+    if (this.jsonEnabled()) {
+      this.logJson({error: {code: toolkitError.code, message: toolkitError.message, hint: toolkitError.hint}})
+    } else {
+      this.logToStderr(`Error: ${toolkitError.describe()}`)
+    }
+    return this.exit(toolkitError.exitCode)
+  }
+
+  protected override async finally(error: Error | undefined): Promise<unknown> {
+    const result = await super.finally(error)
+    if (!error && this.findings) process.exitCode = ExitCode.Findings
+    return result
+  }
+}

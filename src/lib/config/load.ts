@@ -1,0 +1,106 @@
+import {existsSync, readFileSync} from 'node:fs'
+import {resolve} from 'node:path'
+import {parseDocument} from 'yaml'
+import type {z} from 'zod'
+
+import {ToolkitError} from '../errors/errors.js'
+import {configSchema, type RegionConfig, type ToolkitConfig} from './schema.js'
+
+export const DEFAULT_CONFIG_FILE = 'secrets-toolkit.yaml'
+export const CONFIG_ENV = 'SECRETS_TOOLKIT_CONFIG'
+
+export interface LoadedConfig {
+  config: ToolkitConfig
+  /** Where it came from: a file path, or "environment (VAULT_ADDR)". */
+  source: string
+}
+
+/** `regions[1].vault.address` from zod's path array. */
+export function formatIssuePath(path: readonly PropertyKey[]): string {
+  let out = ''
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`
+    else out += out === '' ? String(part) : `.${String(part)}`
+  }
+  return out || '(root)'
+}
+
+export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.map((issue) => `${formatIssuePath(issue.path)}: ${issue.message}`)
+}
+
+export function parseConfig(text: string, source: string): ToolkitConfig {
+  const document = parseDocument(text, {prettyErrors: true})
+  if (document.errors.length > 0) {
+    throw new ToolkitError('CONFIG_INVALID', `${source} is not valid YAML: ${document.errors[0].message}`, {
+      hint: 'Fix the YAML syntax; `secrets --help` links the configuration reference (docs/configuration.md).',
+    })
+  }
+  const result = configSchema.safeParse(document.toJS() ?? {})
+  if (!result.success) {
+    const problems = formatIssues(result.error.issues)
+    throw new ToolkitError('CONFIG_INVALID', `${source} has ${problems.length} problem(s):\n  ${problems.join('\n  ')}`, {
+      hint: 'See docs/configuration.md for every field.',
+    })
+  }
+  return result.data
+}
+
+/**
+ * Builds a one-region configuration from Vault's own variables, so that
+ * single-region commands work without a file.
+ */
+export function configFromVaultEnv(env: NodeJS.ProcessEnv): ToolkitConfig | undefined {
+  const address = env.VAULT_ADDR
+  if (!address) return undefined
+  const region = {
+    name: 'default',
+    clusterSecretStore: 'vault-default',
+    vault: {
+      address,
+      mount: env.SECRETS_TOOLKIT_VAULT_MOUNT ?? 'secret',
+      namespace: env.VAULT_NAMESPACE ?? '',
+      auth: {method: 'token'},
+      tls: {caCert: env.VAULT_CACERT, skipVerify: ['1', 'true'].includes((env.VAULT_SKIP_VERIFY ?? '').toLowerCase())},
+    },
+  }
+  return parseConfig(JSON.stringify({regions: [region]}), 'environment (VAULT_ADDR)')
+}
+
+/**
+ * Finds the configuration: --config, else $SECRETS_TOOLKIT_CONFIG, else
+ * ./secrets-toolkit.yaml, else (for single-region work) VAULT_ADDR.
+ */
+export function loadConfig(options: {path?: string; env?: NodeJS.ProcessEnv; cwd?: string} = {}): LoadedConfig {
+  const env = options.env ?? process.env
+  const cwd = options.cwd ?? process.cwd()
+  const explicit = options.path ?? env[CONFIG_ENV]
+  if (explicit) {
+    const file = resolve(cwd, explicit)
+    if (!existsSync(file)) {
+      const origin = options.path ? '--config' : `$${CONFIG_ENV}`
+      throw new ToolkitError('CONFIG_NOT_FOUND', `configuration file ${file} (from ${origin}) does not exist`, {
+        hint: 'Check the path, or create it from docs/configuration.md.',
+      })
+    }
+    return {config: parseConfig(readFileSync(file, 'utf8'), file), source: file}
+  }
+  const local = resolve(cwd, DEFAULT_CONFIG_FILE)
+  if (existsSync(local)) return {config: parseConfig(readFileSync(local, 'utf8'), local), source: local}
+  const fromEnv = configFromVaultEnv(env)
+  if (fromEnv) return {config: fromEnv, source: 'environment (VAULT_ADDR)'}
+  throw new ToolkitError('CONFIG_NOT_FOUND', `no configuration: no --config, no $${CONFIG_ENV}, no ./${DEFAULT_CONFIG_FILE} and no VAULT_ADDR`, {
+    hint: `Create ${DEFAULT_CONFIG_FILE} (see docs/configuration.md) or pass --config PATH.`,
+  })
+}
+
+export function findRegion(config: ToolkitConfig, name: string): RegionConfig {
+  const region = config.regions.find((candidate) => candidate.name === name)
+  if (!region) {
+    const known = config.regions.map((r) => r.name).join(', ')
+    throw new ToolkitError('UNKNOWN_REGION', `region "${name}" is not in the configuration (known: ${known})`, {
+      hint: 'Use one of the configured region names with --region.',
+    })
+  }
+  return region
+}

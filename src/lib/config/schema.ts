@@ -1,0 +1,83 @@
+import {z} from 'zod'
+
+const regionName = z
+  .string()
+  .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, 'must be lowercase letters, digits and dashes (e.g. region1, eu-west)')
+
+const tlsSchema = z
+  .object({
+    caCert: z.string().min(1).optional(),
+    skipVerify: z.boolean().default(false),
+  })
+  .strict()
+
+// Credentials never live in this file: only where to find them.
+const authSchema = z.discriminatedUnion('method', [
+  z.object({method: z.literal('token'), tokenFile: z.string().min(1).optional()}).strict(),
+  z
+    .object({
+      method: z.literal('approle'),
+      mount: z.string().min(1).default('approle'),
+      roleId: z.string().min(1),
+      secretIdFile: z.string().min(1).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      method: z.literal('kubernetes'),
+      mount: z.string().min(1).default('kubernetes'),
+      role: z.string().min(1),
+      tokenFile: z.string().min(1).default('/var/run/secrets/kubernetes.io/serviceaccount/token'),
+    })
+    .strict(),
+])
+
+const vaultSchema = z
+  .object({
+    address: z.url({message: 'must be a URL (e.g. https://vault.example.com:8200)'}),
+    mount: z.string().min(1).regex(/^[^/].*[^/]$|^[^/]$/, 'must not start or end with /').default('secret'),
+    namespace: z.string().default(''),
+    auth: authSchema.default({method: 'token'}),
+    tls: tlsSchema.default({skipVerify: false}),
+    requestTimeoutMs: z.number().int().positive().default(30_000),
+    maxConcurrency: z.number().int().positive().max(256).default(16),
+  })
+  .strict()
+
+export const regionSchema = z
+  .object({
+    name: regionName,
+    clusterSecretStore: z.string().min(1),
+    vault: vaultSchema,
+  })
+  .strict()
+
+export const configSchema = z
+  .object({
+    kubernetes: z
+      .object({
+        context: z.string().min(1).optional(),
+        kubeconfig: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({}),
+    regions: z
+      .array(regionSchema)
+      .min(1, 'must list at least one region')
+      .superRefine((regions, ctx) => {
+        const seen = new Map<string, number>()
+        for (const [index, region] of regions.entries()) {
+          const first = seen.get(region.name)
+          if (first !== undefined) {
+            ctx.addIssue({code: 'custom', path: [index, 'name'], message: `duplicates regions[${first}].name "${region.name}"`})
+          }
+          seen.set(region.name, index)
+        }
+      }),
+  })
+  .strict()
+
+export type ToolkitConfig = z.infer<typeof configSchema>
+export type RegionConfig = z.infer<typeof regionSchema>
+export type VaultConfig = RegionConfig['vault']
+export type VaultAuthConfig = VaultConfig['auth']

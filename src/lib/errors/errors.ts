@@ -1,0 +1,45 @@
+/** The exit-code contract runbooks rely on (README, "Exit codes"). */
+export const ExitCode = {
+  /** Success, or everything checked is in sync. */
+  Ok: 0,
+  /** A check ran and found differences or findings. */
+  Findings: 1,
+  /** An error: bad input or config, unreachable or sealed server, refused action. */
+  Error: 2,
+} as const
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
+
+/**
+ * Every error the toolkit raises on purpose. The message names what is at
+ * fault (file, key, region, path) and `hint` says what to do; neither may
+ * contain a secret value — build them from names only.
+ */
+export class ToolkitError extends Error {
+  readonly code: string
+  readonly hint?: string
+  readonly exitCode: ExitCode
+
+  constructor(code: string, message: string, options: {hint?: string; cause?: unknown; exitCode?: ExitCode} = {}) {
+    super(message, options.cause === undefined ? undefined : {cause: options.cause})
+    this.name = 'ToolkitError'
+    this.code = code
+    this.hint = options.hint
+    this.exitCode = options.exitCode ?? ExitCode.Error
+  }
+
+  /** Message plus hint, as shown to the operator. */
+  describe(): string {
+    return this.hint ? `${this.message}\n  → ${this.hint}` : this.message
+  }
+}
+
+export function isToolkitError(error: unknown): error is ToolkitError {
+  return error instanceof ToolkitError
+}
+
+/** Thrown when the operator declines a confirmation or stdin cannot confirm. */
+export class RefusedError extends ToolkitError {
+  constructor(message: string, hint?: string) {
+    super('REFUSED', message, {hint})
+  }
+}

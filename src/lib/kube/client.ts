@@ -1,0 +1,206 @@
+import * as k8s from '@kubernetes/client-node'
+
+import {ToolkitError} from '../errors/errors.js'
+import {SecretValue} from '../secret/secret-value.js'
+import {kubeError} from './errors.js'
+
+export const FIELD_MANAGER = 'secrets-toolkit'
+export const PUSH_SECRET_API_VERSION = 'external-secrets.io/v1alpha1'
+
+export interface KubeConnectionOptions {
+  kubeconfig?: string
+  context?: string
+}
+
+/** kubectl's rules: --kubeconfig, else $KUBECONFIG (merged), else ~/.kube/config, else in-cluster. */
+export function loadKubeConfig(options: KubeConnectionOptions = {}): k8s.KubeConfig {
+  const config = new k8s.KubeConfig()
+  try {
+    if (options.kubeconfig) config.loadFromFile(options.kubeconfig)
+    else config.loadFromDefault()
+  } catch (error) {
+    throw new ToolkitError('KUBECONFIG_INVALID', `cannot load kubeconfig${options.kubeconfig ? ` ${options.kubeconfig}` : ''}: ${(error as Error).message}`, {
+      hint: 'Check KUBECONFIG / --kubeconfig.',
+    })
+  }
+  if (options.context) {
+    if (!config.getContextObject(options.context)) {
+      const known = config.getContexts().map((c) => c.name).join(', ') || 'none'
+      throw new ToolkitError('KUBE_CONTEXT_UNKNOWN', `kubeconfig has no context "${options.context}" (known: ${known})`, {
+        hint: 'Pass an existing --context, or fix kubernetes.context in the configuration.',
+      })
+    }
+    config.setCurrentContext(options.context)
+  }
+  if (!config.getCurrentCluster()) {
+    throw new ToolkitError('KUBECONFIG_INVALID', 'kubeconfig has no current cluster', {hint: 'Set a context with --context or `kubectl config use-context`.'})
+  }
+  return config
+}
+
+/** A Secret as the toolkit handles it: values stay SecretValues until serialised for the API. */
+export interface SecretSpec {
+  namespace: string
+  name: string
+  type: string
+  labels: Record<string, string>
+  annotations: Record<string, string>
+  data: Map<string, SecretValue>
+}
+
+export interface ObservedSecret extends SecretSpec {
+  resourceVersion?: string
+}
+
+export type KubeObject = k8s.KubernetesObject & {spec?: Record<string, unknown>; status?: Record<string, unknown>}
+
+export interface Condition {
+  type: string
+  status: string
+  reason?: string
+  message?: string
+}
+
+/** The narrow slice of the Kubernetes API the toolkit uses. */
+export class KubeClient {
+  readonly config: k8s.KubeConfig
+  readonly #objects: k8s.KubernetesObjectApi
+  readonly #core: k8s.CoreV1Api
+  readonly #extensions: k8s.ApiextensionsV1Api
+
+  constructor(config: k8s.KubeConfig) {
+    this.config = config
+    this.#objects = k8s.KubernetesObjectApi.makeApiClient(config)
+    this.#core = config.makeApiClient(k8s.CoreV1Api)
+    this.#extensions = config.makeApiClient(k8s.ApiextensionsV1Api)
+  }
+
+  static connect(options: KubeConnectionOptions = {}): KubeClient {
+    return new KubeClient(loadKubeConfig(options))
+  }
+
+  get server(): string {
+    return this.config.getCurrentCluster()?.server ?? 'unknown'
+  }
+
+  async getSecret(namespace: string, name: string): Promise<ObservedSecret | undefined> {
+    try {
+      const secret = await this.#core.readNamespacedSecret({namespace, name})
+      const data = new Map<string, SecretValue>()
+      for (const [key, value] of Object.entries(secret.data ?? {})) data.set(key, SecretValue.fromBase64(value))
+      return {
+        namespace,
+        name,
+        type: secret.type ?? 'Opaque',
+        labels: secret.metadata?.labels ?? {},
+        annotations: secret.metadata?.annotations ?? {},
+        data,
+        resourceVersion: secret.metadata?.resourceVersion,
+      }
+    } catch (error) {
+      if ((error as {code?: number}).code === 404) return undefined
+      throw kubeError('read', {kind: 'Secret', namespace, name}, error)
+    }
+  }
+
+  /** Server-side apply of a Secret; `force` takes over fields another manager owns. */
+  async applySecret(secret: SecretSpec, options: {force?: boolean; dryRun?: boolean} = {}): Promise<void> {
+    const data: Record<string, string> = {}
+    for (const [key, value] of secret.data) data[key] = value.revealBase64()
+    const body: k8s.V1Secret = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {name: secret.name, namespace: secret.namespace, labels: secret.labels, annotations: secret.annotations},
+      type: secret.type,
+      data,
+    }
+    await this.apply(body, options)
+  }
+
+  async apply<T extends k8s.KubernetesObject>(object: T, options: {force?: boolean; dryRun?: boolean} = {}): Promise<T> {
+    try {
+      return await this.#objects.patch(
+        object,
+        undefined,
+        options.dryRun ? 'All' : undefined,
+        FIELD_MANAGER,
+        options.force ?? false,
+        k8s.PatchStrategy.ServerSideApply,
+      )
+    } catch (error) {
+      throw kubeError('apply', {kind: object.kind ?? 'object', namespace: object.metadata?.namespace, name: object.metadata?.name}, error)
+    }
+  }
+
+  async read(apiVersion: string, kind: string, name: string, namespace?: string): Promise<KubeObject | undefined> {
+    try {
+      return (await this.#objects.read({apiVersion, kind, metadata: {name, namespace}})) as KubeObject
+    } catch (error) {
+      if ((error as {code?: number}).code === 404 && !isMissingKind(error)) return undefined
+      throw kubeError('read', {kind, namespace, name}, error)
+    }
+  }
+
+  async list(apiVersion: string, kind: string, options: {namespace?: string; labelSelector?: string} = {}): Promise<KubeObject[]> {
+    try {
+      const items: KubeObject[] = []
+      let continueToken: string | undefined
+      do {
+        const page = await this.#objects.list(apiVersion, kind, options.namespace, undefined, undefined, undefined, undefined, options.labelSelector, 500, continueToken)
+        items.push(...(page.items as KubeObject[]))
+        continueToken = page.metadata?._continue || undefined
+      } while (continueToken)
+      return items
+    } catch (error) {
+      throw kubeError('list', {kind, namespace: options.namespace}, error)
+    }
+  }
+
+  async delete(apiVersion: string, kind: string, name: string, namespace?: string): Promise<void> {
+    try {
+      await this.#objects.delete({apiVersion, kind, metadata: {name, namespace}})
+    } catch (error) {
+      if ((error as {code?: number}).code === 404) return
+      throw kubeError('delete', {kind, namespace, name}, error)
+    }
+  }
+
+  async crdInstalled(name: string): Promise<boolean> {
+    try {
+      await this.#extensions.readCustomResourceDefinition({name})
+      return true
+    } catch (error) {
+      if ((error as {code?: number}).code === 404) return false
+      throw kubeError('read', {kind: 'CustomResourceDefinition', name}, error)
+    }
+  }
+
+  async namespaceExists(name: string): Promise<boolean> {
+    try {
+      await this.#core.readNamespace({name})
+      return true
+    } catch (error) {
+      if ((error as {code?: number}).code === 404) return false
+      throw kubeError('read', {kind: 'Namespace', name}, error)
+    }
+  }
+
+  async ensureNamespace(name: string): Promise<void> {
+    if (await this.namespaceExists(name)) return
+    await this.apply({apiVersion: 'v1', kind: 'Namespace', metadata: {name}})
+  }
+
+}
+
+/**
+ * client-node answers 404 both for "no such object" and, from its discovery
+ * call, for "no such API group"; an unknown kind in a known group is a plain Error.
+ */
+export function isMissingKind(error: unknown): boolean {
+  return /Failed to fetch resource metadata|Unrecognized API version and kind/.test((error as Error)?.message ?? '')
+}
+
+export function conditionOf(object: KubeObject | undefined, type: string): Condition | undefined {
+  const conditions = (object?.status?.conditions as Condition[] | undefined) ?? []
+  return conditions.find((condition) => condition.type === type)
+}

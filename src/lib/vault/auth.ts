@@ -1,0 +1,83 @@
+import type {VaultLogin} from '../config/credentials.js'
+import {SecretValue} from '../secret/secret-value.js'
+import type {VaultHttp} from './vault-http.js'
+
+/**
+ * Logs in and keeps the token alive for long runs: renews a renewable token
+ * at two thirds of its TTL, and logs in again (AppRole, Kubernetes) when it
+ * can no longer be renewed. The timer is unref'd so it never holds the process.
+ */
+export class TokenKeeper {
+  #timer: NodeJS.Timeout | undefined
+
+  constructor(
+    private readonly http: VaultHttp,
+    private readonly login: VaultLogin,
+    private readonly onToken: () => void = () => {},
+  ) {}
+
+  async start(): Promise<void> {
+    const ttlSeconds = await this.#obtain()
+    this.#schedule(ttlSeconds)
+  }
+
+  stop(): void {
+    if (this.#timer) clearTimeout(this.#timer)
+    this.#timer = undefined
+  }
+
+  /** Returns the token's remaining TTL in seconds (0: never expires). */
+  async #obtain(): Promise<number> {
+    switch (this.login.method) {
+      case 'token': {
+        this.http.setToken(this.login.token)
+        this.onToken()
+        return this.#lookupTtl()
+      }
+      case 'approle':
+        return this.#loginWith(`auth/${this.login.mount}/login`, {role_id: this.login.roleId, secret_id: this.login.secretId.revealString()})
+      case 'kubernetes':
+        return this.#loginWith(`auth/${this.login.mount}/login`, {role: this.login.role, jwt: this.login.jwt.revealString()})
+    }
+  }
+
+  async #loginWith(path: string, body: Record<string, string>): Promise<number> {
+    const saved = this.http.token
+    this.http.setToken(undefined)
+    try {
+      const {body: response} = await this.http.request<{auth?: {client_token?: string; lease_duration?: number}}>('POST', path, {body})
+      this.http.setToken(SecretValue.fromString(response.auth?.client_token ?? ''))
+      this.onToken()
+      return response.auth?.lease_duration ?? 0
+    } catch (error) {
+      this.http.setToken(saved)
+      throw error
+    }
+  }
+
+  async #lookupTtl(): Promise<number> {
+    try {
+      const {body} = await this.http.request<{data?: {ttl?: number; renewable?: boolean}}>('GET', 'auth/token/lookup-self', {retry: false})
+      return body.data?.renewable ? (body.data.ttl ?? 0) : 0
+    } catch {
+      // A token without lookup-self permission still works; it just is not renewed.
+      return 0
+    }
+  }
+
+  #schedule(ttlSeconds: number): void {
+    if (ttlSeconds <= 0) return
+    this.#timer = setTimeout(() => void this.#renew(), Math.max(1, (ttlSeconds * 2) / 3) * 1000)
+    this.#timer.unref()
+  }
+
+  async #renew(): Promise<void> {
+    try {
+      const {body} = await this.http.request<{auth?: {lease_duration?: number; renewable?: boolean}}>('POST', 'auth/token/renew-self', {body: {}})
+      this.#schedule(body.auth?.renewable === false ? 0 : (body.auth?.lease_duration ?? 0))
+    } catch {
+      // Not renewable any more: a login method can log in again; a static token cannot.
+      if (this.login.method !== 'token') this.#schedule(await this.#obtain().catch(() => 0))
+    }
+  }
+}

@@ -1,0 +1,44 @@
+import {resolveVaultLogin} from '../config/credentials.js'
+import type {RegionConfig} from '../config/schema.js'
+import {TokenKeeper} from './auth.js'
+import type {RetryPolicy} from './retry.js'
+import {VaultHttp} from './vault-http.js'
+import {VaultKvStore} from './vault-kv-store.js'
+import {VaultSys} from './vault-sys.js'
+
+/** Everything a command needs to talk to one region's Vault. */
+export interface RegionVault {
+  region: RegionConfig
+  store: VaultKvStore
+  sys: VaultSys
+  http: VaultHttp
+  close(): Promise<void>
+}
+
+export interface ConnectOptions {
+  env?: NodeJS.ProcessEnv
+  retry?: RetryPolicy
+  /** Skip login (e.g. for sys/health or sys/init on an uninitialized server). */
+  anonymous?: boolean
+}
+
+export async function connectRegion(region: RegionConfig, options: ConnectOptions = {}): Promise<RegionVault> {
+  const http = new VaultHttp(region.name, region.vault, {retry: options.retry})
+  const store = new VaultKvStore(http, region.vault.mount)
+  const sys = new VaultSys(http)
+  let keeper: TokenKeeper | undefined
+  if (!options.anonymous) {
+    keeper = new TokenKeeper(http, resolveVaultLogin(region, options.env), () => store.syncToken())
+    await keeper.start()
+  }
+  return {
+    region,
+    store,
+    sys,
+    http,
+    async close() {
+      keeper?.stop()
+      await store.close()
+    },
+  }
+}

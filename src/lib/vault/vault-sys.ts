@@ -1,0 +1,104 @@
+import type {Readable} from 'node:stream'
+
+import {ExitCode, ToolkitError} from '../errors/errors.js'
+import {SecretValue} from '../secret/secret-value.js'
+import type {VaultHttp} from './vault-http.js'
+
+export interface VaultHealth {
+  initialized: boolean
+  sealed: boolean
+  standby: boolean
+  version: string
+  clusterName?: string
+  clusterId?: string
+}
+
+export interface RaftIndexes {
+  leaderAddress?: string
+  isSelf: boolean
+  raftCommittedIndex?: number
+  raftAppliedIndex?: number
+}
+
+/** Server status and Raft snapshot streams: the parts node-vault does not cover or buffers. */
+export class VaultSys {
+  constructor(readonly http: VaultHttp) {}
+
+  get region(): string {
+    return this.http.region
+  }
+
+  /** sys/health answers with its status code (429 standby, 501 uninitialized, 503 sealed): all are answers. */
+  async health(): Promise<VaultHealth> {
+    const {body} = await this.http.request<Record<string, any>>('GET', 'sys/health', {accept: [429, 472, 473, 501, 503], retry: false})
+    return {
+      initialized: Boolean(body?.initialized),
+      sealed: Boolean(body?.sealed),
+      standby: Boolean(body?.standby),
+      version: String(body?.version ?? 'unknown'),
+      clusterName: body?.cluster_name,
+      clusterId: body?.cluster_id,
+    }
+  }
+
+  async sealType(): Promise<string | undefined> {
+    const {body} = await this.http.request<Record<string, any>>('GET', 'sys/seal-status', {retry: false})
+    return body?.type
+  }
+
+  async leader(): Promise<RaftIndexes> {
+    const {body} = await this.http.request<Record<string, any>>('GET', 'sys/leader')
+    return {
+      leaderAddress: body?.leader_address,
+      isSelf: Boolean(body?.is_self),
+      raftCommittedIndex: body?.raft_committed_index,
+      raftAppliedIndex: body?.raft_applied_index,
+    }
+  }
+
+  /**
+   * Fails with a clear message unless the server can take reads and writes:
+   * reachable, initialized, unsealed and active.
+   */
+  async requireActive(): Promise<VaultHealth> {
+    const health = await this.health()
+    const where = `region ${this.region} (${this.http.address.origin})`
+    if (!health.initialized) {
+      throw new ToolkitError('NOT_INITIALIZED', `${where} is not initialized`, {hint: 'Initialize it first (`secrets bootstrap --init-vault` or `vault operator init`).', exitCode: ExitCode.Error})
+    }
+    if (health.sealed) {
+      throw new ToolkitError('SEALED', `${where} is sealed`, {hint: 'Unseal it (`vault operator unseal`) and re-run.', exitCode: ExitCode.Error})
+    }
+    if (health.standby) {
+      throw new ToolkitError('STANDBY', `${where} is a standby node`, {hint: 'Point the region address at the active node (or the load balancer in front of it).'})
+    }
+    return health
+  }
+
+  async init(keyShares: number, keyThreshold: number): Promise<{keys: SecretValue[]; rootToken: SecretValue}> {
+    const {body} = await this.http.request<{keys_base64?: string[]; keys?: string[]; root_token?: string}>('POST', 'sys/init', {
+      body: {secret_shares: keyShares, secret_threshold: keyThreshold},
+      retry: false,
+    })
+    return {
+      keys: (body.keys ?? []).map((key) => SecretValue.fromString(key)),
+      rootToken: SecretValue.fromString(body.root_token ?? ''),
+    }
+  }
+
+  async unseal(key: SecretValue): Promise<{sealed: boolean; progress: number; threshold: number}> {
+    const {body} = await this.http.request<{sealed: boolean; progress: number; t: number}>('POST', 'sys/unseal', {body: {key: key.revealString()}, retry: false})
+    return {sealed: body.sealed, progress: body.progress, threshold: body.t}
+  }
+
+  /** The Raft snapshot as a stream (GET sys/storage/raft/snapshot). */
+  snapshotStream(): Promise<Readable> {
+    return this.http.download('sys/storage/raft/snapshot')
+  }
+
+  /** Restores a Raft snapshot from a stream; `force` skips the cluster-identity check (snapshot-force). */
+  async restoreStream(body: Readable, options: {force: boolean; contentLength?: number}): Promise<void> {
+    const path = options.force ? 'sys/storage/raft/snapshot-force' : 'sys/storage/raft/snapshot'
+    await this.http.upload(path, body, {contentLength: options.contentLength})
+  }
+}
