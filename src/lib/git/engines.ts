@@ -1,0 +1,227 @@
+import {spawn} from 'node:child_process'
+import {chmod, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join, resolve} from 'node:path'
+import {Transform} from 'node:stream'
+import {pipeline} from 'node:stream/promises'
+
+import {ToolkitError} from '../errors/errors.js'
+import {gitEnv, runGit, waitForExit} from './exec.js'
+import {FastExportFilter, type FilterRules, type FilterStats} from './fast-export-filter.js'
+import {pathKeyToBytes} from './history-index.js'
+
+export type EngineName = 'filter-repo' | 'builtin'
+
+export interface RewriteResult {
+  engine: EngineName
+  /** Old commit id -> new commit id (absent or all zeros when pruned). */
+  commitMap: Map<string, string>
+  stats?: FilterStats
+  /** git-filter-repo features used (e.g. sensitive-data-removal). */
+  notes: string[]
+}
+
+export interface FilterRepoSupport {
+  installed: boolean
+  version?: string
+  sensitiveDataRemoval: boolean
+  noFetch: boolean
+}
+
+/** Whether git-filter-repo is on PATH and which of its safety features it has. */
+export async function probeFilterRepo(): Promise<FilterRepoSupport> {
+  try {
+    const version = await runGit('.', ['filter-repo', '--version'], {stderrInErrors: false})
+    const help = await runGit('.', ['filter-repo', '-h'], {okCodes: [0, 1, 2, 129], stderrInErrors: false})
+    const text = help.stdout.toString('utf8') + help.stderr
+    return {installed: true, version: version.stdout.toString('utf8').trim(), sensitiveDataRemoval: text.includes('--sensitive-data-removal'), noFetch: text.includes('--no-fetch')}
+  } catch {
+    return {installed: false, sensitiveDataRemoval: false, noFetch: false}
+  }
+}
+
+const FAST_EXPORT_ARGS = [
+  'fast-export',
+  '--all',
+  '--show-original-ids',
+  '--signed-tags=strip',
+  '--tag-of-filtered-object=rewrite',
+  '--fake-missing-tagger',
+  '--reference-excluded-parents',
+  '--reencode=yes',
+  '--mark-tags',
+  '--use-done-feature',
+]
+
+async function listRefs(repo: string): Promise<Map<string, string>> {
+  const out = (await runGit(repo, ['for-each-ref', '--format=%(objectname) %(refname)'])).stdout.toString('utf8')
+  const refs = new Map<string, string>()
+  for (const line of out.split('\n')) {
+    if (!line) continue
+    const space = line.indexOf(' ')
+    refs.set(line.slice(space + 1), line.slice(0, space))
+  }
+  return refs
+}
+
+/**
+ * What git-filter-repo does with a fresh clone's remote-tracking refs, done
+ * the same way for the built-in engine so both leave the same refs:
+ * refs/remotes/origin/X becomes refs/heads/X (unless it exists) and the
+ * remote-tracking refs go, since they would keep the old history alive.
+ */
+export async function migrateOriginToHeads(repo: string): Promise<void> {
+  const refs = await listRefs(repo)
+  const commands: string[] = []
+  for (const [ref, oid] of refs) {
+    if (!ref.startsWith('refs/remotes/origin/')) continue
+    if (ref !== 'refs/remotes/origin/HEAD') {
+      const head = ref.replace('refs/remotes/origin/', 'refs/heads/')
+      if (!refs.has(head)) commands.push(`create ${head} ${oid}`)
+    }
+    commands.push(`delete ${ref}`)
+  }
+  if (commands.length > 0) await runGit(repo, ['update-ref', '--no-deref', '--stdin'], {input: Buffer.from(commands.join('\n') + '\n')})
+}
+
+/** `git fast-export | FastExportFilter | git fast-import`, then refs the stream no longer creates are deleted. */
+export async function rewriteBuiltin(repo: string, rules: FilterRules): Promise<RewriteResult> {
+  await migrateOriginToHeads(repo)
+  const before = await listRefs(repo)
+  const privateDir = await mkdtemp(join(tmpdir(), 'secrets-scrub-'))
+  const marksFile = join(privateDir, 'marks')
+  try {
+    const exporter = spawn('git', ['-C', repo, ...FAST_EXPORT_ARGS], {env: gitEnv(), stdio: ['ignore', 'pipe', 'pipe']})
+    // stderr of both is dropped: fast-import may quote a stream line, which can hold content.
+    const importer = spawn('git', ['-C', repo, '-c', 'core.ignorecase=false', 'fast-import', '--force', '--quiet', '--date-format=raw-permissive', `--export-marks=${marksFile}`], {
+      env: gitEnv(),
+      stdio: ['pipe', 'ignore', 'pipe'],
+    })
+    exporter.stderr!.resume()
+    importer.stderr!.resume()
+    const exported = waitForExit(exporter, 'git fast-export')
+    const imported = waitForExit(importer, 'git fast-import')
+    const filter = new FastExportFilter(rules)
+    const transform = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        try {
+          const out = filter.push(chunk)
+          callback(null, out.length > 0 ? out : undefined)
+        } catch (error) {
+          callback(error as Error)
+        }
+      },
+      flush(callback) {
+        try {
+          const out = filter.end()
+          callback(null, out.length > 0 ? out : undefined)
+        } catch (error) {
+          callback(error as Error)
+        }
+      },
+    })
+    let streamError: unknown
+    await pipeline(exporter.stdout!, transform, importer.stdin!).catch((error: unknown) => {
+      streamError = error
+      exporter.kill()
+      importer.kill()
+    })
+    const [exportCode, importCode] = await Promise.all([exported, imported])
+    if (streamError !== undefined || exportCode !== 0 || importCode !== 0) {
+      const why = exportCode !== 0 ? `git fast-export exited with ${exportCode}` : importCode !== 0 ? `git fast-import exited with ${importCode}` : `the stream could not be filtered (${(streamError as Error).message})`
+      throw new ToolkitError('REWRITE_FAILED', `built-in rewrite failed: ${why}`, {
+        hint: 'Refs may be partly rewritten: restore from the backup bundle (see docs/runbooks/git-scrub.md, "Restore").',
+      })
+    }
+    const stale = [...before.keys()].filter((ref) => !filter.importedRefs.has(ref) && !ref.startsWith('refs/replace/'))
+    if (stale.length > 0) await runGit(repo, ['update-ref', '--no-deref', '--stdin'], {input: Buffer.from(stale.map((ref) => `delete ${ref}\n`).join(''))})
+    const marks = new Map<string, string>()
+    for (const line of (await readFile(marksFile, 'latin1')).split('\n')) {
+      const [mark, oid] = line.split(' ')
+      if (mark && oid) marks.set(mark, oid)
+    }
+    const commitMap = new Map<string, string>()
+    for (const [mark, original] of filter.commitMarks) {
+      const now = marks.get(mark)
+      if (now) commitMap.set(original, now)
+    }
+    await resetWorkingTree(repo)
+    return {engine: 'builtin', commitMap, stats: filter.stats, notes: []}
+  } finally {
+    await rm(privateDir, {recursive: true, force: true})
+  }
+}
+
+/** In a non-bare repository the index and working tree still show the old HEAD; match them to the new one. */
+async function resetWorkingTree(repo: string): Promise<void> {
+  const bare = (await runGit(repo, ['rev-parse', '--is-bare-repository'])).stdout.toString('utf8').trim() === 'true'
+  if (bare) return
+  const head = await runGit(repo, ['rev-parse', '--verify', '--quiet', 'HEAD'], {okCodes: [1]})
+  if (head.code === 0) await runGit(repo, ['reset', '--hard', '--quiet'])
+}
+
+/**
+ * Runs git-filter-repo with the same rules. The replacement list is the one
+ * place a value is written to disk: a 0600 file in a 0700 private directory,
+ * removed in `finally`; each value is written as `regex:` with every byte as
+ * \xHH, so no value can be misread as a filter-repo directive.
+ */
+export async function rewriteFilterRepo(repo: string, rules: FilterRules, options: {force: boolean; support: FilterRepoSupport}): Promise<RewriteResult> {
+  const privateDir = await mkdtemp(join(tmpdir(), 'secrets-scrub-'))
+  await chmod(privateDir, 0o700)
+  const notes: string[] = []
+  try {
+    const pathsFile = join(privateDir, 'paths')
+    const blobsFile = join(privateDir, 'blob-ids')
+    const pathLines: Buffer[] = []
+    for (const path of rules.paths) {
+      const bytes = pathKeyToBytes(path)
+      if (bytes.includes(0x0a) || bytes.includes(0x0d)) {
+        throw new ToolkitError('UNSUPPORTED_PATH', `a path to remove contains a line break, which git-filter-repo's --paths-from-file cannot express`, {hint: 'Re-run with --engine builtin.'})
+      }
+      pathLines.push(Buffer.from('literal:'), bytes, Buffer.from('\n'))
+    }
+    await writeFile(pathsFile, Buffer.concat(pathLines), {mode: 0o600})
+    await writeFile(blobsFile, [...rules.blobIds].map((id) => `${id}\n`).join(''), {mode: 0o600})
+    const args = ['filter-repo', '--quiet', '--replace-refs', 'delete-no-add', '--strip-blobs-with-ids', blobsFile]
+    if (rules.paths.size > 0) args.push('--invert-paths', '--paths-from-file', pathsFile)
+    if (rules.replacements.length > 0) {
+      const valuesFile = join(privateDir, 'replacements')
+      const lines = rules.replacements.map((bytes) => 'regex:' + [...bytes].map((byte) => '\\x' + byte.toString(16).padStart(2, '0')).join('') + '\n')
+      await writeFile(valuesFile, lines.join(''), {mode: 0o600})
+      args.push('--replace-text', valuesFile, '--replace-message', valuesFile)
+    }
+    if (options.support.sensitiveDataRemoval) {
+      args.push('--sensitive-data-removal')
+      notes.push('--sensitive-data-removal')
+      if (options.support.noFetch) args.push('--no-fetch')
+    }
+    if (options.force) args.push('--force')
+    // stdin closed: filter-repo must never wait for an answer nobody can see.
+    const child = spawn('git', ['-C', repo, ...args], {env: gitEnv(), stdio: ['ignore', 'pipe', 'pipe']})
+    let output = ''
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')))
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')))
+    const code = await waitForExit(child, 'git filter-repo')
+    if (code !== 0) {
+      // filter-repo's own messages name refs and checks, not content; the last lines say why it stopped.
+      const why = output.trim().split('\n').slice(-6).join(' | ').slice(0, 600)
+      throw new ToolkitError('REWRITE_FAILED', `git filter-repo exited with ${code}: ${why}`, {
+        hint: 'If it refused because this is not a fresh clone, work on a fresh clone (git clone --no-local) or re-run with --force after reading docs/runbooks/git-scrub.md.',
+      })
+    }
+    const commitMap = new Map<string, string>()
+    const mapText = await readFile(join(resolve(repo, await gitDirOf(repo)), 'filter-repo', 'commit-map'), 'latin1').catch(() => '')
+    for (const line of mapText.split('\n').slice(1)) {
+      const [from, to] = line.split(' ')
+      if (from && to) commitMap.set(from, to)
+    }
+    return {engine: 'filter-repo', commitMap, notes}
+  } finally {
+    await rm(privateDir, {recursive: true, force: true})
+  }
+}
+
+async function gitDirOf(repo: string): Promise<string> {
+  return (await runGit(repo, ['rev-parse', '--git-dir'])).stdout.toString('utf8').trim()
+}
