@@ -220,8 +220,11 @@ export class FastExportFilter {
       this.#heldRef = line.toString('utf8', 6)
       this.#held.push(line)
     } else {
-      // feature/option/progress/checkpoint/done and blank lines between commands.
       this.#section = 'none'
+      // The optional LF after a blob's data arrives here; fast-import accepts
+      // it only directly after the data we already ended, so it is dropped.
+      if (line.length === 0) return
+      // feature/option/progress/checkpoint/done.
       this.#emitLine(line)
     }
   }
