@@ -1,0 +1,153 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../lib/cli/base-command.js'
+import {confirmOrRefuse} from '../../lib/cli/confirm.js'
+import {loadKnownValues, type ValueSourceName} from '../../lib/git/known-values.js'
+import {renderNextSteps, renderPlan, renderScanReport} from '../../lib/git/render.js'
+import type {ScanReport} from '../../lib/git/scan.js'
+import {
+  newScrubContext,
+  nextSteps,
+  runScrubStages,
+  stageBackup,
+  stageCleanup,
+  stagePlan,
+  stagePreflight,
+  stageRescan,
+  stageRewrite,
+  type EngineChoice,
+  type NextSteps,
+  type ScrubContext,
+  type ScrubPlan,
+} from '../../lib/git/scrub.js'
+import {loadSopsDetector} from '../../lib/git/sops-adapter.js'
+import type {PreflightCheck} from '../../lib/git/preflight.js'
+
+interface ScrubOutput {
+  dryRun: boolean
+  preflight: PreflightCheck[]
+  plan: ScrubPlan
+  engine?: string
+  engineNotes?: string[]
+  backup?: string
+  rescan?: ScanReport
+  clean: boolean
+  next?: NextSteps
+}
+
+export default class GitScrub extends BaseCommand<typeof GitScrub> {
+  static override summary = 'Rewrite all of Git history to remove SOPS files, .sops.yaml and (optionally) known values, then prove nothing remains.'
+
+  static override description = `Stages: preflight (the repository must look like a fresh clone, as git-filter-repo defines it, unless --force) → plan (--dry-run stops here) → confirmation (--yes; refused without a TTY) → backup (git bundle create <backup> --all, path printed) → rewrite (git-filter-repo when installed, else the built-in fast-export | filter | fast-import pipeline) → cleanup (reflog expire, gc --prune=now) → rescan. Exits 0 only when the rescan is clean, 1 when something remains, 2 on error.
+
+Every path that ever held a SOPS file and every .sops.yaml is removed from every commit, and every SOPS blob id is stripped wherever it appears; with --replace-values, every known value (and its base64, URL-encoded and JSON-escaped forms) is replaced by ***REMOVED*** in text blobs and in commit and tag messages.`
+
+  static override examples = [
+    {description: 'See what would be removed, without touching the repository', command: '<%= config.bin %> <%= command.id %> ./fresh-clone --dry-run'},
+    {description: 'Scrub a fresh clone, also replacing the leaked plaintext of SOPS values', command: 'git clone --no-local https://git.example.com/team/app.git app && SOPS_AGE_KEY_FILE=~/keys.txt <%= config.bin %> <%= command.id %> app --values-from sops --replace-values --yes'},
+    {description: 'Force the built-in engine and choose where the backup goes', command: '<%= config.bin %> <%= command.id %> app --engine builtin --backup /secure/app-before-scrub.bundle --yes'},
+  ]
+
+  static override args = {
+    repo: Args.directory({description: 'repository to rewrite (a fresh clone)', default: '.', exists: true}),
+  }
+
+  static override flags = {
+    'dry-run': Flags.boolean({description: 'show the plan and stop', default: false}),
+    yes: Flags.boolean({char: 'y', description: 'do not ask for confirmation (required without a TTY)', default: false}),
+    force: Flags.boolean({description: 'rewrite even if the repository does not look like a fresh clone (the backup is still written)', default: false}),
+    engine: Flags.string({description: 'rewrite engine', options: ['auto', 'filter-repo', 'builtin'], default: 'auto'}),
+    'values-from': Flags.string({description: 'where to take known plaintext values from (repeatable)', options: ['sops', 'vault'], multiple: true, default: []}),
+    'replace-values': Flags.boolean({description: 'replace known values with ***REMOVED*** in blobs and commit/tag messages (needs --values-from)', default: false}),
+    'ignore-mac': Flags.boolean({description: 'decrypt SOPS files even when their MAC does not verify (values-from sops)', default: false}),
+    backup: Flags.string({description: 'where to write the backup bundle (default: next to the repository, timestamped)'}),
+  }
+
+  public async run(): Promise<ScrubOutput> {
+    const {args} = await this.parse(GitScrub)
+    const flags = this.flags
+    if (flags['replace-values'] && flags['values-from'].length === 0) {
+      this.error('--replace-values needs --values-from sops and/or --values-from vault', {exit: 2})
+    }
+    const detector = await loadSopsDetector()
+    const {patterns, warnings} = await loadKnownValues({
+      repo: args.repo,
+      sources: flags['values-from'] as ValueSourceName[],
+      detector,
+      regions: () => this.loadConfig().config.regions,
+      ignoreMac: flags['ignore-mac'],
+    })
+    for (const warning of warnings) this.progress(`warning: ${warning}`)
+    const ctx = newScrubContext({
+      repo: args.repo,
+      detector,
+      patterns,
+      replaceValues: flags['replace-values'],
+      engine: flags.engine as EngineChoice,
+      force: flags.force,
+      backup: flags.backup,
+    })
+    const onStage = (name: string, state: 'start' | 'done') => this.progress(`[${name}] ${state === 'start' ? '…' : 'ok'}`)
+    await runScrubStages(ctx, [{name: 'preflight', run: stagePreflight}, {name: 'plan', run: stagePlan}], onStage)
+    for (const check of ctx.preflight!.filter((c) => !c.ok)) this.progress(`warning: preflight check "${check.name}" failed (${check.detail ?? 'see git status'}); continuing because of --force`)
+    this.say(renderPlan(ctx.plan!))
+    const output = (): ScrubOutput => ({
+      dryRun: flags['dry-run'],
+      preflight: ctx.preflight!,
+      plan: ctx.plan!,
+      engine: ctx.rewrite?.engine,
+      engineNotes: ctx.rewrite?.notes,
+      backup: ctx.backupPath,
+      rescan: ctx.after,
+      clean: ctx.after?.clean ?? ctx.plan!.nothingToDo,
+      next: ctx.rewrite ? nextSteps(ctx) : undefined,
+    })
+    if (ctx.plan!.nothingToDo) {
+      this.say('Nothing to remove: the repository is already clean.')
+      return output()
+    }
+    if (flags['dry-run']) {
+      this.say('Dry run: nothing was changed.')
+      this.findings = true
+      return output()
+    }
+    await confirmOrRefuse({
+      yes: flags.yes,
+      message: `Rewrite every ref of ${ctx.repo} with ${ctx.engine} (${ctx.plan!.pathsToRemove.length} paths, ${ctx.plan!.blobsToStrip.length} blobs, ${ctx.plan!.replacements} value forms)?`,
+      nonInteractiveHint: 'Review the plan with --dry-run, then re-run with --yes.',
+    })
+    await this.stages(ctx, onStage)
+    this.say(`Backup of the old history: ${ctx.backupPath}`)
+    this.say(`Engine: ${ctx.rewrite!.engine}${ctx.rewrite!.notes.length ? ` (${ctx.rewrite!.notes.join(', ')})` : ''}`)
+    this.say(renderScanReport(ctx.after!))
+    this.say('')
+    this.say(renderNextSteps(nextSteps(ctx)))
+    this.findings = !ctx.after!.clean
+    return output()
+  }
+
+  private async stages(ctx: ScrubContext, onStage: (name: string, state: 'start' | 'done') => void): Promise<void> {
+    await runScrubStages(
+      ctx,
+      [
+        {
+          name: 'backup',
+          run: async (c) => {
+            await stageBackup(c)
+            // Printed before the rewrite, so the operator knows where it is even if a later stage fails.
+            this.progress(`backup written: ${c.backupPath}`)
+          },
+        },
+        {name: 'rewrite', run: stageRewrite},
+        {name: 'cleanup', run: stageCleanup},
+        {name: 'rescan', run: stageRescan},
+      ],
+      onStage,
+    )
+  }
+
+  /** Stage lines go to stderr so that stdout stays the report. */
+  private progress(message: string): void {
+    if (!this.jsonEnabled()) this.logToStderr(message)
+  }
+}
