@@ -146,6 +146,12 @@ ensure() {
   if [ -n "$path" ]; then echo "$path"; return; fi
   need_go
   mkdir -p "$BIN_DIR"
+  # One builder per binary: a parallel test run waits for the build under way
+  # instead of racing it, and a cached binary never waits for another's build.
+  exec 9>"$CACHE_DIR/.build-$name.lock"
+  flock 9
+  path=$(locate "$name")
+  if [ -n "$path" ]; then exec 9>&-; echo "$path"; return; fi
   out="$BIN_DIR/$name-$(version_of "$name")"
   started=$(date +%s)
   log "building $name $(version_of "$name") from source (cached afterwards in $BIN_DIR)..."
@@ -153,6 +159,7 @@ ensure() {
   mv "$out.partial" "$out"
   [ -f "$out.partial.crds.yaml" ] && mv "$out.partial.crds.yaml" "$out.crds.yaml"
   log "built $name in $(( $(date +%s) - started ))s"
+  exec 9>&-
   echo "$out"
 }
 
@@ -161,11 +168,8 @@ mode="${1:-ensure}"; [ $# -gt 0 ] && shift
 names=("$@"); [ ${#names[@]} -gt 0 ] || names=("${ALL[@]}")
 
 mkdir -p "$CACHE_DIR"
-exec 9>"$CACHE_DIR/.build.lock"
 case "$mode" in
   ensure)
-    # One builder at a time: parallel test runs would otherwise race on the cache.
-    flock 9
     for n in "${names[@]}"; do p=$(ensure "$n"); echo "$n=$p"; done ;;
   paths)
     for n in "${names[@]}"; do echo "$n=$(locate "$n")"; done ;;
