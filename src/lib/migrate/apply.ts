@@ -1,0 +1,168 @@
+import {mkdir, rename, writeFile} from 'node:fs/promises'
+import {dirname, join} from 'node:path'
+
+import pLimit from 'p-limit'
+import {stringify} from 'yaml'
+
+import {ToolkitError} from '../errors/errors.js'
+import {ESO_MANAGED_BY, MANAGED_BY_LABEL} from '../eso/push-secret.js'
+import {conditionOf, PUSH_SECRET_API_VERSION, type KubeClient, type ObservedSecret, type SecretSpec} from '../kube/client.js'
+import type {RegionVault} from '../vault/connect.js'
+import type {MigrationPlan, PlannedMigration} from './plan.js'
+
+export const PUSH_SECRET_CRD = 'pushsecrets.external-secrets.io'
+export const CLUSTER_SECRET_STORE_API_VERSION = 'external-secrets.io/v1'
+
+export type ObjectAction = 'create' | 'update' | 'unchanged'
+
+export interface PreparedMigration extends PlannedMigration {
+  secretAction: ObjectAction
+  pushSecretAction: ObjectAction
+}
+
+export interface Preflight {
+  prepared: PreparedMigration[]
+  missingNamespaces: string[]
+}
+
+function sameSecret(observed: ObservedSecret, wanted: SecretSpec): boolean {
+  if (observed.type !== wanted.type || observed.data.size !== wanted.data.size) return false
+  for (const [key, value] of wanted.data) {
+    const current = observed.data.get(key)
+    if (!current || !current.equals(value)) return false
+  }
+  return true
+}
+
+/** Whether `observed` holds everything `wanted` says: the API server adds defaults, which are not differences. */
+export function includesDeep(observed: unknown, wanted: unknown): boolean {
+  if (Array.isArray(wanted)) {
+    return Array.isArray(observed) && observed.length === wanted.length && wanted.every((item, index) => includesDeep(observed[index], item))
+  }
+  if (wanted !== null && typeof wanted === 'object') {
+    if (observed === null || typeof observed !== 'object' || Array.isArray(observed)) return false
+    return Object.entries(wanted).every(([key, value]) => includesDeep((observed as Record<string, unknown>)[key], value))
+  }
+  return observed === wanted
+}
+
+function labelsIncluded(observed: Record<string, string>, wanted: Record<string, string>): boolean {
+  return Object.entries(wanted).every(([key, value]) => observed[key] === value)
+}
+
+/**
+ * Everything that must hold before the first write, checked against the real
+ * systems and reported all at once: the PushSecret CRD and every region's
+ * ClusterSecretStore exist, namespaces exist (or may be created), existing
+ * Secrets match or may be overwritten, and in every Vault each target path is
+ * absent or already ESO's (ESO refuses to overwrite other secrets).
+ */
+export async function preflightMigration(
+  plan: MigrationPlan,
+  systems: {kube: KubeClient; vaults: RegionVault[]},
+  options: {overwrite: boolean; createNamespaces: boolean; concurrency: number},
+): Promise<Preflight> {
+  const {kube, vaults} = systems
+  const problems: string[] = []
+  if (!(await kube.crdInstalled(PUSH_SECRET_CRD))) {
+    throw new ToolkitError('CRD_MISSING', `the PushSecret CRD (${PUSH_SECRET_CRD}) is not installed in ${kube.server}`, {hint: 'Install External Secrets Operator, then re-run.'})
+  }
+  for (const vault of vaults) {
+    const store = await kube.read(CLUSTER_SECRET_STORE_API_VERSION, 'ClusterSecretStore', vault.region.clusterSecretStore)
+    if (!store) problems.push(`ClusterSecretStore ${vault.region.clusterSecretStore} (region ${vault.region.name}) does not exist`)
+    else if (conditionOf(store, 'Ready')?.status === 'False') problems.push(`ClusterSecretStore ${vault.region.clusterSecretStore} (region ${vault.region.name}) is not Ready: ${conditionOf(store, 'Ready')?.message ?? 'no reason given'}`)
+    await vault.sys.requireActive()
+  }
+  const namespaces = [...new Set(plan.migrations.map((m) => m.planned.spec.namespace))].sort()
+  const missingNamespaces: string[] = []
+  for (const namespace of namespaces) if (!(await kube.namespaceExists(namespace))) missingNamespaces.push(namespace)
+  if (missingNamespaces.length > 0 && !options.createNamespaces) {
+    problems.push(`namespace(s) ${missingNamespaces.join(', ')} do not exist (re-run with --create-namespaces, or create them through GitOps first)`)
+  }
+
+  const limit = pLimit(options.concurrency)
+  const prepared = await Promise.all(
+    plan.migrations.map((migration) =>
+      limit(async (): Promise<PreparedMigration> => {
+        const {spec} = migration.planned
+        const id = `${spec.namespace}/${spec.name}`
+        let secretAction: ObjectAction = 'create'
+        let pushSecretAction: ObjectAction = 'create'
+        if (!missingNamespaces.includes(spec.namespace)) {
+          const observed = await kube.getSecret(spec.namespace, spec.name)
+          if (observed) {
+            if (sameSecret(observed, spec)) secretAction = labelsIncluded(observed.labels, spec.labels) ? 'unchanged' : 'update'
+            else if (options.overwrite) secretAction = 'update'
+            else problems.push(`Secret ${id} already exists with different content (from ${migration.planned.source}); re-run with --overwrite to replace it`)
+          }
+          const pushSecret = await kube.read(PUSH_SECRET_API_VERSION, 'PushSecret', spec.name, spec.namespace)
+          if (pushSecret) {
+            const wanted = migration.pushSecret as {spec: unknown; metadata: {labels: Record<string, string>}}
+            pushSecretAction = includesDeep(pushSecret.spec, wanted.spec) && labelsIncluded(pushSecret.metadata?.labels ?? {}, wanted.metadata.labels) ? 'unchanged' : 'update'
+          }
+        }
+        for (const remote of migration.remotes) {
+          const vault = vaults.find((candidate) => candidate.region.name === remote.region)
+          if (!vault) continue
+          const metadata = await vault.store.readMetadata(remote.remoteKey)
+          if (metadata && metadata.customMetadata[ESO_MANAGED_BY.key] !== ESO_MANAGED_BY.value) {
+            problems.push(`region ${remote.region}: ${vault.region.vault.mount}/${remote.remoteKey} exists and is not managed by External Secrets (ESO will refuse to overwrite it); move it away or choose another --remote-key-template`)
+          }
+        }
+        return {...migration, secretAction, pushSecretAction}
+      }),
+    ),
+  )
+  if (problems.length > 0) {
+    throw new ToolkitError('PREFLIGHT_FAILED', `pre-flight found ${problems.length} problem(s); nothing was written:\n  ${problems.join('\n  ')}`, {
+      hint: 'Fix them and re-run; `--dry-run` shows the plan without contacting any system.',
+    })
+  }
+  return {prepared, missingNamespaces}
+}
+
+/** Writes the PushSecret manifests (never Secret values) for the GitOps repository, atomically per file. */
+export async function writePushSecretManifests(plan: MigrationPlan, outputDir: string): Promise<string[]> {
+  const written: string[] = []
+  for (const migration of plan.migrations) {
+    const {namespace, name} = migration.planned.spec
+    const file = join(outputDir, namespace, `${name}.pushsecret.yaml`)
+    await mkdir(dirname(file), {recursive: true})
+    const header = `# Generated by secrets-toolkit from ${migration.planned.source}. Holds no secret value.\n`
+    await writeFile(`${file}.tmp`, header + stringify(migration.pushSecret))
+    await rename(`${file}.tmp`, file)
+    written.push(file)
+  }
+  return written
+}
+
+export interface ApplyResult {
+  secrets: Record<ObjectAction, number>
+  pushSecrets: Record<ObjectAction, number>
+  namespacesCreated: string[]
+}
+
+/** Server-side applies what pre-flight found missing or different; unchanged objects are not touched. */
+export async function applyMigration(preflight: Preflight, kube: KubeClient, options: {overwrite: boolean; concurrency: number; onProgress?: (done: number, total: number) => void}): Promise<ApplyResult> {
+  const result: ApplyResult = {secrets: {create: 0, update: 0, unchanged: 0}, pushSecrets: {create: 0, update: 0, unchanged: 0}, namespacesCreated: []}
+  for (const namespace of preflight.missingNamespaces) {
+    await kube.apply({apiVersion: 'v1', kind: 'Namespace', metadata: {name: namespace, labels: {[MANAGED_BY_LABEL]: 'secrets-toolkit'}}})
+    result.namespacesCreated.push(namespace)
+  }
+  const limit = pLimit(options.concurrency)
+  let done = 0
+  await Promise.all(
+    preflight.prepared.map((item) =>
+      limit(async () => {
+        // The Secret first: a PushSecret without its Secret would report errors until it appears.
+        if (item.secretAction !== 'unchanged') await kube.applySecret(item.planned.spec, {force: options.overwrite})
+        if (item.pushSecretAction !== 'unchanged') await kube.apply(item.pushSecret as never, {force: true})
+        result.secrets[item.secretAction] += 1
+        result.pushSecrets[item.pushSecretAction] += 1
+        done += 1
+        options.onProgress?.(done, preflight.prepared.length)
+      }),
+    ),
+  )
+  return result
+}

@@ -1,0 +1,118 @@
+import pLimit from 'p-limit'
+
+import type {RegionConfig} from '../config/schema.js'
+import {isToolkitError, ToolkitError} from '../errors/errors.js'
+import {buildPushSecret, remoteKeyFor, templateIsPerKey, type PushSecretOptions} from '../eso/push-secret.js'
+import {decryptSops, resolveEngine, type DecryptOptions} from '../sops/decrypt.js'
+import {discoverSopsFiles, type Discovery} from './discover.js'
+import {findCollisions, mapSopsFile, MIGRATED_FROM_LABEL, type MappingOptions, type PlannedSecret} from './mapping.js'
+
+export interface RemoteTarget {
+  region: string
+  clusterSecretStore: string
+  /** Path under the region's KV v2 mount. */
+  remoteKey: string
+  /** Secret keys pushed as properties of that Vault secret. */
+  properties: string[]
+}
+
+export interface PlannedMigration {
+  planned: PlannedSecret
+  pushSecret: Record<string, unknown>
+  remotes: RemoteTarget[]
+}
+
+export interface FileFailure {
+  source: string
+  code: string
+  message: string
+}
+
+export interface MigrationPlan {
+  engine: {name: 'sops' | 'builtin'; reason: string}
+  discovery: Omit<Discovery, 'sopsFiles'> & {sopsFiles: {path: string; format: string}[]}
+  migrations: PlannedMigration[]
+  /** Files skipped under --continue-on-error. */
+  failures: FileFailure[]
+}
+
+export interface PlanOptions {
+  paths: string[]
+  cwd: string
+  regions: RegionConfig[]
+  decrypt: DecryptOptions
+  mapping: MappingOptions
+  push: PushSecretOptions
+  continueOnError: boolean
+  concurrency: number
+  onProgress?: (done: number, total: number, file: string) => void
+}
+
+/** The remote targets of one Secret, grouped by Vault secret, for every region. */
+export function remoteTargets(spec: {namespace: string; name: string; data: Map<string, unknown>}, regions: RegionConfig[], template: string): RemoteTarget[] {
+  const keys = [...spec.data.keys()].sort()
+  const byRemoteKey = new Map<string, string[]>()
+  for (const key of keys) {
+    const remoteKey = remoteKeyFor(template, spec, templateIsPerKey(template) ? key : undefined)
+    byRemoteKey.set(remoteKey, [...(byRemoteKey.get(remoteKey) ?? []), key])
+  }
+  return regions.flatMap((region) =>
+    [...byRemoteKey].map(([remoteKey, properties]) => ({region: region.name, clusterSecretStore: region.clusterSecretStore, remoteKey, properties})),
+  )
+}
+
+/**
+ * Finds and decrypts every SOPS file, maps each to Secrets and PushSecrets,
+ * and validates the whole set. Reads files only; touches no system. One bad
+ * file stops the plan (or, with continueOnError, is reported and skipped).
+ */
+export async function buildMigrationPlan(options: PlanOptions): Promise<MigrationPlan> {
+  const discovery = await discoverSopsFiles(options.paths, {cwd: options.cwd})
+  const engine = resolveEngine(options.decrypt)
+  const limit = pLimit(engine.engine === 'sops' ? options.concurrency : Math.max(1, Math.min(options.concurrency, 4)))
+  const failures: FileFailure[] = []
+  let done = 0
+  const perFile = await Promise.all(
+    discovery.sopsFiles.map((file) =>
+      limit(async (): Promise<PlannedSecret[]> => {
+        try {
+          const decrypted = await decryptSops(file.path, {...options.decrypt, engine: engine.engine, content: file.content})
+          decrypted.path = file.displayPath
+          return mapSopsFile(decrypted, options.mapping)
+        } catch (error) {
+          if (!isToolkitError(error)) throw error
+          failures.push({source: file.displayPath, code: error.code, message: error.message})
+          return []
+        } finally {
+          done += 1
+          options.onProgress?.(done, discovery.sopsFiles.length, file.displayPath)
+        }
+      }),
+    ),
+  )
+  if (failures.length > 0 && !options.continueOnError) {
+    failures.sort((a, b) => (a.source < b.source ? -1 : 1))
+    const lines = failures.map((failure) => `${failure.message} [${failure.code}]`)
+    throw new ToolkitError('SOURCE_INVALID', `${failures.length} of ${discovery.sopsFiles.length} SOPS file(s) cannot be migrated; nothing was written:\n  ${lines.join('\n  ')}`, {
+      hint: 'Fix those files (or their keys and mapping), or re-run with --continue-on-error to migrate the others.',
+    })
+  }
+  const planned = perFile.flat()
+  const collision = findCollisions(planned)
+  if (collision) throw collision
+  const migrations = planned.map((item) => ({
+    planned: item,
+    pushSecret: buildPushSecret({namespace: item.spec.namespace, name: item.spec.name, keys: [...item.spec.data.keys()]}, options.regions, {
+      ...options.push,
+      labels: {...options.push.labels, [MIGRATED_FROM_LABEL]: item.spec.labels[MIGRATED_FROM_LABEL]},
+    }),
+    remotes: remoteTargets(item.spec, options.regions, options.push.remoteKeyTemplate),
+  }))
+  migrations.sort((a, b) => (`${a.planned.spec.namespace}/${a.planned.spec.name}` < `${b.planned.spec.namespace}/${b.planned.spec.name}` ? -1 : 1))
+  return {
+    engine: {name: engine.engine, reason: engine.reason},
+    discovery: {...discovery, sopsFiles: discovery.sopsFiles.map((file) => ({path: file.displayPath, format: file.format}))},
+    migrations,
+    failures,
+  }
+}
