@@ -61,5 +61,7 @@ export interface SecretStore {
   writeMetadata(key: string, update: MetadataUpdate): Promise<void>
   /** Removes the key and all its versions. */
   delete(key: string): Promise<void>
+  /** Soft-deletes one version (KV v2 `delete/`): it stays in the history and can be undeleted. */
+  softDelete(key: string, version: number): Promise<void>
   close(): Promise<void>
 }

@@ -130,6 +130,11 @@ export class VaultKvStore implements SecretStore {
     await this.#call('DELETE', path, () => this.#client.delete(path))
   }
 
+  async softDelete(key: string, version: number): Promise<void> {
+    const path = `${this.mount}/delete/${encodeKeyPath(key)}`
+    await this.#call('POST', path, () => this.#client.write(path, {versions: [version]}))
+  }
+
   async close(): Promise<void> {
     this.#http.close()
   }

@@ -1,0 +1,125 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../lib/cli/base-command.js'
+import {confirmOrRefuse} from '../../lib/cli/confirm.js'
+import {ExitCode, ToolkitError} from '../../lib/errors/errors.js'
+import {runSteps} from '../../lib/report/progress.js'
+import {planDeletes, type RepairPlan} from '../../lib/regions/plan.js'
+import {type OutputFormat, renderComparison, renderPlan, renderRepairResult} from '../../lib/regions/render.js'
+import type {RepairResult} from '../../lib/regions/repair.js'
+import type {RegionComparison} from '../../lib/regions/types.js'
+import {closeVerifyContext, newVerifyContext, selectRegions, STAGES, type VerifyContext} from '../../lib/regions/verify.js'
+
+export interface VerifyRegionsOutput extends RegionComparison {
+  repair?: {
+    dryRun: boolean
+    plan: RepairPlan
+    result?: RepairResult
+    /** The comparison after the repair; decides the exit code. */
+    after?: RegionComparison
+  }
+}
+
+export default class VerifyRegions extends BaseCommand<typeof VerifyRegions> {
+  static override summary = 'Compare the two regional Vaults key by key; optionally repair the drift from one of them.'
+
+  static override description = `Walks the KV v2 trees of both regions concurrently and classifies every key: only-in-<region>, value-differs (which properties), metadata-differs (custom_metadata, max_versions, cas_required, delete_version_after), deleted-in-<region> (current version soft-deleted or destroyed on one side) or in-sync. Values are compared by a keyed hash under a random per-run key and never printed or stored; version numbers are shown as information only.
+
+With --repair --from REGION it plans the changes that make the other region match (create missing keys, update differing values with check-and-set on the version just compared, copy metadata; with --delete-extra also delete what the source lacks), shows the plan, asks for confirmation, applies it and compares again. A key changed by someone else in the meantime is reported as a conflict, never overwritten. Nothing outside --path / --exclude is read or touched.
+
+Exit codes: 0 in sync, 1 drift (after a repair: drift left), 2 error (unreachable or sealed region, unreadable keys, failed repair step, refused confirmation).`
+
+  static override examples = [
+    {description: 'Compare the two configured regions', command: '<%= config.bin %> <%= command.id %>'},
+    {description: 'Only one application, without its scratch keys, as Markdown for a ticket', command: '<%= config.bin %> <%= command.id %> --path apps/payments --exclude "apps/payments/**/tmp" --output markdown'},
+    {description: 'Machine-readable report for a runbook step (exit code 0/1/2)', command: '<%= config.bin %> <%= command.id %> --json > drift.json'},
+    {description: 'Show what a repair from region1 would change, without changing anything', command: '<%= config.bin %> <%= command.id %> --repair --from region1 --dry-run'},
+    {description: 'Repair region2 from region1, including deletions, non-interactively', command: '<%= config.bin %> <%= command.id %> --repair --from region1 --delete-extra --yes'},
+    {description: 'Choose two of several configured regions and read harder', command: '<%= config.bin %> <%= command.id %> --regions eu-west,eu-central --concurrency 32'},
+  ]
+
+  static override flags = {
+    regions: Flags.string({description: 'the two regions to compare, comma-separated (default: the two configured regions)'}),
+    path: Flags.string({description: 'compare only this key or folder (relative to the KV mount), e.g. apps/payments', default: ''}),
+    exclude: Flags.string({description: 'leave out keys (or folders) matching this glob on the full key: * and ? within a segment, ** across (repeatable)', multiple: true, default: []}),
+    concurrency: Flags.integer({description: 'requests in flight per region (default: each region\'s vault.maxConcurrency, 16 unless configured)', min: 1, max: 256}),
+    output: Flags.string({description: 'report format (--json is the same as --output json)', options: ['table', 'json', 'markdown'], default: 'table'}),
+    repair: Flags.boolean({description: 'plan and apply the changes that make the other region match --from', default: false}),
+    from: Flags.string({description: 'with --repair: the region whose state is copied'}),
+    'delete-extra': Flags.boolean({description: 'with --repair: also delete keys that exist only in the target and soft-delete values deleted in --from', default: false}),
+    'dry-run': Flags.boolean({description: 'with --repair: show the plan and stop', default: false}),
+    yes: Flags.boolean({char: 'y', description: 'with --repair: do not ask for confirmation (required without a TTY)', default: false}),
+  }
+
+  public async run(): Promise<VerifyRegionsOutput> {
+    const flags = this.flags
+    this.checkFlagCombination()
+    const format = this.jsonEnabled() ? 'json' : (flags.output as OutputFormat | 'json')
+    const human = format === 'json' ? undefined : format
+    const context = newVerifyContext({
+      regions: selectRegions(this.loadConfig().config, flags.regions),
+      prefix: flags.path,
+      exclude: flags.exclude,
+      concurrency: flags.concurrency,
+      repair: flags.repair ? {from: flags.from!, deleteExtra: flags['delete-extra']} : undefined,
+    })
+    // Stage lines go to stdout (listr2): keep them out of machine-readable output.
+    const steps = {json: human !== 'table'}
+    try {
+      await runSteps([STAGES.preflight, STAGES.compare], context, steps)
+      const comparison = context.comparison!
+      if (human) this.log(renderComparison(comparison, human))
+      if (!flags.repair) return this.finish(context, format)
+
+      await runSteps([STAGES.plan], context, steps)
+      const plan = context.plan!
+      if (human) this.log(`\n${renderPlan(plan, human)}`)
+      if (plan.steps.length === 0) {
+        if (human) this.log('\nNothing to apply.')
+        return this.finish(context, format)
+      }
+      if (flags['dry-run']) {
+        if (human) this.log('\nDry run: nothing was changed.')
+        return this.finish(context, format)
+      }
+      await confirmOrRefuse({
+        yes: flags.yes,
+        message: `Apply ${plan.steps.length} step(s) to ${plan.keys} key(s) in region ${plan.to}?`,
+        typeToConfirm: planDeletes(plan) ? plan.to : undefined,
+        nonInteractiveHint: 'Review the plan with --dry-run, then re-run with --yes.',
+      })
+      await runSteps([{...STAGES.apply, title: `Apply the plan to ${plan.to} (check-and-set)`}, STAGES.verify], context, steps)
+      if (human) this.log(`\n${renderRepairResult(context.result!, human)}\n\nAfter the repair:\n${renderComparison(context.after!, human)}`)
+      return this.finish(context, format)
+    } finally {
+      await closeVerifyContext(context)
+    }
+  }
+
+  private checkFlagCombination(): void {
+    const flags = this.flags
+    const needsRepair = (['from', 'delete-extra', 'dry-run', 'yes'] as const).filter((name) => flags[name] !== undefined && flags[name] !== false)
+    if (!flags.repair && needsRepair.length > 0) {
+      throw new ToolkitError('BAD_FLAGS', `--${needsRepair[0]} only applies with --repair`, {hint: 'Add --repair --from REGION, or drop the flag to just compare.'})
+    }
+    if (flags.repair && !flags.from) {
+      throw new ToolkitError('BAD_FLAGS', '--repair needs --from REGION: the region whose state is copied to the other', {hint: 'e.g. --repair --from region1 --dry-run'})
+    }
+  }
+
+  /** Exit code from the final state: the comparison after a repair, else the comparison. */
+  private finish(context: VerifyContext, format: OutputFormat | 'json'): VerifyRegionsOutput {
+    const final = context.after ?? context.comparison!
+    const output: VerifyRegionsOutput = {...context.comparison!}
+    if (context.plan) output.repair = {dryRun: this.flags['dry-run'], plan: context.plan, result: context.result, after: context.after}
+    if (final.errors.length > 0 || (context.result?.failures ?? 0) > 0) {
+      // The report is printed first; the exit code still says the run is not trustworthy.
+      process.exitCode = ExitCode.Error
+      this.logToStderr(`Error: ${final.errors.length > 0 ? `${final.errors.length} key(s) could not be read` : `${context.result!.failures} repair step(s) failed`}\n  → See the table above; fix the cause and re-run.`)
+    } else {
+      this.findings = !final.inSync
+    }
+    if (format === 'json' && !this.jsonEnabled()) this.log(JSON.stringify(output, null, 2))
+    return output
+  }
+}

@@ -1,0 +1,119 @@
+import {renderMarkdownTable, renderTable} from '../report/table.js'
+import type {RepairPlan} from './plan.js'
+import type {RepairResult} from './repair.js'
+import {IN_SYNC, type KeyDifference, type RegionComparison, type RegionSide} from './types.js'
+
+export type OutputFormat = 'table' | 'markdown'
+
+/** Key names are shown as they are, except control characters, which would break a table or a terminal. */
+export function displayKey(key: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /[\u0000-\u001f\u007f]/.test(key) ? JSON.stringify(key) : key
+}
+
+function table(format: OutputFormat, headers: string[], rows: (string | number)[][]): string {
+  return format === 'markdown' ? renderMarkdownTable(headers, rows) : renderTable(headers, rows)
+}
+
+function heading(format: OutputFormat, text: string): string {
+  return format === 'markdown' ? `### ${text}` : `${text}:`
+}
+
+function show(value: string | number | boolean | undefined): string {
+  return value === undefined ? '(unset)' : JSON.stringify(value)
+}
+
+function versions(difference: KeyDifference, regions: [string, string]): string {
+  const side = (region: string, state: RegionSide) => {
+    if (state.state === 'absent') return `${region} —`
+    const version = state.version === undefined ? '' : ` v${state.version}`
+    return state.state === 'live' ? `${region}${version}` : `${region}${version} (${state.state})`
+  }
+  return regions.map((region) => side(region, difference.regions[region])).join(', ')
+}
+
+function details(difference: KeyDifference, regions: [string, string]): string {
+  const parts: string[] = []
+  if (difference.properties.length > 0) {
+    parts.push(`properties: ${difference.properties.map((p) => (p.difference === 'differs' ? p.property : `${p.property} (${p.difference})`)).join(', ')}`)
+  }
+  for (const field of difference.metadata) {
+    parts.push(`${field.field}: ${regions.map((region) => show(field.values[region])).join(' ≠ ')}`)
+  }
+  return parts.join('; ')
+}
+
+function timing(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`
+}
+
+export function renderSummary(comparison: RegionComparison, format: OutputFormat): string {
+  const [a, b] = comparison.regions
+  const scope = [comparison.prefix ? `under "${comparison.prefix}"` : 'whole mount', ...(comparison.exclude.length ? [`excluding ${comparison.exclude.join(', ')}`] : [])].join(', ')
+  const verdict =
+    comparison.errors.length > 0
+      ? `INCOMPLETE: ${comparison.errors.length} key(s) could not be read`
+      : comparison.inSync
+        ? 'IN SYNC'
+        : `DRIFT: ${comparison.keysWithDrift} of ${comparison.keysCompared} key(s) differ`
+  const lines = [`Compared ${a} and ${b} (${scope}): ${comparison.keysCompared} keys in ${timing(comparison.durationMs)} — ${verdict}`]
+  if (comparison.keysCompared === 0 && comparison.errors.length === 0) {
+    lines.push(`Note: neither region has any key ${comparison.prefix ? `under "${comparison.prefix}"` : 'in this mount'}; check --path if you expected some.`)
+  }
+  const counts = Object.entries(comparison.counts)
+  lines.push('', table(format, ['class', 'keys'], counts.map(([name, count]) => [name, count])))
+  return lines.join('\n')
+}
+
+export function renderDifferences(comparison: RegionComparison, format: OutputFormat): string {
+  const parts: string[] = []
+  if (comparison.differences.length > 0) {
+    const rows = comparison.differences.map((difference) => [difference.classes.join(', '), displayKey(difference.key), details(difference, comparison.regions), versions(difference, comparison.regions)])
+    parts.push(heading(format, 'Differences'), table(format, ['class', 'key', 'details', 'versions (information only)'], rows))
+  }
+  if (comparison.errors.length > 0) {
+    parts.push(heading(format, 'Keys that could not be read'), table(format, ['key', 'region', 'error'], comparison.errors.map((e) => [displayKey(e.key), e.region, `${e.code}: ${e.message}`])))
+  }
+  return parts.join('\n\n')
+}
+
+export function renderComparison(comparison: RegionComparison, format: OutputFormat): string {
+  return [renderSummary(comparison, format), renderDifferences(comparison, format)].filter(Boolean).join('\n\n')
+}
+
+export function renderPlan(plan: RepairPlan, format: OutputFormat): string {
+  const parts: string[] = []
+  const counts = Object.entries(plan.counts)
+    .filter(([, count]) => count > 0)
+    .map(([action, count]) => `${count} ${action}`)
+  parts.push(`Repair plan: make ${plan.to} match ${plan.from} — ${plan.keys} key(s) to change${counts.length ? ` (${counts.join(', ')})` : ''}, ${plan.skipped.length} skipped`)
+  if (plan.steps.length > 0) {
+    parts.push(table(format, ['action', 'key', 'reason', 'guard'], plan.steps.map((step) => [step.action, displayKey(step.key), step.reason, guard(step.action, step.targetVersion, plan.to)])))
+  }
+  if (plan.skipped.length > 0) {
+    parts.push(heading(format, 'Skipped'), table(format, ['key', 'class', 'reason'], plan.skipped.map((s) => [displayKey(s.key), s.classes.join(', '), s.reason])))
+  }
+  if (plan.counts['update-value'] > 0) parts.push(`Overwritten values stay in ${plan.to}'s version history (up to its max_versions).`)
+  if (plan.counts.delete > 0) parts.push(`Deleting removes every version of a key: take a snapshot of ${plan.to} first (secrets dr snapshot).`)
+  return parts.join('\n\n')
+}
+
+function guard(action: string, targetVersion: number | undefined, to: string): string {
+  if (action === 'create') return `cas=0 (still absent in ${to})`
+  if (action === 'update-value') return `cas=${targetVersion} (${to} unchanged)`
+  if (action === 'delete' || action === 'soft-delete') return `${to} still at v${targetVersion}`
+  return ''
+}
+
+export function renderRepairResult(result: RepairResult, format: OutputFormat): string {
+  const parts = [`Applied to ${result.to}: ${result.counts.applied} step(s) applied, ${result.counts.conflict} conflict(s), ${result.counts.failed} failure(s), ${result.counts['not-attempted']} not attempted`]
+  const problems = result.outcomes.filter((outcome) => outcome.result !== 'applied')
+  if (problems.length > 0) {
+    parts.push(table(format, ['result', 'action', 'key', 'why'], problems.map((o) => [o.result, o.action, displayKey(o.key), o.message ?? ''])))
+  }
+  return parts.join('\n\n')
+}
+
+export function inSyncCount(comparison: RegionComparison): number {
+  return comparison.counts[IN_SYNC] ?? 0
+}

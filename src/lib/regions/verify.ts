@@ -1,0 +1,168 @@
+import {findRegion} from '../config/load.js'
+import type {RegionConfig, ToolkitConfig} from '../config/schema.js'
+import {isToolkitError, ToolkitError} from '../errors/errors.js'
+import type {Step} from '../report/progress.js'
+import {connectRegion, type RegionVault} from '../vault/connect.js'
+import {StoreRequestError} from '../vault/errors.js'
+import {compareRegions, DEFAULT_CONCURRENCY} from './compare.js'
+import {planRepair, type RepairPlan} from './plan.js'
+import {applyRepair, type RepairResult} from './repair.js'
+import type {CompareProgress, RegionComparison} from './types.js'
+
+/**
+ * `verify regions` as named stages: preflight → compare → plan → (confirm,
+ * in the command) → apply → verify. Each stage is a function of the context
+ * with its own error; the command runs them with runSteps.
+ */
+export interface VerifyContext {
+  regions: [RegionConfig, RegionConfig]
+  prefix: string
+  exclude: string[]
+  /** Requests in flight per region; undefined keeps each region's configured maxConcurrency. */
+  concurrency?: number
+  repair?: {from: string; deleteExtra: boolean}
+  env?: NodeJS.ProcessEnv
+  vaults?: [RegionVault, RegionVault]
+  comparison?: RegionComparison
+  plan?: RepairPlan
+  result?: RepairResult
+  /** The comparison after the repair. */
+  after?: RegionComparison
+}
+
+/** `--regions a,b`, else the two configured regions. */
+export function selectRegions(config: ToolkitConfig, names?: string): [RegionConfig, RegionConfig] {
+  if (names !== undefined) {
+    const list = names
+      .split(',')
+      .map((name) => name.trim())
+      .filter(Boolean)
+    if (list.length !== 2 || list[0] === list[1]) {
+      throw new ToolkitError('BAD_REGIONS', `--regions "${names}" must name exactly two different regions`, {
+        hint: `e.g. --regions ${config.regions
+          .slice(0, 2)
+          .map((r) => r.name)
+          .join(',')} (configured: ${config.regions.map((r) => r.name).join(', ')})`,
+      })
+    }
+    return [findRegion(config, list[0]), findRegion(config, list[1])]
+  }
+  if (config.regions.length === 2) return [config.regions[0], config.regions[1]]
+  const known = config.regions.map((r) => r.name).join(', ')
+  if (config.regions.length < 2) {
+    throw new ToolkitError('NEEDS_TWO_REGIONS', `verify regions needs two regions; the configuration has one (${known})`, {
+      hint: 'Add the second region to the configuration (see docs/configuration.md), or pass --config with the file that lists both.',
+    })
+  }
+  throw new ToolkitError('BAD_REGIONS', `the configuration has ${config.regions.length} regions (${known}): choose two with --regions`, {hint: `e.g. --regions ${config.regions[0].name},${config.regions[1].name}`})
+}
+
+export function newVerifyContext(init: Omit<VerifyContext, 'vaults' | 'comparison' | 'plan' | 'result' | 'after'>): VerifyContext {
+  if (init.concurrency !== undefined && (!Number.isInteger(init.concurrency) || init.concurrency < 1 || init.concurrency > 256)) {
+    throw new ToolkitError('BAD_CONCURRENCY', `--concurrency ${init.concurrency} is out of range`, {hint: 'Use a whole number from 1 to 256 (requests in flight per region).'})
+  }
+  if (init.repair && !init.regions.some((region) => region.name === init.repair!.from)) {
+    throw new ToolkitError('UNKNOWN_REGION', `--from ${init.repair.from} is not one of the compared regions (${init.regions.map((r) => r.name).join(', ')})`, {
+      hint: `Use --from ${init.regions[0].name} or --from ${init.regions[1].name}.`,
+    })
+  }
+  return {...init}
+}
+
+function withConcurrency(region: RegionConfig, concurrency: number | undefined): RegionConfig {
+  return concurrency === undefined ? region : {...region, vault: {...region.vault, maxConcurrency: concurrency}}
+}
+
+/** Keys in flight per region: as many as the region's HTTP limit lets through, so that limit stays busy. */
+function keyConcurrency(context: VerifyContext): number {
+  return context.concurrency ?? Math.max(...context.regions.map((region) => region.vault.maxConcurrency ?? DEFAULT_CONCURRENCY))
+}
+
+async function requireRegionActive(vault: RegionVault): Promise<void> {
+  try {
+    await vault.sys.requireActive()
+  } catch (error) {
+    if (error instanceof StoreRequestError && error.status === undefined) {
+      throw new ToolkitError('REGION_UNREACHABLE', `region ${vault.region.name} (${vault.http.address.origin}) is unreachable (${error.networkCode ?? 'network error'})`, {
+        hint: 'Check that its Vault is running and that the address in the configuration is right. A region that cannot be read is never reported as in sync.',
+      })
+    }
+    throw error
+  }
+}
+
+export async function stagePreflight(context: VerifyContext): Promise<void> {
+  const settled = await Promise.allSettled(context.regions.map((region) => connectRegion(withConcurrency(region, context.concurrency), {env: context.env})))
+  const vaults = settled.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []))
+  const failed = settled.find((outcome) => outcome.status === 'rejected')
+  if (failed) {
+    await Promise.all(vaults.map((vault) => vault.close()))
+    throw failed.reason
+  }
+  context.vaults = vaults as [RegionVault, RegionVault]
+  // Both are checked, and the first failure in region order is reported, so the message does not depend on timing.
+  const checks = await Promise.allSettled(context.vaults.map((vault) => requireRegionActive(vault)))
+  const problem = checks.find((outcome) => outcome.status === 'rejected')
+  if (problem) throw problem.reason
+}
+
+function progressLine(progress: CompareProgress): string {
+  return Object.keys(progress.listed)
+    .map((region) => `${region}: ${progress.fetched[region]}/${progress.listed[region]} keys read`)
+    .join(', ')
+}
+
+async function compare(context: VerifyContext, update: (output: string) => void): Promise<RegionComparison> {
+  const [a, b] = context.vaults!
+  try {
+    return await compareRegions(a.store, b.store, {
+      prefix: context.prefix,
+      exclude: context.exclude,
+      concurrency: keyConcurrency(context),
+      onProgress: (progress) => update(progressLine(progress)),
+    })
+  } catch (error) {
+    if (error instanceof StoreRequestError && (error.code === 'UNREACHABLE' || error.code === 'SEALED_OR_UNAVAILABLE')) {
+      throw new ToolkitError(error.code === 'UNREACHABLE' ? 'REGION_UNREACHABLE' : 'SEALED', `region ${error.region} failed during the comparison: ${error.message}`, {
+        hint: `${error.hint ?? 'Check the server.'} The comparison is incomplete and was stopped; re-run when the region is healthy.`,
+      })
+    }
+    if (isToolkitError(error)) throw error
+    throw error
+  }
+}
+
+export async function stageCompare(context: VerifyContext, update: (output: string) => void = () => {}): Promise<void> {
+  context.comparison = await compare(context, update)
+}
+
+export async function stagePlan(context: VerifyContext): Promise<void> {
+  context.plan = planRepair(context.comparison!, {from: context.repair!.from, deleteExtra: context.repair!.deleteExtra})
+}
+
+export async function stageApply(context: VerifyContext, update: (output: string) => void = () => {}): Promise<void> {
+  const plan = context.plan!
+  const [a, b] = context.vaults!
+  const from = a.region.name === plan.from ? a : b
+  const to = from === a ? b : a
+  context.result = await applyRepair(plan, {from: from.store, to: to.store}, {
+    concurrency: keyConcurrency(context),
+    onProgress: (done, total) => update(`${done}/${total} keys`),
+  })
+}
+
+export async function stageVerify(context: VerifyContext, update: (output: string) => void = () => {}): Promise<void> {
+  context.after = await compare(context, update)
+}
+
+export async function closeVerifyContext(context: VerifyContext): Promise<void> {
+  await Promise.all((context.vaults ?? []).map((vault) => vault.close()))
+}
+
+export const STAGES = {
+  preflight: {title: 'Preflight: both regions reachable, initialized, unsealed and active', run: (c, update) => stagePreflight(c).then(() => update(''))},
+  compare: {title: 'Compare both KV trees', run: stageCompare},
+  plan: {title: 'Plan the repair', run: stagePlan},
+  apply: {title: 'Apply the plan (check-and-set)', run: stageApply},
+  verify: {title: 'Compare again', run: stageVerify},
+} satisfies Record<string, Step<VerifyContext>>

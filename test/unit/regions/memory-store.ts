@@ -1,0 +1,142 @@
+// An in-memory SecretStore with KV v2 semantics (versions, soft delete,
+// destroy, check-and-set, metadata), for unit tests of the comparison,
+// planner and repair logic. Not a stand-in for Vault in integration tests.
+import {StoreRequestError} from '../../../src/lib/vault/errors.js'
+import {SecretValue} from '../../../src/lib/secret/secret-value.js'
+import type {MetadataUpdate, SecretData, SecretMetadata, SecretRecord, SecretStore, WriteOptions} from '../../../src/lib/vault/secret-store.js'
+
+interface Version {
+  data: Map<string, Buffer>
+  deleted: boolean
+  destroyed: boolean
+}
+
+interface Entry {
+  versions: Version[]
+  maxVersions: number
+  casRequired: boolean
+  deleteVersionAfter: string
+  customMetadata: Record<string, string>
+}
+
+export class MemoryStore implements SecretStore {
+  readonly entries = new Map<string, Entry>()
+  /** Every call, for assertions about what was touched. */
+  readonly calls: {method: string; key: string}[] = []
+  /** Makes a call fail: return an error to throw, or undefined to proceed. */
+  failWith?: (method: string, key: string) => Error | undefined
+  /** Runs before a write lands: lets a test play a concurrent writer. */
+  beforeWrite?: (key: string) => void
+
+  constructor(readonly name: string) {}
+
+  /** Seeds a key directly (not recorded as a call). */
+  put(key: string, data: Record<string, string>, meta: Partial<Omit<Entry, 'versions'>> = {}): this {
+    const entry = this.entries.get(key) ?? {versions: [], maxVersions: 0, casRequired: false, deleteVersionAfter: '0s', customMetadata: {}}
+    entry.versions.push({data: new Map(Object.entries(data).map(([k, v]) => [k, Buffer.from(v)])), deleted: false, destroyed: false})
+    Object.assign(entry, meta)
+    this.entries.set(key, entry)
+    return this
+  }
+
+  version(key: string): number {
+    return this.entries.get(key)?.versions.length ?? 0
+  }
+
+  valueOf(key: string, property: string): string | undefined {
+    const entry = this.entries.get(key)
+    const current = entry?.versions.at(-1)
+    if (!current || current.deleted || current.destroyed) return undefined
+    return current.data.get(property)?.toString()
+  }
+
+  #check(method: string, key: string): void {
+    this.calls.push({method, key})
+    const error = this.failWith?.(method, key)
+    if (error) throw error
+  }
+
+  async *list(prefix = ''): AsyncIterable<string> {
+    this.#check('list', prefix)
+    const keys = [...this.entries.keys()].sort()
+    for (const key of keys) {
+      if (prefix === '' || key === prefix.replace(/\/$/, '') || key.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`)) yield key
+    }
+  }
+
+  async read(key: string): Promise<SecretRecord | undefined> {
+    this.#check('read', key)
+    const entry = this.entries.get(key)
+    const current = entry?.versions.at(-1)
+    if (!entry || !current || current.deleted || current.destroyed) return undefined
+    const data: SecretData = new Map([...current.data].map(([property, bytes]) => [property, SecretValue.fromBytes(bytes)]))
+    return {key, data, version: entry.versions.length}
+  }
+
+  async write(key: string, data: SecretData, options: WriteOptions = {}): Promise<number> {
+    this.#check('write', key)
+    this.beforeWrite?.(key)
+    const entry = this.entries.get(key)
+    const current = entry?.versions.length ?? 0
+    if ((options.cas !== undefined || entry?.casRequired) && options.cas !== current) {
+      throw new StoreRequestError({region: this.name, method: 'POST', path: `secret/data/${key}`, status: 400, networkCode: 'CAS', detail: 'check-and-set parameter did not match the current version', retryable: false})
+    }
+    const bytes = new Map([...data].map(([property, value]) => [property, value.revealBytes()]))
+    const target = entry ?? {versions: [], maxVersions: 0, casRequired: false, deleteVersionAfter: '0s', customMetadata: {}}
+    target.versions.push({data: bytes, deleted: false, destroyed: false})
+    this.entries.set(key, target)
+    return target.versions.length
+  }
+
+  async readMetadata(key: string): Promise<SecretMetadata | undefined> {
+    this.#check('readMetadata', key)
+    const entry = this.entries.get(key)
+    if (!entry) return undefined
+    const current = entry.versions.at(-1)
+    return {
+      currentVersion: entry.versions.length,
+      maxVersions: entry.maxVersions,
+      casRequired: entry.casRequired,
+      deleteVersionAfter: entry.deleteVersionAfter,
+      customMetadata: {...entry.customMetadata},
+      current: {version: entry.versions.length, deleted: current?.deleted ?? false, destroyed: current?.destroyed ?? false},
+    }
+  }
+
+  async writeMetadata(key: string, update: MetadataUpdate): Promise<void> {
+    this.#check('writeMetadata', key)
+    const entry = this.entries.get(key) ?? {versions: [], maxVersions: 0, casRequired: false, deleteVersionAfter: '0s', customMetadata: {}}
+    if (update.maxVersions !== undefined) entry.maxVersions = update.maxVersions
+    if (update.casRequired !== undefined) entry.casRequired = update.casRequired
+    if (update.deleteVersionAfter !== undefined) entry.deleteVersionAfter = update.deleteVersionAfter
+    if (update.customMetadata !== undefined) entry.customMetadata = {...update.customMetadata}
+    this.entries.set(key, entry)
+  }
+
+  async delete(key: string): Promise<void> {
+    this.#check('delete', key)
+    this.entries.delete(key)
+  }
+
+  async softDelete(key: string, version: number): Promise<void> {
+    this.#check('softDelete', key)
+    const target = this.entries.get(key)?.versions[version - 1]
+    if (target) target.deleted = true
+  }
+
+  /** Test helpers for states the interface does not create. */
+  destroyCurrent(key: string): void {
+    this.entries.get(key)!.versions.at(-1)!.destroyed = true
+  }
+
+  softDeleteCurrent(key: string): void {
+    this.entries.get(key)!.versions.at(-1)!.deleted = true
+  }
+
+  async close(): Promise<void> {}
+
+  /** Keys changed by calls (write, writeMetadata, delete, softDelete). */
+  touched(): string[] {
+    return [...new Set(this.calls.filter((call) => ['write', 'writeMetadata', 'delete', 'softDelete'].includes(call.method)).map((call) => call.key))].sort()
+  }
+}
