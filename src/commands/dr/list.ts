@@ -1,0 +1,39 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../lib/cli/base-command.js'
+import {loadIdentities} from '../../lib/dr/age.js'
+import {readCatalog, verdict, type Catalog} from '../../lib/dr/catalog.js'
+import {renderCatalog} from '../../lib/dr/render.js'
+
+export default class DrList extends BaseCommand<typeof DrList> {
+  static override summary = 'List the snapshots in a directory, oldest first, and whether each one verifies.'
+
+  static override description = `Shows region, time taken, kind (snapshot, or safety snapshot taken by \`dr restore\`), size, Raft index, encryption and the result of the same integrity check as \`dr verify\` for every *.snap / *.snap.age file. Interrupted downloads and manifests without an archive are listed as strays.
+
+Exit codes: 0 every snapshot verifies, 1 at least one does not, 2 error.`
+
+  static override examples = [
+    {description: 'What can I restore from?', command: '<%= config.bin %> <%= command.id %> /backups/vault'},
+    {description: 'Only region2, quickly (no verification)', command: '<%= config.bin %> <%= command.id %> /backups/vault --region region2 --no-verify'},
+    {description: 'Verify encrypted snapshots fully', command: '<%= config.bin %> <%= command.id %> /backups/vault --identity ~/.config/age/dr.txt --json'},
+  ]
+
+  static override args = {
+    dir: Args.directory({description: 'directory holding the snapshots', default: '.', exists: true}),
+  }
+
+  static override flags = {
+    region: Flags.string({char: 'r', description: 'only snapshots of this region'}),
+    verify: Flags.boolean({description: 'run the integrity check on each snapshot (--no-verify to skip)', default: true, allowNo: true}),
+    identity: Flags.file({char: 'i', description: 'age identity file, to check the inside of encrypted snapshots', exists: true}),
+  }
+
+  public async run(): Promise<Catalog> {
+    const {args} = await this.parse(DrList)
+    const identities = this.flags.identity ? await loadIdentities(this.flags.identity) : undefined
+    const catalog = await readCatalog(args.dir, {verify: this.flags.verify, verifyOptions: {identities}, region: this.flags.region})
+    this.findings = catalog.entries.some((entry) => verdict(entry) === 'FAILED')
+    this.say(renderCatalog(catalog))
+    return catalog
+  }
+}

@@ -1,0 +1,173 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../lib/cli/base-command.js'
+import {confirmOrRefuse} from '../../lib/cli/confirm.js'
+import {findRegion} from '../../lib/config/load.js'
+import {loadIdentities, validateRecipients} from '../../lib/dr/age.js'
+import {renderPlan, renderRestoreReport} from '../../lib/dr/render.js'
+import {
+  loadManifestOnly,
+  newRestoreContext,
+  newSafetySnapshotContext,
+  restoreSucceeded,
+  safetySnapshotSteps,
+  stagePostChecks,
+  stagePreflightTarget,
+  stageUpload,
+  stageVerifySnapshot,
+  stageWaitHealthy,
+  type PostRestoreCheck,
+  type RestoreContext,
+  type RestorePlan,
+} from '../../lib/dr/restore.js'
+import type {SnapshotContext} from '../../lib/dr/save.js'
+import type {RegionComparison} from '../../lib/regions/types.js'
+import {runSteps, type Step} from '../../lib/report/progress.js'
+import {connectRegion, type RegionVault} from '../../lib/vault/connect.js'
+
+interface RestoreOutput {
+  dryRun: boolean
+  checkOnly: boolean
+  restored: boolean
+  ok: boolean
+  plan?: RestorePlan
+  safetySnapshot?: {file: string; manifestFile: string; verified: boolean}
+  upload?: RestoreContext['upload']
+  serverState?: string
+  checks: PostRestoreCheck[]
+  comparison?: RegionComparison
+}
+
+type Context = RestoreContext & {snapshot: SnapshotContext}
+
+export default class DrRestore extends BaseCommand<typeof DrRestore> {
+  static override summary = 'Restore a verified Raft snapshot into a region\'s Vault: pre-flight, safety snapshot, streamed upload, and proof that the data is back.'
+
+  static override description = `Stages, each shown as it runs:
+  1. verify the snapshot (the \`dr verify\` check) — nothing is sent to any server before it passes;
+  2. pre-flight the target: reachable, initialized, unsealed, the active node, and the token may snapshot and restore; the plan shows the target, its cluster and Raft index against the snapshot's. A snapshot of another cluster is refused unless --force (which uses snapshot-force: afterwards the snapshot's unseal keys and root token apply);
+  3. confirmation: type the region name (--yes skips it; refused without --yes when stdin is not a terminal). --dry-run stops before this;
+  4. safety snapshot of the target's current state, checked like \`dr snapshot\` and read back from disk (unless --no-safety-snapshot);
+  5. upload the snapshot as a stream (POST /v1/sys/storage/raft/snapshot, or snapshot-force), with progress;
+  6. wait until the server is healthy again, or report that it is sealed and needs the snapshot's unseal keys;
+  7. post-restore checks: the key count of every mount matches the manifest, and with --compare-region the other region agrees key by key.
+
+Exit codes: 0 restored and every check passed; 1 restored but not confirmed (sealed, counts differ, regions differ: see the report); 2 error or refusal, with nothing changed unless the message says otherwise.`
+
+  static override examples = [
+    {description: 'See the plan without changing anything', command: '<%= config.bin %> <%= command.id %> /backups/vault/20250131T021500.000Z-region1.snap --region region1 --dry-run'},
+    {description: 'Restore region1 from its own snapshot (asks you to type "region1")', command: '<%= config.bin %> <%= command.id %> /backups/vault/20250131T021500.000Z-region1.snap --region region1'},
+    {description: 'Non-interactive, encrypted snapshot, then compare with the other region', command: '<%= config.bin %> <%= command.id %> /backups/vault/20250131T021500.000Z-region1.snap.age --region region1 --identity ~/.config/age/dr.txt --compare-region region2 --yes'},
+    {description: 'Rebuild region2 from region1\'s snapshot (different cluster)', command: '<%= config.bin %> <%= command.id %> /backups/vault/20250131T021500.000Z-region1.snap --region region2 --force --yes'},
+    {description: 'After unsealing a restored server: run only the post-restore checks', command: '<%= config.bin %> <%= command.id %> /backups/vault/20250131T021500.000Z-region1.snap --region region2 --check-only'},
+  ]
+
+  static override args = {
+    file: Args.string({description: 'the snapshot (.snap / .snap.age) or its manifest (.json)', required: true}),
+  }
+
+  static override flags = {
+    region: Flags.string({char: 'r', description: 'region to restore into (a name from the configuration)', required: true}),
+    identity: Flags.file({char: 'i', description: 'age identity file to decrypt an encrypted snapshot', exists: true}),
+    force: Flags.boolean({description: 'allow a snapshot of another cluster (uses snapshot-force; the snapshot\'s unseal keys and root token apply afterwards)', default: false}),
+    'safety-snapshot': Flags.boolean({description: 'snapshot the target\'s current state first (--no-safety-snapshot to skip)', default: true, allowNo: true}),
+    'safety-dir': Flags.directory({description: 'where to write the safety snapshot (default: the snapshot file\'s directory)'}),
+    'encrypt-to': Flags.string({description: 'age recipient to encrypt the safety snapshot to; repeatable', multiple: true, default: []}),
+    'compare-region': Flags.string({description: 'after the restore, compare the restored region key by key with this region (as `secrets verify regions`)'}),
+    'wait-timeout': Flags.integer({description: 'seconds to wait for the server to be healthy after the upload', default: 120, min: 1}),
+    'check-only': Flags.boolean({description: 'do not restore: only wait for health and run the post-restore checks against the snapshot\'s manifest', default: false}),
+    'dry-run': Flags.boolean({description: 'verify, pre-flight and show the plan; change nothing', default: false}),
+    yes: Flags.boolean({char: 'y', description: 'do not ask for confirmation (required without a TTY)', default: false}),
+  }
+
+  public async run(): Promise<RestoreOutput> {
+    const {args} = await this.parse(DrRestore)
+    const flags = this.flags
+    const {config} = this.loadConfig()
+    const region = findRegion(config, flags.region)
+    const otherRegion = flags['compare-region'] === undefined ? undefined : findRegion(config, flags['compare-region'])
+    validateRecipients(flags['encrypt-to'])
+    const identities = flags.identity ? await loadIdentities(flags.identity) : undefined
+    const json = this.jsonEnabled()
+
+    const vaults: RegionVault[] = []
+    try {
+      const target = await connectRegion(region)
+      vaults.push(target)
+      const compareWith = otherRegion ? await connectRegion(otherRegion) : undefined
+      if (compareWith) vaults.push(compareWith)
+      const ctx = newRestoreContext({
+        file: args.file,
+        target,
+        identities,
+        force: flags.force,
+        safetySnapshot: flags['safety-snapshot'],
+        safetyDir: flags['safety-dir'],
+        safetyEncryptTo: flags['encrypt-to'],
+        compareWith,
+        waitTimeoutMs: flags['wait-timeout'] * 1000,
+        sealedGraceMs: 10_000,
+        pollIntervalMs: 1000,
+      }) as Context
+
+      const afterSteps: Step<Context>[] = [
+        {title: `wait until region ${region.name} is healthy`, run: (c, update) => stageWaitHealthy(c, update)},
+        {title: 'post-restore checks', run: (c) => stagePostChecks(c)},
+      ]
+      if (flags['check-only']) {
+        await runSteps([{title: 'read the snapshot manifest', run: (c) => loadManifestOnly(c)}, ...afterSteps], ctx, {json})
+        return this.finish(ctx, {dryRun: false, checkOnly: true, restored: false})
+      }
+
+      await runSteps<Context>(
+        [
+          {title: `verify ${args.file}`, run: (c) => stageVerifySnapshot(c)},
+          {title: `pre-flight region ${region.name} (${target.http.address.origin})`, run: (c) => stagePreflightTarget(c)},
+        ],
+        ctx,
+        {json},
+      )
+      this.say(renderPlan(ctx.plan!))
+      if (flags['dry-run']) {
+        this.say('Dry run: nothing was changed.')
+        return {dryRun: true, checkOnly: false, restored: false, ok: true, plan: ctx.plan, checks: []}
+      }
+      for (const warning of ctx.plan!.warnings) if (!json) this.logToStderr(`WARNING: ${warning}`)
+      await confirmOrRefuse({
+        yes: flags.yes,
+        message: `Replace ALL data of region ${region.name} (${target.http.address.origin}) with this snapshot?`,
+        typeToConfirm: region.name,
+        nonInteractiveHint: 'Review the plan with --dry-run, then re-run with --yes.',
+      })
+      if (flags['safety-snapshot']) ctx.snapshot = newSafetySnapshotContext(ctx)
+      await runSteps<Context>(
+        [
+          ...(flags['safety-snapshot'] ? safetySnapshotSteps<Context>() : []),
+          {title: `upload to POST /v1/${ctx.plan!.endpoint}`, run: (c, update) => stageUpload(c, update)},
+          ...afterSteps,
+        ],
+        ctx,
+        {json},
+      )
+      return this.finish(ctx, {dryRun: false, checkOnly: false, restored: true})
+    } finally {
+      for (const vault of vaults) await vault.close()
+    }
+  }
+
+  private finish(ctx: Context, mode: {dryRun: boolean; checkOnly: boolean; restored: boolean}): RestoreOutput {
+    const ok = restoreSucceeded(ctx)
+    this.findings = !ok
+    this.say(renderRestoreReport(ctx, ok))
+    return {
+      ...mode,
+      ok,
+      plan: ctx.plan,
+      safetySnapshot: ctx.snapshot?.archiveFile ? {file: ctx.snapshot.archiveFile, manifestFile: ctx.snapshot.manifestFile!, verified: ctx.safetyVerify?.ok ?? false} : undefined,
+      upload: ctx.upload,
+      serverState: ctx.after?.state,
+      checks: ctx.checks,
+      comparison: ctx.comparison?.comparison,
+    }
+  }
+}

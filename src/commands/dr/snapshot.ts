@@ -1,0 +1,70 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../lib/cli/base-command.js'
+import {findRegion} from '../../lib/config/load.js'
+import {validateRecipients} from '../../lib/dr/age.js'
+import type {SnapshotManifest} from '../../lib/dr/manifest.js'
+import {renderSnapshot} from '../../lib/dr/render.js'
+import {parseDuration} from '../../lib/dr/retention.js'
+import {pruneStep, snapshotSteps, type PrunedSnapshot, type SnapshotContext} from '../../lib/dr/save.js'
+import {runSteps} from '../../lib/report/progress.js'
+import {connectRegion} from '../../lib/vault/connect.js'
+
+interface SnapshotOutput {
+  file: string
+  manifestFile: string
+  manifest: SnapshotManifest
+  pruned: PrunedSnapshot[]
+}
+
+export default class DrSnapshot extends BaseCommand<typeof DrSnapshot> {
+  static override summary = 'Save a verified Raft snapshot of a region\'s Vault, with a manifest, optionally age-encrypted and pruned.'
+
+  static override description = `Streams GET /v1/sys/storage/raft/snapshot to a hidden temporary file in --out, hashing it (SHA-256) and checking it as it arrives: a gzip'd tar holding exactly meta.json, state.bin, SHA256SUMS (and SHA256SUMS.sealed), whose sums match. Only then is it renamed into place, never over an existing file. An empty, truncated or malformed snapshot is an error (exit 2) and nothing is kept.
+
+Beside it, <name>.json records the archive's SHA-256 and size, the Raft index/term/id, the region, server version, cluster name and id, seal type, time taken and the number of keys in each KV v2 mount (when the token may list them). Names start with the UTC time, so they sort oldest first: 20250131T021500.000Z-region1.snap.
+
+--encrypt-to encrypts on the fly with age (the manifest lists the recipients; restore needs --identity). --keep/--keep-within prune this region's older snapshots in --out after a successful save (safety snapshots taken by \`dr restore\` are never pruned).
+
+Exit codes: 0 saved and verified, 2 error (nothing kept).`
+
+  static override examples = [
+    {description: 'Nightly snapshot of region1, keeping 14 of them', command: '<%= config.bin %> <%= command.id %> --region region1 --out /backups/vault --keep 14'},
+    {description: 'Encrypt to two age recipients and keep a week', command: '<%= config.bin %> <%= command.id %> --region region1 --out /backups/vault --encrypt-to age1ops... --encrypt-to age1offsite... --keep-within 7d'},
+    {description: 'Machine-readable result for a cron wrapper', command: '<%= config.bin %> <%= command.id %> --region region2 --out /backups/vault --json'},
+  ]
+
+  static override flags = {
+    region: Flags.string({char: 'r', description: 'region to snapshot (a name from the configuration)', required: true}),
+    out: Flags.directory({char: 'o', description: 'directory to write the snapshot and its manifest to (created if missing)', default: '.'}),
+    'encrypt-to': Flags.string({description: 'age recipient (age1…) to encrypt the archive to; repeatable', multiple: true, default: []}),
+    keep: Flags.integer({description: 'after saving, keep only the newest N snapshots of this region in --out', min: 1}),
+    'keep-within': Flags.string({description: 'after saving, keep every snapshot of this region taken within this long of the newest (e.g. 36h, 7d, 2w)'}),
+    'key-counts': Flags.boolean({description: 'count the keys of every KV v2 mount for the manifest (--no-key-counts to skip on huge Vaults)', default: true, allowNo: true}),
+  }
+
+  public async run(): Promise<SnapshotOutput> {
+    const flags = this.flags
+    const region = findRegion(this.loadConfig().config, flags.region)
+    validateRecipients(flags['encrypt-to'])
+    const keepWithinMs = flags['keep-within'] === undefined ? undefined : parseDuration(flags['keep-within'])
+    const vault = await connectRegion(region)
+    try {
+      const snapshot: SnapshotContext = {
+        options: {
+          vault,
+          outDir: flags.out,
+          kind: 'snapshot',
+          encryptTo: flags['encrypt-to'],
+          countKeys: flags['key-counts'],
+          retention: {keepLast: flags.keep, keepWithinMs},
+        },
+      }
+      await runSteps([...snapshotSteps<{snapshot: SnapshotContext}>('snapshot'), pruneStep<{snapshot: SnapshotContext}>()], {snapshot}, {json: this.jsonEnabled()})
+      this.say(renderSnapshot(snapshot))
+      return {file: snapshot.archiveFile!, manifestFile: snapshot.manifestFile!, manifest: snapshot.manifest!, pruned: snapshot.pruned ?? []}
+    } finally {
+      await vault.close()
+    }
+  }
+}

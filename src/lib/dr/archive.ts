@@ -1,0 +1,242 @@
+import {createHash} from 'node:crypto'
+import {Transform, type Readable} from 'node:stream'
+import {pipeline} from 'node:stream/promises'
+import {createGunzip} from 'node:zlib'
+
+import tar from 'tar-stream'
+
+/**
+ * The one integrity checker for Raft snapshots. `dr snapshot` runs it on the
+ * bytes as they arrive, `dr verify` and `dr list` on files, and `dr restore`
+ * before anything is sent: a snapshot is good only if this says so.
+ *
+ * A Vault/OpenBao Raft snapshot is a gzip'd tar (hashicorp/raft-snapshot
+ * archive.go) whose members are meta.json (raft.SnapshotMeta), state.bin (the
+ * FSM data), SHA256SUMS (sha256sum format over the other two) and, when the
+ * server seals it, SHA256SUMS.sealed (SHA256SUMS encrypted with the barrier:
+ * only the server that holds the keyring can check it).
+ */
+
+/** Marks failures of an age body (a damaged or truncated ciphertext) that reach the checker through its input. */
+export const AGE_STREAM_ERROR = 'AGE_STREAM'
+
+export const REQUIRED_MEMBERS = ['meta.json', 'state.bin', 'SHA256SUMS'] as const
+export const OPTIONAL_MEMBERS = ['SHA256SUMS.sealed'] as const
+/** Members that are read into memory to be parsed: they are small by construction. */
+const SMALL_MEMBER_LIMIT = 4 * 1024 * 1024
+
+export type ProblemCode =
+  | 'EMPTY'
+  | 'NOT_GZIP'
+  | 'TRUNCATED'
+  | 'CORRUPT_GZIP'
+  | 'MALFORMED_TAR'
+  | 'MISSING_MEMBER'
+  | 'UNEXPECTED_MEMBER'
+  | 'DUPLICATE_MEMBER'
+  | 'MEMBER_TOO_LARGE'
+  | 'MALFORMED_SUMS'
+  | 'CHECKSUM_MISMATCH'
+  | 'MALFORMED_META'
+  | 'SIZE_MISMATCH'
+  | 'MANIFEST_MISMATCH'
+  | 'DECRYPTION_FAILED'
+  | 'NOT_ENCRYPTED_AS_RECORDED'
+
+export interface SnapshotProblem {
+  code: ProblemCode
+  message: string
+}
+
+export interface MemberInfo {
+  name: string
+  /** Bytes read from the archive (equal to the tar header's size unless truncated). */
+  size: number
+  sha256: string
+  /** The digest SHA256SUMS lists for this member, if any. */
+  listedSha256?: string
+}
+
+/** Fields of raft.SnapshotMeta that identify a snapshot (Go field names in meta.json). */
+export interface RaftMeta {
+  id: string
+  index: number
+  term: number
+  version?: number
+  /** meta.json's Size: the FSM data size the server recorded. */
+  size?: number
+}
+
+export interface ArchiveInspection {
+  ok: boolean
+  problems: SnapshotProblem[]
+  /** Bytes and SHA-256 of the gzip stream as inspected (the plaintext archive). */
+  size: number
+  sha256: string
+  members: MemberInfo[]
+  raft?: RaftMeta
+  /** The server sealed its checksum list: only a server holding this cluster's keyring can restore it without snapshot-force. */
+  sealedSums: boolean
+}
+
+/** Parses sha256sum output ("<hex>  <name>" per line, "*" marks binary mode). */
+export function parseSha256Sums(text: string): {sums: Map<string, string>; errors: string[]} {
+  const sums = new Map<string, string>()
+  const errors: string[] = []
+  const lines = text.split('\n')
+  for (const [index, raw] of lines.entries()) {
+    const line = raw.replace(/\r$/, '')
+    if (line === '' && index === lines.length - 1) continue
+    const match = /^([0-9a-fA-F]{64}) [ *](.+)$/.exec(line)
+    if (!match) {
+      errors.push(`line ${index + 1} is not "<sha256>  <name>"`)
+      continue
+    }
+    const name = match[2]
+    if (sums.has(name)) errors.push(`${name} is listed twice`)
+    sums.set(name, match[1].toLowerCase())
+  }
+  return {sums, errors}
+}
+
+/** Reads the identifying fields of raft.SnapshotMeta; undefined when meta.json is not one. */
+export function parseRaftMeta(bytes: Buffer): RaftMeta | undefined {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(bytes.toString('utf8'))
+  } catch {
+    return undefined
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined
+  const meta = parsed as Record<string, unknown>
+  const isCount = (value: unknown) => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
+  if (typeof meta.ID !== 'string' || meta.ID === '' || !isCount(meta.Index) || !isCount(meta.Term)) return undefined
+  return {
+    id: meta.ID,
+    index: meta.Index as number,
+    term: meta.Term as number,
+    version: isCount(meta.Version) ? (meta.Version as number) : undefined,
+    size: isCount(meta.Size) ? (meta.Size as number) : undefined,
+  }
+}
+
+/** Turns a stream failure into the problem an operator understands. */
+function streamProblem(error: unknown, bytesSeen: number): SnapshotProblem {
+  const message = (error as Error)?.message ?? String(error)
+  const code = (error as NodeJS.ErrnoException)?.code
+  if (code === AGE_STREAM_ERROR) return {code: 'DECRYPTION_FAILED', message: `the encrypted file is damaged or truncated (${message})`}
+  if (bytesSeen === 0) return {code: 'EMPTY', message: 'the file is empty (0 bytes): the snapshot was never written'}
+  if (code === 'Z_BUF_ERROR' || /unexpected end of file/i.test(message)) {
+    return {code: 'TRUNCATED', message: `the gzip stream ends early after ${bytesSeen} bytes: the snapshot is truncated`}
+  }
+  if (/incorrect header check/i.test(message) && bytesSeen > 0) {
+    return {code: 'NOT_GZIP', message: 'not a gzip stream (or data follows the gzip stream): this is not a Raft snapshot archive'}
+  }
+  if (code?.startsWith('Z_')) return {code: 'CORRUPT_GZIP', message: `the gzip data is corrupt (${message})`}
+  if (/unexpected end of data/i.test(message)) return {code: 'TRUNCATED', message: 'the tar archive inside ends early: the snapshot is truncated'}
+  return {code: 'MALFORMED_TAR', message: `the tar archive inside is malformed (${message})`}
+}
+
+/**
+ * Inspects a snapshot archive from a stream, in one pass and in bounded
+ * memory: only meta.json and SHA256SUMS are held, state.bin is hashed as it
+ * passes. Data problems are returned, never thrown; the stream is always
+ * consumed to its end or destroyed, so a producer feeding it cannot hang.
+ */
+export async function inspectArchive(input: Readable): Promise<ArchiveInspection> {
+  const archiveHash = createHash('sha256')
+  let size = 0
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      archiveHash.update(chunk)
+      size += chunk.length
+      callback(null, chunk)
+    },
+  })
+  const problems: SnapshotProblem[] = []
+  const members: MemberInfo[] = []
+  const small = new Map<string, Buffer>()
+  const extract = tar.extract()
+  const known = new Set<string>([...REQUIRED_MEMBERS, ...OPTIONAL_MEMBERS])
+
+  const readMembers = async () => {
+    for await (const entry of extract) {
+      const name = entry.header.name
+      const hash = createHash('sha256')
+      let bytes = 0
+      const keep = name !== 'state.bin' && known.has(name)
+      const kept: Buffer[] = []
+      let tooLarge = false
+      for await (const chunk of entry as AsyncIterable<Buffer>) {
+        hash.update(chunk)
+        bytes += chunk.length
+        if (keep && !tooLarge) {
+          if (bytes > SMALL_MEMBER_LIMIT) tooLarge = true
+          else kept.push(chunk)
+        }
+      }
+      if (entry.header.type !== 'file') {
+        problems.push({code: 'UNEXPECTED_MEMBER', message: `member ${name} is a ${entry.header.type}, not a regular file`})
+      } else if (!known.has(name)) {
+        problems.push({code: 'UNEXPECTED_MEMBER', message: `unexpected member ${JSON.stringify(name)}: a Raft snapshot holds only ${[...REQUIRED_MEMBERS, ...OPTIONAL_MEMBERS].join(', ')}`})
+      } else if (members.some((member) => member.name === name)) {
+        problems.push({code: 'DUPLICATE_MEMBER', message: `member ${name} appears twice`})
+      } else if (tooLarge) {
+        problems.push({code: 'MEMBER_TOO_LARGE', message: `member ${name} is ${bytes} bytes, far larger than any real ${name}`})
+      } else if (keep) {
+        small.set(name, Buffer.concat(kept))
+      }
+      members.push({name, size: bytes, sha256: hash.digest('hex')})
+    }
+  }
+
+  const reading = readMembers()
+  let failed = false
+  try {
+    await Promise.all([pipeline(input, counter, createGunzip(), extract), reading])
+  } catch (error) {
+    failed = true
+    problems.push(streamProblem(error, size))
+    // Drain whatever is left so a producer that tees into us never blocks.
+    if (!input.destroyed) input.resume()
+    await reading.catch(() => undefined)
+  }
+
+  const inspection: ArchiveInspection = {ok: false, problems, size, sha256: archiveHash.digest('hex'), members, sealedSums: members.some((member) => member.name === 'SHA256SUMS.sealed')}
+  if (!failed) checkContents(inspection, small)
+  inspection.ok = inspection.problems.length === 0
+  return inspection
+}
+
+/** Member set, checksums and meta.json: run only on a structurally complete archive. */
+function checkContents(inspection: ArchiveInspection, small: Map<string, Buffer>): void {
+  const {problems, members} = inspection
+  const present = new Set(members.map((member) => member.name))
+  for (const name of REQUIRED_MEMBERS) {
+    if (!present.has(name)) problems.push({code: 'MISSING_MEMBER', message: `member ${name} is missing: this is not a complete Raft snapshot`})
+  }
+  const sumsText = small.get('SHA256SUMS')
+  if (sumsText) {
+    const {sums, errors} = parseSha256Sums(sumsText.toString('utf8'))
+    for (const error of errors) problems.push({code: 'MALFORMED_SUMS', message: `SHA256SUMS: ${error}`})
+    for (const member of members) {
+      if (member.name === 'SHA256SUMS' || member.name === 'SHA256SUMS.sealed') continue
+      const listed = sums.get(member.name)
+      member.listedSha256 = listed
+      if (listed === undefined) problems.push({code: 'MALFORMED_SUMS', message: `SHA256SUMS does not list ${member.name}`})
+      else if (listed !== member.sha256) problems.push({code: 'CHECKSUM_MISMATCH', message: `${member.name}: SHA-256 ${member.sha256} does not match SHA256SUMS (${listed}): the member is corrupt`})
+    }
+    for (const name of sums.keys()) {
+      if (!present.has(name)) problems.push({code: 'MALFORMED_SUMS', message: `SHA256SUMS lists ${name}, which the archive does not hold`})
+    }
+  }
+  const meta = small.get('meta.json')
+  if (meta) {
+    inspection.raft = parseRaftMeta(meta)
+    if (!inspection.raft) problems.push({code: 'MALFORMED_META', message: 'meta.json is not a Raft snapshot description (needs ID, Index, Term)'})
+  }
+  const state = members.find((member) => member.name === 'state.bin')
+  if (inspection.raft?.size !== undefined && inspection.raft.size > 0 && state && state.size !== inspection.raft.size) {
+    problems.push({code: 'SIZE_MISMATCH', message: `state.bin is ${state.size} bytes but meta.json records ${inspection.raft.size}`})
+  }
+}

@@ -1,0 +1,119 @@
+import {readdir, stat} from 'node:fs/promises'
+import {join, resolve} from 'node:path'
+
+import pLimit from 'p-limit'
+
+import {ToolkitError} from '../errors/errors.js'
+import {isPartialFile} from './files.js'
+import {ENCRYPTED_EXTENSION, SNAPSHOT_EXTENSION, manifestPathFor, parseSnapshotFileName, readManifest, type SnapshotKind, type SnapshotManifest} from './manifest.js'
+import {verifySnapshotFile, type VerifyOptions, type VerifyReport} from './verify.js'
+
+export interface CatalogEntry {
+  file: string
+  name: string
+  region?: string
+  createdAt?: Date
+  kind: SnapshotKind
+  encrypted: boolean
+  size: number
+  manifest?: SnapshotManifest
+  /** A manifest that exists but cannot be read or parsed. */
+  manifestError?: string
+  verify?: VerifyReport
+  /** Why verification could not run (e.g. encrypted without manifest or key). */
+  verifyError?: string
+}
+
+export interface Catalog {
+  directory: string
+  entries: CatalogEntry[]
+  /** Leftovers that are not snapshots: interrupted downloads, manifests without an archive. */
+  strays: {file: string; reason: string}[]
+}
+
+const isArchiveName = (name: string) => name.endsWith(SNAPSHOT_EXTENSION) || name.endsWith(ENCRYPTED_EXTENSION)
+
+/**
+ * The snapshots in a directory, oldest first, from file names and manifests
+ * (the manifest wins where both say something). `verify` runs the integrity
+ * check on each, a few at a time.
+ */
+export async function readCatalog(directory: string, options: {verify: boolean; verifyOptions?: VerifyOptions; concurrency?: number; region?: string} = {verify: false}): Promise<Catalog> {
+  const dir = resolve(directory)
+  let names: string[]
+  try {
+    names = await readdir(dir)
+  } catch (error) {
+    throw new ToolkitError('DIRECTORY_UNREADABLE', `cannot read snapshot directory ${dir} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`, {
+      hint: 'Pass the directory that `secrets dr snapshot --out` wrote to.',
+    })
+  }
+  const entries: CatalogEntry[] = []
+  const strays: Catalog['strays'] = []
+  const archives = new Set<string>()
+  for (const name of names.sort()) {
+    const file = join(dir, name)
+    if (isPartialFile(name)) {
+      strays.push({file, reason: 'an interrupted download or manifest write (safe to delete once no snapshot is running)'})
+      continue
+    }
+    if (!isArchiveName(name)) continue
+    const info = await stat(file)
+    if (!info.isFile()) continue
+    archives.add(name)
+    const parsed = parseSnapshotFileName(name)
+    const entry: CatalogEntry = {
+      file,
+      name: parsed?.name ?? name,
+      region: parsed?.region,
+      createdAt: parsed?.createdAt,
+      kind: parsed?.kind ?? 'snapshot',
+      encrypted: parsed?.encrypted ?? name.endsWith(ENCRYPTED_EXTENSION),
+      size: info.size,
+    }
+    try {
+      const manifest = await readManifest(manifestPathFor(file))
+      if (manifest) {
+        entry.manifest = manifest
+        entry.region = manifest.region
+        entry.createdAt = new Date(manifest.createdAt)
+        entry.kind = manifest.kind
+        entry.encrypted = manifest.encryption !== undefined
+      }
+    } catch (error) {
+      entry.manifestError = (error as Error).message
+    }
+    entries.push(entry)
+  }
+  for (const name of names) {
+    if (!name.endsWith('.json') || isPartialFile(name)) continue
+    const manifest = await readManifest(join(dir, name)).catch(() => undefined)
+    if (manifest && !archives.has(manifest.archive.file)) strays.push({file: join(dir, name), reason: `manifest of ${manifest.archive.file}, which is missing`})
+  }
+  if (options.region !== undefined) entries.splice(0, entries.length, ...entries.filter((entry) => entry.region === options.region))
+  entries.sort((a, b) => (a.createdAt?.getTime() ?? 0) - (b.createdAt?.getTime() ?? 0) || a.name.localeCompare(b.name))
+
+  if (options.verify) {
+    const limit = pLimit(options.concurrency ?? 2)
+    await Promise.all(
+      entries.map((entry) =>
+        limit(async () => {
+          try {
+            entry.verify = await verifySnapshotFile(entry.file, options.verifyOptions)
+          } catch (error) {
+            entry.verifyError = (error as Error).message
+          }
+        }),
+      ),
+    )
+  }
+  return {directory: dir, entries, strays}
+}
+
+/** A catalog entry's verdict in one word, for tables. */
+export function verdict(entry: CatalogEntry): 'ok' | 'ok (hash only)' | 'FAILED' | 'unchecked' {
+  if (entry.verifyError || entry.manifestError) return 'FAILED'
+  if (!entry.verify) return 'unchecked'
+  if (!entry.verify.ok) return 'FAILED'
+  return entry.verify.contentsChecked ? 'ok' : 'ok (hash only)'
+}

@@ -1,0 +1,20 @@
+import {compareRegions} from '../regions/compare.js'
+import {renderSummary} from '../regions/render.js'
+import type {RegionComparison} from '../regions/types.js'
+import type {RegionVault} from '../vault/connect.js'
+
+export interface RegionCheck {
+  inSync: boolean
+  summary: string
+  comparison: RegionComparison
+}
+
+/**
+ * `dr restore --compare-region`: the restored region against another, key by
+ * key, with the same code as `secrets verify regions` (never a second copy).
+ */
+export async function compareWithRegion(restored: RegionVault, other: RegionVault): Promise<RegionCheck> {
+  await other.sys.requireActive()
+  const comparison = await compareRegions(restored.store, other.store)
+  return {inSync: comparison.inSync, summary: renderSummary(comparison, 'table').split('\n')[0], comparison}
+}

@@ -1,0 +1,429 @@
+import {createHash} from 'node:crypto'
+import {createReadStream} from 'node:fs'
+import {basename, dirname} from 'node:path'
+import {Transform, type Readable} from 'node:stream'
+import {setTimeout as sleep} from 'node:timers/promises'
+
+import {ExitCode, isToolkitError, ToolkitError} from '../errors/errors.js'
+import type {Step} from '../report/progress.js'
+import type {SecretValue} from '../secret/secret-value.js'
+import type {RegionVault} from '../vault/connect.js'
+import type {VaultHealth} from '../vault/vault-sys.js'
+import {decryptStream} from './age.js'
+import {compareWithRegion, type RegionCheck} from './compare-region.js'
+import {compareKeyCounts, countKeysPerMount} from './key-counts.js'
+import type {SnapshotManifest} from './manifest.js'
+import {formatBytes, snapshotSteps, type SnapshotContext} from './save.js'
+import {resolveSnapshotPaths, verifySnapshotFile, type VerifyReport} from './verify.js'
+
+export const RESTORE_ENDPOINT = 'sys/storage/raft/snapshot'
+export const FORCE_RESTORE_ENDPOINT = 'sys/storage/raft/snapshot-force'
+
+export interface RestoreOptions {
+  file: string
+  target: RegionVault
+  identities?: SecretValue[]
+  force: boolean
+  safetySnapshot: boolean
+  safetyDir?: string
+  safetyEncryptTo: string[]
+  /** Another region to compare with, key by key, once the restore is done. */
+  compareWith?: RegionVault
+  waitTimeoutMs: number
+  /** How long a sealed server is watched before it is reported as needing its unseal keys. */
+  sealedGraceMs: number
+  pollIntervalMs: number
+  now?: () => Date
+}
+
+export type ClusterMatch = 'same' | 'different' | 'unknown'
+
+export interface RestorePlan {
+  snapshot: {
+    file: string
+    region?: string
+    createdAt?: string
+    raftIndex: number
+    raftTerm: number
+    clusterName?: string
+    clusterId?: string
+    sealType?: string
+    encrypted: boolean
+    size: number
+  }
+  target: {
+    region: string
+    address: string
+    version: string
+    clusterName?: string
+    clusterId?: string
+    sealType?: string
+    appliedIndex?: number
+  }
+  endpoint: string
+  clusterMatch: ClusterMatch
+  safetySnapshotDir?: string
+  warnings: string[]
+}
+
+export type ServerState = 'healthy' | 'sealed' | 'uninitialized' | 'standby' | 'unreachable'
+
+export interface PostRestoreCheck {
+  name: string
+  status: 'passed' | 'failed' | 'warning' | 'not-run'
+  detail: string
+}
+
+export interface RestoreContext {
+  options: RestoreOptions
+  verify?: VerifyReport
+  manifest?: SnapshotManifest
+  targetHealth?: VaultHealth
+  plan?: RestorePlan
+  snapshot?: SnapshotContext
+  safetyVerify?: VerifyReport
+  upload?: {endpoint: string; bytes: number; durationMs: number}
+  after?: {state: ServerState; waitedMs: number; health?: VaultHealth}
+  checks: PostRestoreCheck[]
+  comparison?: RegionCheck
+}
+
+export function newRestoreContext(options: RestoreOptions): RestoreContext {
+  return {options, checks: []}
+}
+
+/** Stage 1: the snapshot passes the same integrity check as `dr verify`, before any request is sent. */
+export async function stageVerifySnapshot(ctx: RestoreContext): Promise<void> {
+  const {options} = ctx
+  const report = await verifySnapshotFile(options.file, {identities: options.identities})
+  ctx.verify = report
+  ctx.manifest = report.manifest
+  if (report.encrypted && !report.contentsChecked) {
+    throw new ToolkitError('IDENTITY_REQUIRED', `${report.file} is age-encrypted: restore needs --identity to decrypt and check it`, {
+      hint: 'Pass --identity KEYFILE (the age key of one of the recipients in the manifest).',
+    })
+  }
+  if (!report.ok) {
+    throw new ToolkitError('SNAPSHOT_INVALID', `refusing to restore ${report.file}: it fails the integrity check: ${report.problems.map((p) => p.message).join('; ')}`, {
+      hint: 'Nothing was sent to the server. Pick another snapshot (`secrets dr list DIR` shows which verify).',
+    })
+  }
+}
+
+/** Stage 2: the target is reachable, initialized, unsealed and active, and the token may do what follows. */
+export async function stagePreflightTarget(ctx: RestoreContext): Promise<void> {
+  const {target} = ctx.options
+  ctx.targetHealth = await target.sys.requireActive()
+  const sealType = await target.sys.sealType().catch(() => undefined)
+  const leader = await target.sys.leader().catch(() => undefined)
+  await requireCapabilities(ctx)
+  ctx.plan = buildPlan(ctx, sealType, leader?.raftAppliedIndex)
+  if (ctx.plan.clusterMatch === 'different' && !ctx.options.force) {
+    throw new ToolkitError(
+      'CLUSTER_MISMATCH',
+      `refusing to restore: the snapshot comes from cluster ${describeCluster(ctx.plan.snapshot.clusterName, ctx.plan.snapshot.clusterId)} (region ${ctx.plan.snapshot.region ?? 'unknown'}) but region ${ctx.plan.target.region} is cluster ${describeCluster(ctx.plan.target.clusterName, ctx.plan.target.clusterId)}`,
+      {
+        hint: 'Check --region and the file. To replace this cluster\'s data with another cluster\'s on purpose, add --force: afterwards the snapshot\'s unseal keys and root token apply, not this cluster\'s.',
+      },
+    )
+  }
+}
+
+function describeCluster(name?: string, id?: string): string {
+  return `${name ?? '(no name)'} [${id ?? 'unknown id'}]`
+}
+
+/** The token must be able to take the safety snapshot and restore: learn it now, not halfway. */
+async function requireCapabilities(ctx: RestoreContext): Promise<void> {
+  const {options} = ctx
+  const endpoint = options.force ? FORCE_RESTORE_ENDPOINT : RESTORE_ENDPOINT
+  const paths = [endpoint, ...(options.safetySnapshot ? [RESTORE_ENDPOINT] : [])]
+  let capabilities: Record<string, string[]>
+  try {
+    const {body} = await options.target.http.request<Record<string, any>>('POST', 'sys/capabilities-self', {body: {paths}, retry: false})
+    capabilities = Object.fromEntries(paths.map((path) => [path, (body?.data?.[path] ?? body?.[path] ?? []) as string[]]))
+  } catch (error) {
+    // Older servers or tight policies may refuse this lookup; the requests themselves will then say so.
+    if (isToolkitError(error) && error.code === 'PERMISSION_DENIED') return
+    throw error
+  }
+  const has = (path: string, needed: string) => capabilities[path]?.some((c) => c === 'root' || c === needed) ?? false
+  const missing: string[] = []
+  if (!has(endpoint, 'update')) missing.push(`update on ${endpoint}`)
+  if (options.safetySnapshot && !has(RESTORE_ENDPOINT, 'read')) missing.push(`read on ${RESTORE_ENDPOINT} (safety snapshot)`)
+  if (missing.length > 0) {
+    throw new ToolkitError('PERMISSION_DENIED', `region ${options.target.region.name}: the token lacks ${missing.join(' and ')}`, {
+      hint: 'Use a token whose policy grants these (an operator or root token), then re-run. Nothing was changed.',
+    })
+  }
+}
+
+function buildPlan(ctx: RestoreContext, sealType: string | undefined, appliedIndex: number | undefined): RestorePlan {
+  const {options, manifest} = ctx
+  const verify = ctx.verify!
+  const raft = verify.inspection!.raft!
+  const health = ctx.targetHealth!
+  const snapshotCluster = manifest?.server.clusterId
+  const clusterMatch: ClusterMatch = !snapshotCluster || !health.clusterId ? 'unknown' : snapshotCluster === health.clusterId ? 'same' : 'different'
+  const warnings: string[] = []
+  if (clusterMatch === 'different') {
+    warnings.push(
+      `--force: the snapshot is from another cluster (${describeCluster(manifest?.server.clusterName, snapshotCluster)}). After the restore, the snapshot's unseal keys and root token apply; this cluster's keys and tokens stop working, and the server may come back sealed.`,
+    )
+  } else if (clusterMatch === 'unknown') {
+    warnings.push(
+      manifest
+        ? 'the cluster this snapshot came from is not recorded: the server\'s own check will refuse a snapshot of another cluster unless --force is given'
+        : 'no manifest: the snapshot\'s region, cluster and key counts are unknown, so the post-restore data check can only confirm health',
+    )
+  }
+  if (manifest && manifest.region !== options.target.region.name) {
+    warnings.push(`the snapshot was taken from region ${manifest.region}, not ${options.target.region.name}`)
+  }
+  if (manifest?.server.sealType && sealType && manifest.server.sealType !== sealType) {
+    warnings.push(`seal types differ: snapshot ${manifest.server.sealType}, target ${sealType}`)
+  }
+  if (manifest?.keyCounts && !manifest.keyCounts.stable) warnings.push('the manifest\'s key counts are approximate (writes happened during the snapshot): a count difference will be a warning only')
+  if (clusterMatch === 'same' && appliedIndex !== undefined && raft.index > appliedIndex) {
+    warnings.push(`the snapshot's Raft index ${raft.index} is ahead of the cluster's applied index ${appliedIndex}: was the cluster rebuilt since?`)
+  }
+  return {
+    snapshot: {
+      file: verify.file,
+      region: manifest?.region,
+      createdAt: manifest?.createdAt,
+      raftIndex: raft.index,
+      raftTerm: raft.term,
+      clusterName: manifest?.server.clusterName,
+      clusterId: snapshotCluster,
+      sealType: manifest?.server.sealType,
+      encrypted: verify.encrypted,
+      size: verify.size,
+    },
+    target: {
+      region: options.target.region.name,
+      address: options.target.http.address.origin,
+      version: health.version,
+      clusterName: health.clusterName,
+      clusterId: health.clusterId,
+      sealType,
+      appliedIndex,
+    },
+    endpoint: options.force ? FORCE_RESTORE_ENDPOINT : RESTORE_ENDPOINT,
+    clusterMatch,
+    safetySnapshotDir: options.safetySnapshot ? (options.safetyDir ?? dirname(verify.file)) : undefined,
+    warnings,
+  }
+}
+
+/** Stage 3 (unless --no-safety-snapshot): the target's current state, taken and checked like `dr snapshot`, then read back from disk. */
+export function safetySnapshotSteps<C extends RestoreContext & {snapshot: SnapshotContext}>(): Step<C>[] {
+  return [
+    ...snapshotSteps<C>('safety snapshot'),
+    {
+      title: 'safety snapshot: read it back from disk and verify it',
+      run: async (c) => {
+        c.safetyVerify = await verifySnapshotFile(c.snapshot.archiveFile!)
+        if (!c.safetyVerify.ok) {
+          throw new ToolkitError('SAFETY_SNAPSHOT_INVALID', `the safety snapshot ${c.snapshot.archiveFile} does not verify: ${c.safetyVerify.problems.map((p) => p.message).join('; ')}`, {
+            hint: 'Nothing was restored. Check the disk holding the safety snapshot directory, then re-run.',
+          })
+        }
+      },
+    },
+  ]
+}
+
+export function newSafetySnapshotContext(ctx: RestoreContext): SnapshotContext {
+  const {options} = ctx
+  return {
+    options: {
+      vault: options.target,
+      outDir: ctx.plan!.safetySnapshotDir!,
+      kind: 'safety',
+      encryptTo: options.safetyEncryptTo,
+      countKeys: true,
+      takenBefore: {restoring: basename(ctx.verify!.file)},
+      now: options.now,
+    },
+  }
+}
+
+/**
+ * Passes bytes through while hashing them and holds back the last chunk
+ * until the digest is known: if the file changed between the check and the
+ * upload, the server gets a truncated body (which it rejects) instead of a
+ * snapshot nobody checked.
+ */
+export function verifiedPassThrough(expectedSha256: string, what: string, onBytes: (chunk: Buffer) => void = () => {}): Transform {
+  const hash = createHash('sha256')
+  let held: Buffer | undefined
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk)
+      onBytes(chunk)
+      const previous = held
+      held = chunk
+      callback(null, previous)
+    },
+    flush(callback) {
+      const digest = hash.digest('hex')
+      if (digest !== expectedSha256) {
+        callback(
+          new ToolkitError('SNAPSHOT_CHANGED', `${what} changed after it was checked (SHA-256 ${digest}, checked ${expectedSha256}); the upload was cut short so the server rejects it`, {
+            hint: 'Something is writing to the snapshot file: make sure it is not being replaced, then re-run.',
+          }),
+        )
+        return
+      }
+      callback(null, held)
+    },
+  })
+}
+
+/** Stage 4: stream the checked archive to the server (decrypting on the way), with progress. */
+export async function stageUpload(ctx: RestoreContext, update: (text: string) => void = () => {}): Promise<void> {
+  const {options} = ctx
+  const verify = ctx.verify!
+  const inspection = verify.inspection!
+  const file = createReadStream(verify.file, {highWaterMark: 1024 * 1024})
+  const plain: Readable = verify.encrypted ? await decryptStream(file, options.identities ?? [], verify.file) : file
+  const started = Date.now()
+  let sent = 0
+  let lastReport = 0
+  const body = plain.pipe(
+    verifiedPassThrough(inspection.sha256, verify.file, (chunk) => {
+      sent += chunk.length
+      if (Date.now() - lastReport > 500) {
+        lastReport = Date.now()
+        update(`${formatBytes(sent)} of ${formatBytes(inspection.size)} sent (${Math.floor((sent / Math.max(1, inspection.size)) * 100)}%)`)
+      }
+    }),
+  )
+  plain.on('error', (error) => body.destroy(error))
+  const endpoint = ctx.plan!.endpoint
+  try {
+    await options.target.sys.restoreStream(body, {force: options.force, contentLength: inspection.size})
+  } catch (error) {
+    const safety = ctx.snapshot?.archiveFile ? ` The safety snapshot is ${ctx.snapshot.archiveFile}.` : ''
+    const reason = isToolkitError(error) ? error.message : (error as Error).message
+    throw new ToolkitError('RESTORE_FAILED', `region ${options.target.region.name}: the restore upload to ${endpoint} failed after ${formatBytes(sent)}: ${reason}`, {
+      hint: `Check \`vault status\` and the server log before anything else.${safety}`,
+      exitCode: ExitCode.Error,
+      cause: error,
+    })
+  }
+  ctx.upload = {endpoint, bytes: sent, durationMs: Date.now() - started}
+  update(`${formatBytes(sent)} sent in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+}
+
+/** Stage 5: wait until the server serves again, or say why it does not. */
+export async function stageWaitHealthy(ctx: RestoreContext, update: (text: string) => void = () => {}): Promise<void> {
+  const {options} = ctx
+  const started = Date.now()
+  let sealedSince: number | undefined
+  let last: {state: ServerState; health?: VaultHealth} = {state: 'unreachable'}
+  for (;;) {
+    try {
+      const health = await options.target.sys.health()
+      const state: ServerState = !health.initialized ? 'uninitialized' : health.sealed ? 'sealed' : health.standby ? 'standby' : 'healthy'
+      last = {state, health}
+      if (state === 'healthy') break
+      if (state === 'sealed') {
+        sealedSince ??= Date.now()
+        // A Shamir-sealed server never unseals itself: report it instead of waiting out the timeout.
+        if (Date.now() - sealedSince >= options.sealedGraceMs) break
+      } else {
+        sealedSince = undefined
+      }
+    } catch {
+      last = {state: 'unreachable'}
+      sealedSince = undefined
+    }
+    if (Date.now() - started >= options.waitTimeoutMs) break
+    update(`server is ${last.state}; waiting (${Math.round((Date.now() - started) / 1000)} s)`)
+    await sleep(options.pollIntervalMs)
+  }
+  ctx.after = {...last, waitedMs: Date.now() - started}
+  update(`server is ${last.state}`)
+}
+
+const SEALED_ADVICE = 'unseal it with the unseal keys of the cluster the snapshot came from (`vault operator unseal`), then run the post-restore checks with `secrets dr restore FILE --region NAME --check-only`'
+
+/**
+ * Stage 6: the data is what the snapshot holds: the server is healthy, the
+ * key count of every mount matches the manifest, and (with --compare-region)
+ * the other region agrees key by key.
+ */
+export async function stagePostChecks(ctx: RestoreContext): Promise<void> {
+  const {options, manifest} = ctx
+  const after = ctx.after!
+  const checks: PostRestoreCheck[] = []
+  ctx.checks = checks
+  if (after.state !== 'healthy') {
+    const detail =
+      after.state === 'sealed'
+        ? `the server is sealed: ${SEALED_ADVICE}`
+        : after.state === 'unreachable'
+          ? `the server did not answer within ${Math.round(options.waitTimeoutMs / 1000)} s: check that it runs, then re-run with --check-only`
+          : `the server is ${after.state} after ${Math.round(after.waitedMs / 1000)} s: check \`vault status\`, then re-run with --check-only`
+    checks.push({name: 'server healthy', status: 'failed', detail})
+    checks.push({name: 'key counts per mount', status: 'not-run', detail: 'the server does not serve data yet'})
+    return
+  }
+  checks.push({name: 'server healthy', status: 'passed', detail: `initialized, unsealed and active after ${(after.waitedMs / 1000).toFixed(1)} s`})
+  if (manifest?.server.clusterId && after.health?.clusterId) {
+    const same = manifest.server.clusterId === after.health.clusterId
+    checks.push({
+      name: 'cluster identity',
+      status: same ? 'passed' : 'warning',
+      detail: same ? `cluster id is the snapshot's (${after.health.clusterId})` : `cluster id ${after.health.clusterId} is not the snapshot's ${manifest.server.clusterId} yet`,
+    })
+  }
+
+  if (!manifest?.keyCounts || Object.keys(manifest.keyCounts.mounts).length === 0) {
+    checks.push({name: 'key counts per mount', status: 'not-run', detail: manifest ? 'the manifest has no key counts (the snapshot\'s token could not list keys)' : 'no manifest to compare with'})
+  } else {
+    try {
+      const counts = await countKeysPerMount(options.target.http, options.target.region.vault.mount)
+      const differing = compareKeyCounts(manifest.keyCounts.mounts, counts.mounts)
+      const total = Object.values(manifest.keyCounts.mounts).reduce((sum, n) => sum + n, 0)
+      const mounts = Object.keys(manifest.keyCounts.mounts).length
+      if (differing.length === 0) {
+        checks.push({name: 'key counts per mount', status: 'passed', detail: `${total} keys in ${mounts} mount(s), as recorded`})
+      } else {
+        const list = differing.map((d) => `${d.mount}: ${d.actual ?? 'not countable'} (snapshot: ${d.expected})`).join(', ')
+        checks.push({name: 'key counts per mount', status: manifest.keyCounts.stable ? 'failed' : 'warning', detail: `differ: ${list}${counts.notes.length ? `; ${counts.notes.join('; ')}` : ''}`})
+      }
+    } catch (error) {
+      const denied = isToolkitError(error) && error.code === 'PERMISSION_DENIED'
+      checks.push({
+        name: 'key counts per mount',
+        status: 'failed',
+        detail: denied
+          ? 'the token is not valid in the restored data (tokens are part of the snapshot): re-run with --check-only and a token of the snapshot\'s cluster'
+          : `could not count keys: ${(error as Error).message}`,
+      })
+    }
+  }
+
+  if (options.compareWith) {
+    ctx.comparison = await compareWithRegion(options.target, options.compareWith)
+    checks.push({name: `key-by-key comparison with ${options.compareWith.region.name}`, status: ctx.comparison.inSync ? 'passed' : 'failed', detail: ctx.comparison.summary})
+  }
+}
+
+/** Exit 0 only when the server is healthy, a data check actually ran, and none failed. */
+export function restoreSucceeded(ctx: RestoreContext): boolean {
+  const ran = ctx.checks.filter((check) => check.status === 'passed' && check.name !== 'server healthy' && check.name !== 'cluster identity')
+  return ctx.after?.state === 'healthy' && ran.length > 0 && ctx.checks.every((check) => check.status === 'passed' || check.status === 'warning')
+}
+
+/** For --check-only: the manifest of a snapshot already restored, without re-reading the archive. */
+export async function loadManifestOnly(ctx: RestoreContext): Promise<void> {
+  const {manifest} = await resolveSnapshotPaths(ctx.options.file)
+  if (!manifest && !ctx.options.compareWith) {
+    throw new ToolkitError('MANIFEST_REQUIRED', `--check-only needs the manifest of ${ctx.options.file} (its key counts)`, {hint: 'Without a manifest, compare with the other region instead: --compare-region NAME.'})
+  }
+  ctx.manifest = manifest
+}

@@ -1,0 +1,245 @@
+import {once} from 'node:events'
+import {createWriteStream} from 'node:fs'
+import {mkdir, open, unlink} from 'node:fs/promises'
+import {basename, join, resolve} from 'node:path'
+import {PassThrough, Readable} from 'node:stream'
+import {pipeline} from 'node:stream/promises'
+
+import {ExitCode, ToolkitError} from '../errors/errors.js'
+import type {Step} from '../report/progress.js'
+import type {RegionVault} from '../vault/connect.js'
+import type {VaultHealth} from '../vault/vault-sys.js'
+import {encryptStream} from './age.js'
+import {inspectArchive, type ArchiveInspection} from './archive.js'
+import {readCatalog} from './catalog.js'
+import {publish, removeQuietly, temporaryPathFor, writeFileAtomically} from './files.js'
+import {countKeysPerMount, type KeyCounts} from './key-counts.js'
+import {ENCRYPTED_EXTENSION, MANIFEST_FORMAT, SNAPSHOT_EXTENSION, manifestPathFor, snapshotName, type SnapshotKind, type SnapshotManifest} from './manifest.js'
+import {applyRetention, type RetentionRules} from './retention.js'
+import {hashingStream} from './verify.js'
+
+export interface SnapshotOptions {
+  vault: RegionVault
+  outDir: string
+  kind: SnapshotKind
+  /** age recipients; empty: the archive is written as the server sent it. */
+  encryptTo: string[]
+  countKeys: boolean
+  retention?: RetentionRules
+  takenBefore?: {restoring: string}
+  now?: () => Date
+}
+
+export interface PrunedSnapshot {
+  file: string
+  createdAt: string
+}
+
+export interface SnapshotContext {
+  options: SnapshotOptions
+  health?: VaultHealth
+  sealType?: string
+  appliedIndex?: number
+  countsBefore?: KeyCounts
+  countsAfter?: KeyCounts
+  createdAt?: Date
+  durationMs?: number
+  temporary?: string
+  archiveFile?: string
+  manifestFile?: string
+  archive?: {sha256: string; size: number}
+  inspection?: ArchiveInspection
+  manifest?: SnapshotManifest
+  pruned?: PrunedSnapshot[]
+}
+
+const MB = 1024 * 1024
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`
+  if (bytes < MB) return `${(bytes / 1024).toFixed(1)} KiB`
+  if (bytes < 1024 * MB) return `${(bytes / MB).toFixed(1)} MiB`
+  return `${(bytes / 1024 / MB).toFixed(2)} GiB`
+}
+
+/** Stage: the server can serve a consistent snapshot, and what it is (recorded in the manifest). */
+export async function stageSource(ctx: SnapshotContext): Promise<void> {
+  const {sys} = ctx.options.vault
+  ctx.health = await sys.requireActive()
+  ctx.sealType = await sys.sealType().catch(() => undefined)
+  ctx.appliedIndex = (await sys.leader().catch(() => undefined))?.raftAppliedIndex
+  await mkdir(resolve(ctx.options.outDir), {recursive: true})
+}
+
+export async function stageCountBefore(ctx: SnapshotContext): Promise<void> {
+  const {http, region} = ctx.options.vault
+  ctx.countsBefore = await countKeysPerMount(http, region.vault.mount)
+}
+
+/**
+ * Stage: stream the snapshot to a hidden temporary file, hashing it and
+ * running the integrity checker on the same bytes as they pass (so nothing is
+ * read twice and memory stays flat), encrypting on the way when asked. Any
+ * fault removes the temporary file: a bad snapshot never gets a name.
+ */
+export async function stageDownload(ctx: SnapshotContext, update: (text: string) => void = () => {}): Promise<void> {
+  const {options} = ctx
+  const now = options.now ?? (() => new Date())
+  ctx.createdAt = now()
+  const started = Date.now()
+  const name = snapshotName(options.vault.region.name, ctx.createdAt, options.kind)
+  const finalPath = join(resolve(options.outDir), `${name}${options.encryptTo.length > 0 ? ENCRYPTED_EXTENSION : SNAPSHOT_EXTENSION}`)
+  const temporary = temporaryPathFor(finalPath)
+  ctx.temporary = temporary
+
+  const response = await options.vault.sys.snapshotStream()
+  const checkerInput = new PassThrough({highWaterMark: MB})
+  const checking = inspectArchive(checkerInput)
+  const abort = new AbortController()
+  void checking.then((result) => {
+    if (!result.ok) abort.abort(new Error('integrity check failed'))
+  })
+  let received = 0
+  let lastReport = 0
+  async function* tee(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    for await (const chunk of source) {
+      if (abort.signal.aborted) throw abort.signal.reason
+      received += chunk.length
+      if (Date.now() - lastReport > 500) {
+        lastReport = Date.now()
+        update(`${formatBytes(received)} received (${formatBytes((received / Math.max(1, Date.now() - started)) * 1000)}/s)`)
+      }
+      if (!checkerInput.write(chunk)) await once(checkerInput, 'drain', {signal: abort.signal})
+      yield chunk
+    }
+    checkerInput.end()
+  }
+
+  const outer = hashingStream()
+  try {
+    const plain = Readable.from(tee(response))
+    const toDisk = options.encryptTo.length > 0 ? await encryptStream(plain, options.encryptTo) : plain
+    await pipeline(toDisk, outer.stream, createWriteStream(temporary, {flags: 'wx', mode: 0o600}))
+    const handle = await open(temporary, 'r+')
+    try {
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+  } catch (error) {
+    checkerInput.destroy()
+    await removeQuietly(temporary)
+    const inspection = await checking
+    if (abort.signal.aborted) throw invalidSnapshot(options.vault.region.name, inspection)
+    if (error instanceof ToolkitError) throw error
+    throw new ToolkitError('SNAPSHOT_INCOMPLETE', `region ${options.vault.region.name}: the snapshot download failed after ${received} bytes (${(error as Error).message}); nothing was kept`, {
+      hint: 'Check the server log and the free space in the output directory, then re-run.',
+      exitCode: ExitCode.Error,
+    })
+  }
+  const inspection = await checking
+  if (!inspection.ok) {
+    await removeQuietly(temporary)
+    throw invalidSnapshot(options.vault.region.name, inspection)
+  }
+  ctx.inspection = inspection
+  ctx.archive = outer.result()
+  ctx.archiveFile = finalPath
+  ctx.durationMs = Date.now() - started
+  update(`${formatBytes(ctx.archive.size)} written and checked`)
+}
+
+function invalidSnapshot(region: string, inspection: ArchiveInspection): ToolkitError {
+  return new ToolkitError('SNAPSHOT_INVALID', `region ${region}: the server's snapshot failed the integrity check and was not kept: ${inspection.problems.map((p) => p.message).join('; ')}`, {
+    hint: 'Check the server log (disk full, raft errors), then re-run; nothing was written.',
+  })
+}
+
+export async function stageCountAfter(ctx: SnapshotContext): Promise<void> {
+  const {http, region} = ctx.options.vault
+  try {
+    ctx.countsAfter = await countKeysPerMount(http, region.vault.mount)
+  } catch (error) {
+    ctx.countsAfter = {mounts: {}, notes: [`counting again after the download failed (${(error as Error).message})`]}
+  }
+}
+
+function keyCountsForManifest(before?: KeyCounts, after?: KeyCounts): SnapshotManifest['keyCounts'] {
+  if (!before) return undefined
+  const stable = after !== undefined && JSON.stringify(before.mounts) === JSON.stringify(after.mounts)
+  const notes = [...before.notes]
+  if (!stable) notes.push('keys were written or deleted while the snapshot was taken: the counts are approximate and restore compares them as a warning only')
+  return {mounts: before.mounts, stable, notes}
+}
+
+/** Stage: give the checked archive its name (never replacing a file), then write its manifest beside it. */
+export async function stagePublish(ctx: SnapshotContext): Promise<void> {
+  const {options} = ctx
+  const {vault} = options
+  const inspection = ctx.inspection!
+  const state = inspection.members.find((member) => member.name === 'state.bin')!
+  const file = basename(ctx.archiveFile!)
+  const manifest: SnapshotManifest = {
+    format: MANIFEST_FORMAT,
+    name: snapshotName(vault.region.name, ctx.createdAt!, options.kind),
+    kind: options.kind,
+    region: vault.region.name,
+    createdAt: ctx.createdAt!.toISOString(),
+    durationMs: ctx.durationMs!,
+    archive: {file, ...ctx.archive!},
+    snapshot: {sha256: inspection.sha256, size: inspection.size},
+    encryption: options.encryptTo.length > 0 ? {format: 'age', recipients: [...options.encryptTo]} : undefined,
+    raft: {id: inspection.raft!.id, index: inspection.raft!.index, term: inspection.raft!.term, version: inspection.raft!.version, stateSize: state.size, sealedSums: inspection.sealedSums},
+    server: {
+      address: vault.http.address.origin,
+      version: ctx.health!.version,
+      clusterName: ctx.health!.clusterName,
+      clusterId: ctx.health!.clusterId,
+      sealType: ctx.sealType,
+      appliedIndex: ctx.appliedIndex,
+    },
+    keyCounts: keyCountsForManifest(ctx.countsBefore, ctx.countsAfter),
+    takenBefore: options.takenBefore,
+  }
+  await publish(ctx.temporary!, ctx.archiveFile!)
+  ctx.manifestFile = manifestPathFor(ctx.archiveFile!)
+  await writeFileAtomically(ctx.manifestFile, `${JSON.stringify(manifest, null, 2)}\n`)
+  ctx.manifest = manifest
+}
+
+/** Stage: apply --keep/--keep-within to this region's regular snapshots (never to safety snapshots, never to the new one). */
+export async function stagePrune(ctx: SnapshotContext): Promise<void> {
+  const {options} = ctx
+  const catalog = await readCatalog(options.outDir, {verify: false})
+  const candidates = catalog.entries
+    .filter((entry) => entry.manifest && entry.manifest.region === options.vault.region.name && entry.manifest.kind === 'snapshot')
+    .map((entry) => ({name: entry.name, createdAt: entry.createdAt!, file: entry.file}))
+  const {remove} = applyRetention(candidates, options.retention ?? {})
+  ctx.pruned = []
+  for (const entry of remove) {
+    if (entry.file === ctx.archiveFile) continue
+    await unlink(entry.file)
+    await unlink(manifestPathFor(entry.file)).catch(() => undefined)
+    ctx.pruned.push({file: entry.file, createdAt: entry.createdAt.toISOString()})
+  }
+}
+
+/** The snapshot as named stages, for `dr snapshot` and for the safety snapshot of `dr restore`. */
+export function snapshotSteps<C extends {snapshot: SnapshotContext}>(label: string): Step<C>[] {
+  const steps: Step<C>[] = [
+    {title: `${label}: check the source server`, run: (c) => stageSource(c.snapshot)},
+    {title: `${label}: count keys per mount`, run: (c) => stageCountBefore(c.snapshot), skip: (c) => !c.snapshot.options.countKeys && 'key counts not requested'},
+    {title: `${label}: download, hash and check the archive`, run: (c, update) => stageDownload(c.snapshot, update)},
+    {title: `${label}: count keys again (were there writes meanwhile?)`, run: (c) => stageCountAfter(c.snapshot), skip: (c) => !c.snapshot.options.countKeys && 'key counts not requested'},
+    {title: `${label}: name the archive and write its manifest`, run: (c) => stagePublish(c.snapshot)},
+  ]
+  return steps
+}
+
+export function pruneStep<C extends {snapshot: SnapshotContext}>(): Step<C> {
+  return {
+    title: 'prune older snapshots of this region',
+    run: (c) => stagePrune(c.snapshot),
+    skip: (c) => (c.snapshot.options.retention?.keepLast === undefined && c.snapshot.options.retention?.keepWithinMs === undefined ? 'no --keep/--keep-within' : false),
+  }
+}

@@ -1,0 +1,168 @@
+import {createHash} from 'node:crypto'
+import {createReadStream} from 'node:fs'
+import {stat} from 'node:fs/promises'
+import {basename, dirname, join, resolve} from 'node:path'
+import {Transform, type Readable} from 'node:stream'
+import {pipeline} from 'node:stream/promises'
+
+import {ToolkitError} from '../errors/errors.js'
+import type {SecretValue} from '../secret/secret-value.js'
+import {decryptStream, isAgeFile} from './age.js'
+import {inspectArchive, type ArchiveInspection, type SnapshotProblem} from './archive.js'
+import {manifestPathFor, readManifest, type SnapshotManifest} from './manifest.js'
+
+export interface VerifyOptions {
+  /** age identities: without them an encrypted snapshot is checked against its manifest only. */
+  identities?: SecretValue[]
+}
+
+export interface VerifyReport {
+  file: string
+  manifestFile?: string
+  manifest?: SnapshotManifest
+  ok: boolean
+  encrypted: boolean
+  /** The archive inside was decompressed and every member checked. False only for an encrypted file without --identity. */
+  contentsChecked: boolean
+  /** Bytes and SHA-256 of the file on disk. */
+  size: number
+  sha256: string
+  inspection?: ArchiveInspection
+  problems: SnapshotProblem[]
+  notes: string[]
+}
+
+/** A pass-through that hashes and counts what flows through it. */
+export function hashingStream(): {stream: Transform; result: () => {sha256: string; size: number}} {
+  const hash = createHash('sha256')
+  let size = 0
+  let digest: string | undefined
+  const stream = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk)
+      size += chunk.length
+      callback(null, chunk)
+    },
+  })
+  return {stream, result: () => ({sha256: (digest ??= hash.digest('hex')), size})}
+}
+
+/** Accepts the archive or its manifest; returns both paths. */
+export async function resolveSnapshotPaths(input: string): Promise<{archive: string; manifestFile: string; manifest?: SnapshotManifest}> {
+  const path = resolve(input)
+  if (path.endsWith('.json')) {
+    const manifest = await readManifest(path)
+    if (!manifest) throw notFound(path)
+    return {archive: join(dirname(path), basename(manifest.archive.file)), manifestFile: path, manifest}
+  }
+  const manifestFile = manifestPathFor(path)
+  return {archive: path, manifestFile, manifest: await readManifest(manifestFile)}
+}
+
+function notFound(path: string): ToolkitError {
+  return new ToolkitError('SNAPSHOT_NOT_FOUND', `snapshot file ${path} does not exist`, {hint: 'Check the path; `secrets dr list DIR` shows the snapshots in a directory.'})
+}
+
+/**
+ * The offline check of a snapshot file: decompress, check members and
+ * SHA256SUMS, and compare with the manifest when there is one. Used by `dr
+ * verify`, `dr list` and, before anything is sent, `dr restore`.
+ */
+export async function verifySnapshotFile(input: string, options: VerifyOptions = {}): Promise<VerifyReport> {
+  const {archive, manifestFile, manifest} = await resolveSnapshotPaths(input)
+  const info = await stat(archive).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') throw notFound(archive)
+    throw new ToolkitError('SNAPSHOT_UNREADABLE', `cannot read snapshot file ${archive} (${error.code ?? 'unreadable'})`, {hint: 'Check its permissions.'})
+  })
+  if (!info.isFile()) throw new ToolkitError('SNAPSHOT_NOT_A_FILE', `${archive} is not a regular file`, {hint: 'Pass the .snap (or .snap.age) file, or its .json manifest.'})
+
+  const encrypted = info.size > 0 && (await isAgeFile(archive))
+  const notes: string[] = []
+  const problems: SnapshotProblem[] = []
+  const outer = hashingStream()
+  let inspection: ArchiveInspection | undefined
+  const source = (): Readable => createReadStream(archive, {highWaterMark: 1024 * 1024}).pipe(outer.stream)
+
+  if (!encrypted) {
+    inspection = await inspectArchive(source())
+  } else if (options.identities && options.identities.length > 0) {
+    const file = source()
+    try {
+      inspection = await inspectArchive(await decryptStream(file, options.identities, archive))
+    } catch (error) {
+      file.destroy()
+      if (!(error instanceof ToolkitError) || error.code !== 'DECRYPTION_FAILED') throw error
+      problems.push({code: 'DECRYPTION_FAILED', message: error.message})
+    }
+  } else {
+    if (!manifest) {
+      throw new ToolkitError('CANNOT_VERIFY', `${archive} is age-encrypted and has no manifest: nothing can be checked without the key`, {
+        hint: 'Pass --identity KEYFILE to decrypt and check the archive inside.',
+      })
+    }
+    await drain(source())
+    notes.push('encrypted: only the file\'s SHA-256 and size were checked against the manifest; pass --identity to check the archive inside')
+  }
+  let {sha256, size} = outer.result()
+  if (size !== info.size) {
+    // The check stopped at the first fault; the file's own digest still has to be exact.
+    const whole = hashingStream()
+    await drain(createReadStream(archive, {highWaterMark: 1024 * 1024}).pipe(whole.stream))
+    ;({sha256, size} = whole.result())
+  }
+  if (inspection) problems.push(...inspection.problems)
+
+  if (manifest) {
+    compareWithManifest({manifest, manifestFile, encrypted, sha256, size, inspection, problems})
+  } else {
+    notes.push(`no manifest (${basename(manifestFile)}): the archive was checked on its own`)
+  }
+  return {
+    file: archive,
+    manifestFile: manifest ? manifestFile : undefined,
+    manifest,
+    ok: problems.length === 0,
+    encrypted,
+    contentsChecked: inspection !== undefined,
+    size,
+    sha256,
+    inspection,
+    problems,
+    notes,
+  }
+}
+
+async function drain(stream: Readable): Promise<void> {
+  await pipeline(stream, async (chunks: AsyncIterable<Buffer>) => {
+    for await (const _ of chunks) void _
+  })
+}
+
+function compareWithManifest(found: {
+  manifest: SnapshotManifest
+  manifestFile: string
+  encrypted: boolean
+  sha256: string
+  size: number
+  inspection?: ArchiveInspection
+  problems: SnapshotProblem[]
+}): void {
+  const {manifest, inspection, problems} = found
+  const where = basename(found.manifestFile)
+  const mismatch = (message: string) => problems.push({code: 'MANIFEST_MISMATCH', message: `${message} (manifest ${where})`})
+  if (Boolean(manifest.encryption) !== found.encrypted) {
+    problems.push({code: 'NOT_ENCRYPTED_AS_RECORDED', message: `the file is ${found.encrypted ? '' : 'not '}age-encrypted but the manifest says it is${manifest.encryption ? '' : ' not'}`})
+  }
+  if (found.size !== manifest.archive.size) mismatch(`file size ${found.size} differs from the recorded ${manifest.archive.size}`)
+  if (found.sha256 !== manifest.archive.sha256) mismatch(`file SHA-256 ${found.sha256} differs from the recorded ${manifest.archive.sha256}`)
+  if (!inspection) return
+  if (inspection.size !== manifest.snapshot.size || inspection.sha256 !== manifest.snapshot.sha256) {
+    mismatch('the archive inside is not the one the manifest records (SHA-256 or size differs)')
+  }
+  if (inspection.raft) {
+    const {raft} = manifest
+    if (inspection.raft.index !== raft.index || inspection.raft.term !== raft.term || inspection.raft.id !== raft.id) {
+      mismatch(`meta.json says index ${inspection.raft.index}, term ${inspection.raft.term}, id ${inspection.raft.id}; the manifest says index ${raft.index}, term ${raft.term}, id ${raft.id}`)
+    }
+  }
+}
