@@ -38,6 +38,8 @@ export interface TestEnv {
   binaries: Record<string, string>
   /** Directory for this run's logs and scratch files (under test-output/). */
   workDir: string
+  /** workDir/logs: one log per server (etcd, kube-apiserver, eso, vault-region1, …) and timings.json. */
+  logsDir?: string
 }
 
 export function testEnv(): TestEnv {
