@@ -1,0 +1,122 @@
+import {mkdir, readFile, writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import {stringify} from 'yaml'
+
+import type {RegionConfig} from '../config/schema.js'
+import {ToolkitError} from '../errors/errors.js'
+import {buildPushSecret} from '../eso/push-secret.js'
+import {nameProblem} from '../kube/names.js'
+import {BOOTSTRAP_LABELS, BOOTSTRAP_PUSH_OPTIONS} from './apply.js'
+import {resolveGenerator, secretId, type GenerateKey, type SpecSecret} from './spec.js'
+
+export const GENERATOR_API_VERSION = 'generators.external-secrets.io/v1alpha1'
+export const EXTERNAL_SECRET_API_VERSION = 'external-secrets.io/v1'
+
+/** `<secret>-<key>`, made a valid object name; the index breaks ties between keys that differ only in case or punctuation. */
+export function generatorNames(secret: SpecSecret): Map<string, string> {
+  const names = new Map<string, string>()
+  const used = new Set<string>()
+  for (const key of secret.keys) {
+    const base = `${secret.name}-${key.key}`
+      .toLowerCase()
+      .replaceAll(/[^a-z0-9.-]+/g, '-')
+      .replaceAll(/-{2,}/g, '-')
+      .slice(0, 240)
+      .replace(/[-.]+$/, '')
+    let name = base
+    for (let index = 2; used.has(name); index++) name = `${base}-${index}`
+    if (nameProblem(name)) throw new ToolkitError('SPEC_INVALID', `${secretId(secret)} key ${key.key}: cannot derive a generator name (${name} ${nameProblem(name)})`)
+    used.add(name)
+    names.set(key.key, name)
+  }
+  return names
+}
+
+/**
+ * The objects that make ESO generate a secret in the cluster and push it to
+ * every region: one Password generator per key, an ExternalSecret that
+ * generates once (refreshInterval "0") into the Secret, and the same
+ * PushSecret the wizard creates. No value is in any of them.
+ */
+export function clusterGeneratedObjects(secret: SpecSecret, regions: RegionConfig[]): Record<string, unknown>[] {
+  const keys = secret.keys.filter((key): key is GenerateKey => key.source === 'generate')
+  const names = generatorNames(secret)
+  const metadata = (name: string) => ({name, namespace: secret.namespace, labels: {...BOOTSTRAP_LABELS}})
+  const generators = keys.map((key) => {
+    const generator = resolveGenerator(key.generate)
+    return {
+      apiVersion: GENERATOR_API_VERSION,
+      kind: 'Password',
+      metadata: metadata(names.get(key.key)!),
+      spec: {
+        length: generator.length,
+        digits: generator.digits,
+        symbols: generator.symbols,
+        symbolCharacters: generator.symbolCharacters,
+        noUpper: generator.noUpper,
+        allowRepeat: generator.allowRepeat,
+      },
+    }
+  })
+  const externalSecret = {
+    apiVersion: EXTERNAL_SECRET_API_VERSION,
+    kind: 'ExternalSecret',
+    metadata: metadata(secret.name),
+    spec: {
+      // "0": generate once; rotate on purpose with the force-sync annotation.
+      refreshInterval: '0',
+      target: {
+        name: secret.name,
+        creationPolicy: 'Owner',
+        deletionPolicy: 'Retain',
+        ...(secret.type === 'Opaque' ? {} : {template: {type: secret.type}}),
+      },
+      dataFrom: keys.map((key) => ({
+        sourceRef: {generatorRef: {apiVersion: GENERATOR_API_VERSION, kind: 'Password', name: names.get(key.key)!}},
+        // The Password generator's one output is "password"; each generator fills one key.
+        rewrite: [{regexp: {source: '^password$', target: key.key}}],
+      })),
+    },
+  }
+  const pushSecret = buildPushSecret({namespace: secret.namespace, name: secret.name, keys: keys.map((key) => key.key)}, regions, BOOTSTRAP_PUSH_OPTIONS)
+  return [...generators, externalSecret, pushSecret]
+}
+
+export function manifestText(secret: SpecSecret, regions: RegionConfig[], specSource: string): string {
+  const header = [
+    `# ${secretId(secret)}: generated in the cluster by ESO and pushed to ${regions.map((region) => region.name).join(', ')}.`,
+    `# Written by \`secrets bootstrap --output-dir\` from ${specSource}. No values: commit it to Git.`,
+    `# Rotate: kubectl -n ${secret.namespace} annotate externalsecret ${secret.name} force-sync=$(date +%s) --overwrite`,
+  ]
+  return `${header.join('\n')}\n${clusterGeneratedObjects(secret, regions).map((object) => `---\n${stringify(object, {lineWidth: 0})}`).join('')}`
+}
+
+export interface WrittenManifest {
+  id: string
+  path: string
+  status: 'written' | 'unchanged'
+}
+
+/** One file per secret, `<dir>/<namespace>-<name>.yaml`; rewriting an identical file is reported as unchanged. */
+export async function writeClusterManifests(directory: string, secrets: SpecSecret[], regions: RegionConfig[], specSource: string): Promise<WrittenManifest[]> {
+  const clusterSecrets = secrets.filter((secret) => secret.generatedInCluster)
+  if (clusterSecrets.length === 0) {
+    throw new ToolkitError('NOTHING_TO_WRITE', 'the bootstrap spec has no secret with generatedInCluster: true, so --output-dir has nothing to write', {
+      hint: 'Mark the secrets ESO should generate with generatedInCluster: true (all their keys source: generate), or run without --output-dir.',
+    })
+  }
+  await mkdir(directory, {recursive: true})
+  const written: WrittenManifest[] = []
+  for (const secret of clusterSecrets) {
+    const path = join(directory, `${secret.namespace}-${secret.name}.yaml`)
+    const text = manifestText(secret, regions, specSource)
+    const before = await readFile(path, 'utf8').catch(() => undefined)
+    if (before === text) {
+      written.push({id: secretId(secret), path, status: 'unchanged'})
+      continue
+    }
+    await writeFile(path, text)
+    written.push({id: secretId(secret), path, status: 'written'})
+  }
+  return written
+}
