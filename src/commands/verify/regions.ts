@@ -41,7 +41,7 @@ Exit codes: 0 in sync, 1 drift (after a repair: drift left), 2 error (unreachabl
   static override flags = {
     regions: Flags.string({description: 'the two regions to compare, comma-separated (default: the two configured regions)'}),
     path: Flags.string({description: 'compare only this key or folder (relative to the KV mount), e.g. apps/payments', default: ''}),
-    exclude: Flags.string({description: 'leave out keys (or folders) matching this glob on the full key: * and ? within a segment, ** across (repeatable)', multiple: true, default: []}),
+    exclude: Flags.string({description: 'leave out keys (or folders) matching this glob on the full key: * and ? within a segment, ** across (repeatable)', multiple: true}),
     concurrency: Flags.integer({description: 'requests in flight per region (default: each region\'s vault.maxConcurrency, 16 unless configured)', min: 1, max: 256}),
     output: Flags.string({description: 'report format (--json is the same as --output json)', options: ['table', 'json', 'markdown'], default: 'table'}),
     repair: Flags.boolean({description: 'plan and apply the changes that make the other region match --from', default: false}),
@@ -59,7 +59,7 @@ Exit codes: 0 in sync, 1 drift (after a repair: drift left), 2 error (unreachabl
     const context = newVerifyContext({
       regions: selectRegions(this.loadConfig().config, flags.regions),
       prefix: flags.path,
-      exclude: flags.exclude,
+      exclude: flags.exclude ?? [],
       concurrency: flags.concurrency,
       repair: flags.repair ? {from: flags.from!, deleteExtra: flags['delete-extra']} : undefined,
     })

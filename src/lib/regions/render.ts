@@ -1,7 +1,7 @@
 import {renderMarkdownTable, renderTable} from '../report/table.js'
 import type {RepairPlan} from './plan.js'
 import type {RepairResult} from './repair.js'
-import {IN_SYNC, type KeyDifference, type RegionComparison, type RegionSide} from './types.js'
+import {type KeyDifference, type RegionComparison, type RegionSide} from './types.js'
 
 export type OutputFormat = 'table' | 'markdown'
 
@@ -112,8 +112,4 @@ export function renderRepairResult(result: RepairResult, format: OutputFormat): 
     parts.push(table(format, ['result', 'action', 'key', 'why'], problems.map((o) => [o.result, o.action, displayKey(o.key), o.message ?? ''])))
   }
   return parts.join('\n\n')
-}
-
-export function inSyncCount(comparison: RegionComparison): number {
-  return comparison.counts[IN_SYNC] ?? 0
 }

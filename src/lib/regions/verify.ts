@@ -1,6 +1,6 @@
 import {findRegion} from '../config/load.js'
 import type {RegionConfig, ToolkitConfig} from '../config/schema.js'
-import {isToolkitError, ToolkitError} from '../errors/errors.js'
+import {ToolkitError} from '../errors/errors.js'
 import type {Step} from '../report/progress.js'
 import {connectRegion, type RegionVault} from '../vault/connect.js'
 import {StoreRequestError} from '../vault/errors.js'
@@ -127,7 +127,6 @@ async function compare(context: VerifyContext, update: (output: string) => void)
         hint: `${error.hint ?? 'Check the server.'} The comparison is incomplete and was stopped; re-run when the region is healthy.`,
       })
     }
-    if (isToolkitError(error)) throw error
     throw error
   }
 }
@@ -160,7 +159,7 @@ export async function closeVerifyContext(context: VerifyContext): Promise<void> 
 }
 
 export const STAGES = {
-  preflight: {title: 'Preflight: both regions reachable, initialized, unsealed and active', run: (c, update) => stagePreflight(c).then(() => update(''))},
+  preflight: {title: 'Preflight: both regions reachable, initialized, unsealed and active', run: (c) => stagePreflight(c)},
   compare: {title: 'Compare both KV trees', run: stageCompare},
   plan: {title: 'Plan the repair', run: stagePlan},
   apply: {title: 'Apply the plan (check-and-set)', run: stageApply},

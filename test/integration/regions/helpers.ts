@@ -1,0 +1,114 @@
+// Shared by the verify-regions integration tests: drive the built CLI, seed
+// and clean up keys through the project's own Vault client, and scan output
+// for canary values.
+import {execFile} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
+import {writeFileSync} from 'node:fs'
+import {join, resolve} from 'node:path'
+
+import {stringify} from 'yaml'
+
+import {loadConfig} from '../../../src/lib/config/load.js'
+import {regionEnvName} from '../../../src/lib/config/credentials.js'
+import type {RegionConfig} from '../../../src/lib/config/schema.js'
+import {forEachLimited} from '../../../src/lib/regions/slots.js'
+import {SecretValue} from '../../../src/lib/secret/secret-value.js'
+import {connectRegion, type RegionVault} from '../../../src/lib/vault/connect.js'
+import {encodeKeyPath} from '../../../src/lib/vault/vault-kv-store.js'
+import {PROJECT_ROOT} from '../../helpers/binaries.js'
+import type {VaultServerHandle} from '../../helpers/vault-server.js'
+
+export const CLI = resolve(PROJECT_ROOT, 'bin/run.js')
+
+export interface CliRun {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** Runs `secrets verify regions …` from the build (npm run build first), never through a shell. */
+export function runVerify(args: string[], options: {config: string; env: Record<string, string>; timeoutMs?: number}): Promise<CliRun> {
+  return new Promise((resolvePromise) => {
+    execFile(
+      process.execPath,
+      [CLI, 'verify', 'regions', '--config', options.config, ...args],
+      {env: {...process.env, ...options.env, NO_COLOR: '1'}, timeout: options.timeoutMs ?? 240_000, maxBuffer: 64 * 1024 * 1024, cwd: PROJECT_ROOT},
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0
+        resolvePromise({code, stdout, stderr})
+      },
+    )
+  })
+}
+
+/** The JSON report of a run with --json (stdout is exactly one JSON document). */
+export function report(run: CliRun): any {
+  try {
+    return JSON.parse(run.stdout)
+  } catch {
+    throw new Error(`stdout is not JSON (exit ${run.code}):\n${run.stdout.slice(0, 2000)}\nstderr:\n${run.stderr.slice(0, 2000)}`)
+  }
+}
+
+export function uniquePrefix(name: string): string {
+  return `verify-test-${name}-${randomBytes(4).toString('hex')}`
+}
+
+/** A value that must never appear in any output. */
+export function canary(label: string): string {
+  return `canary-${label}-${randomBytes(6).toString('hex')}`
+}
+
+export function expectNoCanary(texts: string[], canaries: string[]): void {
+  for (const text of texts) {
+    for (const value of canaries) {
+      if (text.includes(value)) throw new Error(`a canary value leaked into output: …${text.slice(Math.max(0, text.indexOf(value) - 200), text.indexOf(value))}[CANARY]`)
+    }
+  }
+}
+
+export async function connectAll(configPath: string, env: Record<string, string>): Promise<Map<string, RegionVault>> {
+  const {config} = loadConfig({path: configPath, env: {...process.env, ...env}})
+  const vaults = new Map<string, RegionVault>()
+  for (const region of config.regions) vaults.set(region.name, await connectRegion(region, {env: {...process.env, ...env}}))
+  return vaults
+}
+
+export function data(values: Record<string, string>): Map<string, SecretValue> {
+  return new Map(Object.entries(values).map(([property, value]) => [property, SecretValue.fromString(value)]))
+}
+
+/** Writes many keys at once through the project's client. */
+export async function seed(vault: RegionVault, entries: [string, Record<string, string>][], concurrency = 16): Promise<void> {
+  await forEachLimited(entries, concurrency, async ([key, values]) => {
+    await vault.store.write(key, data(values))
+  })
+}
+
+/** KV v2 destroy: the version's data is gone for good (not in the SecretStore interface; used to plant that state). */
+export async function destroyCurrent(vault: RegionVault, key: string): Promise<void> {
+  const metadata = await vault.store.readMetadata(key)
+  await vault.http.request('POST', `${vault.region.vault.mount}/destroy/${encodeKeyPath(key)}`, {body: {versions: [metadata!.currentVersion]}})
+}
+
+/** Removes every key under the prefix (the shared regions are used by other tests). */
+export async function cleanUp(vaults: Iterable<RegionVault>, prefix: string): Promise<void> {
+  for (const vault of vaults) {
+    const keys: string[] = []
+    for await (const key of vault.store.list(`${prefix}/`)) keys.push(key)
+    await forEachLimited(keys, 16, (key) => vault.store.delete(key))
+  }
+}
+
+/** A configuration naming servers started by the test (for stopped/sealed scenarios), with tokens passed by environment. */
+export function writeConfig(dir: string, servers: {name: string; server: VaultServerHandle}[]): {config: string; env: Record<string, string>} {
+  const regions: Partial<RegionConfig>[] = servers.map(({name, server}) => ({
+    name,
+    clusterSecretStore: `vault-${name}`,
+    vault: {address: server.address, requestTimeoutMs: 5000} as RegionConfig['vault'],
+  }))
+  const config = join(dir, `verify-regions-${randomBytes(3).toString('hex')}.yaml`)
+  writeFileSync(config, stringify({regions}))
+  const env = Object.fromEntries(servers.map(({name, server}) => [regionEnvName(name, 'VAULT_TOKEN'), server.token!]))
+  return {config, env}
+}
