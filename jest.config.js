@@ -7,6 +7,8 @@ const common = {
   moduleNameMapper: {'^(\\.{1,2}/.*)\\.js$': '$1'},
   transform: {'^.+\\.ts$': ['ts-jest', {useESM: true, tsconfig: 'tsconfig.json'}]},
   testEnvironment: 'node',
+  // Test runs leave servers' data and scratch copies here; they are not sources.
+  modulePathIgnorePatterns: ['<rootDir>/test-output/', '<rootDir>/dist/'],
 }
 export default {
   projects: [

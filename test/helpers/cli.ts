@@ -22,8 +22,8 @@ export function runCli(args: string[], options: {env?: NodeJS.ProcessEnv; cwd?: 
     })
     const out: Buffer[] = []
     const err: Buffer[] = []
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk))
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk))
+    child.stdout!.on('data', (chunk: Buffer) => out.push(chunk))
+    child.stderr!.on('data', (chunk: Buffer) => err.push(chunk))
     if (options.input !== undefined) child.stdin!.end(options.input)
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 240_000)
     child.on('error', reject)
