@@ -3,6 +3,9 @@ import {inspect} from 'node:util'
 
 export const REDACTED = '[REDACTED]'
 
+/** The JSON type a scalar had where it came from (a SOPS YAML/JSON leaf); its bytes are its canonical text. */
+export type JsonScalarType = 'string' | 'number' | 'boolean'
+
 /**
  * A secret held as bytes. Every textual view of it — String(), template
  * literals, util.inspect, JSON.stringify, console.log — prints [REDACTED];
@@ -11,9 +14,12 @@ export const REDACTED = '[REDACTED]'
  */
 export class SecretValue {
   readonly #bytes: Buffer
+  /** 'string' unless made by fromJsonScalar: lets a decrypted `port: 5432` stay a number when rendered as JSON. */
+  readonly jsonType: JsonScalarType
 
-  private constructor(bytes: Buffer) {
+  private constructor(bytes: Buffer, jsonType: JsonScalarType = 'string') {
     this.#bytes = bytes
+    this.jsonType = jsonType
   }
 
   static fromString(value: string): SecretValue {
@@ -27,6 +33,17 @@ export class SecretValue {
 
   static fromBase64(value: string): SecretValue {
     return new SecretValue(Buffer.from(value, 'base64'))
+  }
+
+  /**
+   * A typed scalar: the bytes are its text (`5432`, `3.14`, `true`), as a
+   * Kubernetes Secret or Vault would store it; the type is kept for JSON.
+   * A bigint keeps every digit of an integer beyond 2^53.
+   */
+  static fromJsonScalar(value: string | number | bigint | boolean): SecretValue {
+    if (typeof value === 'string') return new SecretValue(Buffer.from(value, 'utf8'))
+    if (typeof value === 'boolean') return new SecretValue(Buffer.from(String(value), 'utf8'), 'boolean')
+    return new SecretValue(Buffer.from(String(value), 'utf8'), 'number')
   }
 
   get byteLength(): number {
@@ -43,6 +60,14 @@ export class SecretValue {
 
   revealBase64(): string {
     return this.#bytes.toString('base64')
+  }
+
+  /** The scalar with its JSON type, for rendering a nested value as JSON in memory (integers beyond 2^53 lose digits here; revealString keeps them). */
+  revealJson(): string | number | boolean {
+    const text = this.#bytes.toString('utf8')
+    if (this.jsonType === 'number') return Number(text)
+    if (this.jsonType === 'boolean') return text === 'true'
+    return text
   }
 
   /** True when the bytes are valid UTF-8 (Kubernetes `stringData` vs `data`). */
