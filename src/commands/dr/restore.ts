@@ -74,7 +74,7 @@ Exit codes: 0 restored and every check passed; 1 restored but not confirmed (sea
     'safety-dir': Flags.directory({description: 'where to write the safety snapshot (default: the snapshot file\'s directory)'}),
     'encrypt-to': Flags.string({description: 'age recipient to encrypt the safety snapshot to; repeatable', multiple: true, default: []}),
     'compare-region': Flags.string({description: 'after the restore, compare the restored region key by key with this region (as `secrets verify regions`)'}),
-    'wait-timeout': Flags.integer({description: 'seconds to wait for the server to be healthy after the upload', default: 120, min: 1}),
+    'wait-timeout': Flags.integer({description: 'seconds to wait for the server to apply the snapshot and be healthy after the upload', default: 300, min: 1}),
     'check-only': Flags.boolean({description: 'do not restore: only wait for health and run the post-restore checks against the snapshot\'s manifest', default: false}),
     'dry-run': Flags.boolean({description: 'verify, pre-flight and show the plan; change nothing', default: false}),
     yes: Flags.boolean({char: 'y', description: 'do not ask for confirmation (required without a TTY)', default: false}),
@@ -106,7 +106,7 @@ Exit codes: 0 restored and every check passed; 1 restored but not confirmed (sea
         safetyEncryptTo: flags['encrypt-to'],
         compareWith,
         waitTimeoutMs: flags['wait-timeout'] * 1000,
-        sealedGraceMs: 10_000,
+        sealedGraceMs: 3_000,
         pollIntervalMs: 1000,
       }) as Context
 

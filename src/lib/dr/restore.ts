@@ -8,6 +8,7 @@ import {ExitCode, isToolkitError, ToolkitError} from '../errors/errors.js'
 import type {Step} from '../report/progress.js'
 import type {SecretValue} from '../secret/secret-value.js'
 import type {RegionVault} from '../vault/connect.js'
+import {StoreRequestError} from '../vault/errors.js'
 import type {VaultHealth} from '../vault/vault-sys.js'
 import {decryptStream} from './age.js'
 import {compareWithRegion, type RegionCheck} from './compare-region.js'
@@ -317,10 +318,36 @@ export async function stageUpload(ctx: RestoreContext, update: (text: string) =>
   update(`${formatBytes(sent)} sent in ${((Date.now() - started) / 1000).toFixed(1)} s`)
 }
 
-/** Stage 5: wait until the server serves again, or say why it does not. */
+/**
+ * The server answers the upload as soon as it has buffered the snapshot and
+ * restores it afterwards, in the background, holding its state lock (Vault's
+ * handleStorageRaftSnapshotWrite). sys/health does not take that lock and
+ * reports "active" throughout, even when the restore ends by sealing the
+ * node. A request that goes through the request handler does wait for the
+ * lock: its answer, whatever it is (200, 403 with a token the snapshot does
+ * not know, 503 sealed), means the restore has finished.
+ */
+async function waitForRestoreToSettle(ctx: RestoreContext, deadline: number, update: (text: string) => void): Promise<void> {
+  const {http} = ctx.options.target
+  // Let the server's restore goroutine take the lock before the probe queues behind it.
+  await sleep(Math.min(1000, ctx.options.pollIntervalMs))
+  while (Date.now() < deadline) {
+    update('waiting for the server to finish applying the snapshot')
+    try {
+      await http.request('GET', 'auth/token/lookup-self', {retry: false, timeoutMs: Math.max(1000, deadline - Date.now())})
+      return
+    } catch (error) {
+      if (error instanceof StoreRequestError && error.status !== undefined) return
+    }
+    await sleep(ctx.options.pollIntervalMs)
+  }
+}
+
+/** Stage 5: wait until the server has applied the snapshot and serves again, or say why it does not. */
 export async function stageWaitHealthy(ctx: RestoreContext, update: (text: string) => void = () => {}): Promise<void> {
   const {options} = ctx
   const started = Date.now()
+  await waitForRestoreToSettle(ctx, started + options.waitTimeoutMs, update)
   let sealedSince: number | undefined
   let last: {state: ServerState; health?: VaultHealth} = {state: 'unreachable'}
   for (;;) {
@@ -348,7 +375,9 @@ export async function stageWaitHealthy(ctx: RestoreContext, update: (text: strin
   update(`server is ${last.state}`)
 }
 
-const SEALED_ADVICE = 'unseal it with the unseal keys of the cluster the snapshot came from (`vault operator unseal`), then run the post-restore checks with `secrets dr restore FILE --region NAME --check-only`'
+function checkOnlyCommand(ctx: RestoreContext): string {
+  return `secrets dr restore ${ctx.verify?.file ?? ctx.options.file} --region ${ctx.options.target.region.name} --check-only`
+}
 
 /**
  * Stage 6: the data is what the snapshot holds: the server is healthy, the
@@ -363,10 +392,10 @@ export async function stagePostChecks(ctx: RestoreContext): Promise<void> {
   if (after.state !== 'healthy') {
     const detail =
       after.state === 'sealed'
-        ? `the server is sealed: ${SEALED_ADVICE}`
+        ? `the server is sealed: unseal it with the unseal keys of the cluster the snapshot came from (\`vault operator unseal\`), then run \`${checkOnlyCommand(ctx)}\` with a token of that cluster`
         : after.state === 'unreachable'
-          ? `the server did not answer within ${Math.round(options.waitTimeoutMs / 1000)} s: check that it runs, then re-run with --check-only`
-          : `the server is ${after.state} after ${Math.round(after.waitedMs / 1000)} s: check \`vault status\`, then re-run with --check-only`
+          ? `the server did not answer within ${Math.round(options.waitTimeoutMs / 1000)} s: check that it runs, then run \`${checkOnlyCommand(ctx)}\``
+          : `the server is ${after.state} after ${Math.round(after.waitedMs / 1000)} s: check \`vault status\`, then run \`${checkOnlyCommand(ctx)}\``
     checks.push({name: 'server healthy', status: 'failed', detail})
     checks.push({name: 'key counts per mount', status: 'not-run', detail: 'the server does not serve data yet'})
     return
@@ -383,6 +412,12 @@ export async function stagePostChecks(ctx: RestoreContext): Promise<void> {
 
   if (!manifest?.keyCounts || Object.keys(manifest.keyCounts.mounts).length === 0) {
     checks.push({name: 'key counts per mount', status: 'not-run', detail: manifest ? 'the manifest has no key counts (the snapshot\'s token could not list keys)' : 'no manifest to compare with'})
+  } else if (!(await tokenStillValid(ctx))) {
+    checks.push({
+      name: 'key counts per mount',
+      status: 'failed',
+      detail: `the token is not valid in the restored data (tokens are part of the snapshot): run \`${checkOnlyCommand(ctx)}\` with a token of the snapshot's cluster`,
+    })
   } else {
     try {
       const counts = await countKeysPerMount(options.target.http, options.target.region.vault.mount)
@@ -401,7 +436,7 @@ export async function stagePostChecks(ctx: RestoreContext): Promise<void> {
         name: 'key counts per mount',
         status: 'failed',
         detail: denied
-          ? 'the token is not valid in the restored data (tokens are part of the snapshot): re-run with --check-only and a token of the snapshot\'s cluster'
+          ? `the token is not valid in the restored data (tokens are part of the snapshot): run \`${checkOnlyCommand(ctx)}\` with a token of the snapshot's cluster`
           : `could not count keys: ${(error as Error).message}`,
       })
     }
@@ -410,6 +445,16 @@ export async function stagePostChecks(ctx: RestoreContext): Promise<void> {
   if (options.compareWith) {
     ctx.comparison = await compareWithRegion(options.target, options.compareWith)
     checks.push({name: `key-by-key comparison with ${options.compareWith.region.name}`, status: ctx.comparison.inSync ? 'passed' : 'failed', detail: ctx.comparison.summary})
+  }
+}
+
+async function tokenStillValid(ctx: RestoreContext): Promise<boolean> {
+  try {
+    await ctx.options.target.http.request('GET', 'auth/token/lookup-self', {retry: false})
+    return true
+  } catch (error) {
+    if (isToolkitError(error) && error.code === 'PERMISSION_DENIED') return false
+    throw error
   }
 }
 
