@@ -15,12 +15,14 @@ const TAG = 'tag:yaml.org,2002:'
  */
 export function parseYamlDocuments(content: Buffer): SopsMap[] {
   // failsafe keeps every scalar as written; typing follows yaml.v3 below.
-  const documents = parseAllDocuments(content.toString('utf8'), {schema: 'failsafe', uniqueKeys: false, merge: false, prettyErrors: false})
+  const text = content.toString('utf8')
+  const documents = parseAllDocuments(text, {schema: 'failsafe', uniqueKeys: false, merge: false, prettyErrors: false})
   const list = Array.isArray(documents) ? documents : [documents]
   return list.map((document, index) => {
     if (document.errors.length > 0) {
-      const position = document.errors[0].linePos?.[0]
-      throw new FormatProblem(`is not valid YAML${position ? ` (line ${position.line}, column ${position.col})` : ''}`)
+      // The parser's own message quotes the offending line: give only its number.
+      const line = text.slice(0, document.errors[0].pos[0]).split('\n').length
+      throw new FormatProblem(`is not valid YAML (line ${line})`)
     }
     return documentToMap(document, index)
   })
