@@ -7,7 +7,7 @@ import type {SecretValue} from '../secret/secret-value.js'
 import {connectRegion, type RegionVault} from '../vault/connect.js'
 import {applyPlannedSecret, incompleteError, type AppliedState} from './apply.js'
 import {isVerified, needsValues, observeCluster, planBootstrap, planToJson, pushedKeys, renderPlan, type BootstrapPlan, type PlanSummaryJson} from './plan.js'
-import {interactiveValueSource, requireInteractiveTerminal} from './prompts.js'
+import {cancelledOr, interactiveValueSource, requireInteractiveTerminal} from './prompts.js'
 import type {LoadedSpec} from './spec.js'
 import {collectValues, parseStdinValues, type SecretValues, type ValueSource} from './values.js'
 import {waitForVaults, type VaultCheck, type VaultExpectation} from './wait.js'
@@ -114,6 +114,8 @@ export async function runWizard(options: WizardOptions): Promise<WizardResult> {
         message: `Write ${writes.length} secret(s) and their PushSecrets to ${kube.server}?`,
         nonInteractiveHint: 'Review the plan with --dry-run, then pipe the values again with --yes.',
         stdinIsTTY: options.stdinIsTTY,
+      }).catch((error: unknown) => {
+        throw cancelledOr(error, 'at the confirmation')
       })
       await applyAll(kube, plan, collected, config, options.json)
       result.written = writes.map((planned) => planned.id)
