@@ -17,14 +17,14 @@ export default {
       ...common,
       displayName: 'local',
       testMatch: ['<rootDir>/test/local/**/*.test.ts'],
-      globalSetup: '<rootDir>/test/env/local-setup.ts',
+      globalSetup: '<rootDir>/test/env/local-setup.mjs',
     },
     {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
-      globalSetup: '<rootDir>/test/env/global-setup.ts',
-      globalTeardown: '<rootDir>/test/env/global-teardown.ts',
+      globalSetup: '<rootDir>/test/env/global-setup.mjs',
+      globalTeardown: '<rootDir>/test/env/global-teardown.mjs',
     },
   ],
 }

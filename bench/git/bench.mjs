@@ -34,17 +34,8 @@ const sopsFiles = [
 ].map((p) => readFileSync(join(fixtures, p)))
 const LEAK = 'bench-leaked-password-0123456789'
 
-// Detection stand-in with the same contract as src/lib/sops/detect.ts (not yet in this tree when measured).
-const detector = {
-  detect(content) {
-    const text = content.toString('utf8')
-    if (/^sops:\s*$/m.test(text) && /^\s+mac:/m.test(text)) return {format: 'yaml'}
-    if (/"sops"\s*:\s*\{/.test(text) && /"mac"\s*:/.test(text)) return {format: 'json'}
-    if (/^sops_mac=/m.test(text)) return {format: 'dotenv'}
-    return undefined
-  },
-  isConfigPath: (path) => path === '.sops.yaml' || path.endsWith('/.sops.yaml'),
-}
+// The real detection, the same as `migrate sops` uses.
+const detector = (await lib('sops-adapter.js')).sopsDetector()
 
 let seed = 1
 // 32-bit LCG (Math.imul keeps it exact), high bits only: deterministic content between runs.

@@ -1,8 +1,17 @@
 import {execFileSync} from 'node:child_process'
-import {dirname, resolve} from 'node:path'
+import {existsSync} from 'node:fs'
+import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
+/** The project root: the nearest package.json above this file (it also runs compiled, from test-output/.build). */
+function findProjectRoot(start: string): string {
+  for (let dir = start; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${start}`)
+  }
+}
+
+export const PROJECT_ROOT = findProjectRoot(dirname(fileURLToPath(import.meta.url)))
 const SCRIPT = resolve(PROJECT_ROOT, 'scripts/test-env/binaries.sh')
 
 export type TestBinary = 'sops' | 'bao' | 'etcd' | 'kube-apiserver' | 'eso' | 'kubectl'

@@ -4,7 +4,7 @@ import {BaseCommand} from '../../lib/cli/base-command.js'
 import {loadKnownValues, type ValueSourceName} from '../../lib/git/known-values.js'
 import {renderScanReport} from '../../lib/git/render.js'
 import {scanRepository, type ScanReport} from '../../lib/git/scan.js'
-import {loadSopsDetector} from '../../lib/git/sops-adapter.js'
+import {sopsDetector} from '../../lib/git/sops-adapter.js'
 
 export default class GitScan extends BaseCommand<typeof GitScan> {
   static override summary = 'Find SOPS files, .sops.yaml and known secret values in every object of a Git repository.'
@@ -37,7 +37,7 @@ Exit codes: 0 clean, 1 findings, 2 error. Run it in CI on every push.`
 
   public async run(): Promise<ScanReport> {
     const {args} = await this.parse(GitScan)
-    const detector = await loadSopsDetector()
+    const detector = sopsDetector()
     const sources = this.flags['values-from'] as ValueSourceName[]
     const {patterns, warnings} = await loadKnownValues({
       repo: args.repo,

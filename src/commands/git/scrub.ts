@@ -20,7 +20,7 @@ import {
   type ScrubContext,
   type ScrubPlan,
 } from '../../lib/git/scrub.js'
-import {loadSopsDetector} from '../../lib/git/sops-adapter.js'
+import {sopsDetector} from '../../lib/git/sops-adapter.js'
 import type {PreflightCheck} from '../../lib/git/preflight.js'
 
 interface ScrubOutput {
@@ -69,7 +69,7 @@ Every path that ever held a SOPS file and every .sops.yaml is removed from every
     if (flags['replace-values'] && flags['values-from'].length === 0) {
       this.error('--replace-values needs --values-from sops and/or --values-from vault', {exit: 2})
     }
-    const detector = await loadSopsDetector()
+    const detector = sopsDetector()
     const {patterns, warnings} = await loadKnownValues({
       repo: args.repo,
       sources: flags['values-from'] as ValueSourceName[],

@@ -2,41 +2,16 @@ import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import {ToolkitError} from '../errors/errors.js'
 import {isSecretValue, type SecretValue} from '../secret/secret-value.js'
+import {decryptSops} from '../sops/decrypt.js'
+import {detectSops, isSopsConfigFile} from '../sops/detect.js'
 import {runGit} from './exec.js'
 import type {SopsDetector} from './scan.js'
 import type {KnownValue} from './value-patterns.js'
 
-// The SOPS module is owned by `migrate sops` (src/lib/sops). It is loaded by
-// specifier at run time so that this topic builds and its tests run on their
-// own; the exported names are the contract below.
-const DETECT_MODULE = '../sops/detect.js'
-const DECRYPT_MODULE = '../sops/decrypt.js'
-
-interface DetectModule {
-  detectSops(content: Buffer): {format: string} | undefined
-  isSopsConfigFile(path: string): boolean
-}
-
-interface DecryptModule {
-  decryptSops(path: string, options?: {ageKeys?: string[]; ignoreMac?: boolean; engine?: string}): Promise<unknown>
-}
-
-async function load<T>(specifier: string, what: string): Promise<T> {
-  try {
-    return (await import(specifier)) as T
-  } catch (error) {
-    throw new ToolkitError('SOPS_MODULE_MISSING', `the SOPS ${what} module (src/lib/sops) is not available: ${(error as Error).message}`, {
-      hint: 'This build lacks SOPS support; rebuild from a tree that includes src/lib/sops.',
-    })
-  }
-}
-
 /** The same detection as `migrate sops`. */
-export async function loadSopsDetector(): Promise<SopsDetector> {
-  const module = await load<DetectModule>(DETECT_MODULE, 'detection')
-  return {detect: (content) => module.detectSops(content), isConfigPath: (path) => module.isSopsConfigFile(path)}
+export function sopsDetector(): SopsDetector {
+  return {detect: (content) => detectSops(content), isConfigPath: (path) => isSopsConfigFile(path)}
 }
 
 const EXTENSION: Record<string, string> = {yaml: '.yaml', json: '.json', dotenv: '.env', ini: '.ini', binary: '.bin'}
@@ -61,7 +36,6 @@ export function collectSecretValues(tree: unknown, prefix = ''): {key: string; v
  */
 export async function valuesFromSopsBlobs(repo: string, blobs: {blob: string; format: string; paths: string[]}[], options: {ignoreMac?: boolean} = {}): Promise<{values: KnownValue[]; failures: string[]}> {
   if (blobs.length === 0) return {values: [], failures: []}
-  const module = await load<DecryptModule>(DECRYPT_MODULE, 'decryption')
   const dir = await mkdtemp(join(tmpdir(), 'secrets-scan-'))
   const values: KnownValue[] = []
   const failures: string[] = []
@@ -72,8 +46,8 @@ export async function valuesFromSopsBlobs(repo: string, blobs: {blob: string; fo
       await writeFile(file, content, {mode: 0o600})
       const secret = paths[0] ?? blob
       try {
-        const documents = await module.decryptSops(file, {ignoreMac: options.ignoreMac})
-        for (const {key, value} of collectSecretValues(documents)) values.push({source: `sops:${blob.slice(0, 12)}`, secret, key, value})
+        const {documents} = await decryptSops(file, {ignoreMac: options.ignoreMac})
+        for (const {key, value} of collectSecretValues(documents.length === 1 ? documents[0] : documents)) values.push({source: `sops:${blob.slice(0, 12)}`, secret, key, value})
       } catch (error) {
         // Decryption errors name keys and files, not values.
         failures.push(`${secret} (blob ${blob.slice(0, 12)}): ${(error as Error).message.split('\n')[0].slice(0, 200)}`)

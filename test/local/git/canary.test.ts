@@ -7,7 +7,7 @@ import {scanRepository} from '../../../src/lib/git/scan.js'
 import {newScrubContext, nextSteps, runScrubStages, stageBackup, stageCleanup, stagePlan, stagePreflight, stageRescan, stageRewrite} from '../../../src/lib/git/scrub.js'
 import {buildPatternSet, type KnownValue} from '../../../src/lib/git/value-patterns.js'
 import {SecretValue} from '../../../src/lib/secret/secret-value.js'
-import {testDetector} from './detector.js'
+import {sopsDetector} from '../../../src/lib/git/sops-adapter.js'
 import {fixture, freshClone, importRepo, SOPS} from './fixture-repo.js'
 
 // A value that must never appear in anything the tool prints, returns, names or leaves behind.
@@ -41,7 +41,7 @@ describe('canary: a planted value never appears in any output of scan or scrub',
   afterAll(() => rmSync(work, {recursive: true, force: true}))
 
   test('scan: report, JSON and human rendering', async () => {
-    const {report} = await scanRepository(source, {detector: testDetector, patterns: buildPatternSet(values())})
+    const {report} = await scanRepository(source, {detector: sopsDetector(), patterns: buildPatternSet(values())})
     expect(report.valueFindings.length).toBe(3)
     assertNoCanary(JSON.stringify(report), 'the scan JSON')
     assertNoCanary(renderScanReport(report), 'the scan report')
@@ -50,7 +50,7 @@ describe('canary: a planted value never appears in any output of scan or scrub',
   test.each(['builtin', 'filter-repo'] as const)('scrub (%s): plan, stages, backup name, next steps, rescan; no temp files left', async (engine) => {
     const clone = freshClone(source, join(work, `clone-${engine}`))
     const before = new Set(readdirSync(tmpdir()).filter((name) => name.startsWith('secrets-scrub-')))
-    const ctx = newScrubContext({repo: clone, detector: testDetector, patterns: buildPatternSet(values()), replaceValues: true, engine, force: false})
+    const ctx = newScrubContext({repo: clone, detector: sopsDetector(), patterns: buildPatternSet(values()), replaceValues: true, engine, force: false})
     const stageLog: string[] = []
     await runScrubStages(
       ctx,
@@ -75,7 +75,7 @@ describe('canary: a planted value never appears in any output of scan or scrub',
   })
 
   test('errors name objects and refs, not values', async () => {
-    const ctx = newScrubContext({repo: source, detector: testDetector, patterns: buildPatternSet(values()), replaceValues: true, engine: 'builtin', force: false})
+    const ctx = newScrubContext({repo: source, detector: sopsDetector(), patterns: buildPatternSet(values()), replaceValues: true, engine: 'builtin', force: false})
     const error = await stagePreflight(ctx).then(
       () => undefined,
       (e: Error) => e,

@@ -8,7 +8,7 @@ import {scanRepository} from '../../../src/lib/git/scan.js'
 import {newScrubContext, nextSteps, runScrubStages, stageBackup, stageCleanup, stagePlan, stagePreflight, stageRescan, stageRewrite, type ScrubContext} from '../../../src/lib/git/scrub.js'
 import {buildPatternSet} from '../../../src/lib/git/value-patterns.js'
 import {SecretValue} from '../../../src/lib/secret/secret-value.js'
-import {testDetector} from './detector.js'
+import {sopsDetector} from '../../../src/lib/git/sops-adapter.js'
 import {buildHistoryRepo, freshClone, git, LEAKED_VALUE, throwawayGpg, type HistoryRepo} from './fixture-repo.js'
 
 const patterns = () => buildPatternSet([{source: 'test', secret: 'humphd/secret', key: 'secret', value: SecretValue.fromString(LEAKED_VALUE)}])
@@ -19,7 +19,7 @@ function refTrees(repo: string): Record<string, string> {
 }
 
 async function scrub(repo: string, engine: 'builtin' | 'filter-repo'): Promise<ScrubContext> {
-  const ctx = newScrubContext({repo, detector: testDetector, patterns: patterns(), replaceValues: true, engine, force: false})
+  const ctx = newScrubContext({repo, detector: sopsDetector(), patterns: patterns(), replaceValues: true, engine, force: false})
   await runScrubStages(ctx, [
     {name: 'preflight', run: stagePreflight},
     {name: 'plan', run: stagePlan},
@@ -57,7 +57,7 @@ describe('git scrub on a generated history (real git, real git-filter-repo)', ()
   })
 
   test('scan finds every SOPS blob, every path it had, .sops.yaml and the leaked value in all its forms', async () => {
-    const {report, pathsToRemove} = await scanRepository(source.dir, {detector: testDetector, patterns: patterns()})
+    const {report, pathsToRemove} = await scanRepository(source.dir, {detector: sopsDetector(), patterns: patterns()})
     expect(report.clean).toBe(false)
     const sopsBlobIds = report.sopsBlobs.map((finding) => finding.blob).sort()
     expect(sopsBlobIds).toEqual(source.sopsBlobs.slice(0, 5).sort())
@@ -90,7 +90,7 @@ describe('git scrub on a generated history (real git, real git-filter-repo)', ()
       expect(git(clone, ['show', 'main:app/config.txt'])).toContain('***REMOVED***')
       expect(git(clone, ['ls-tree', 'main', 'vendor/lib'])).toContain('160000 commit')
       expect(git(clone, ['-c', 'core.quotePath=false', 'ls-tree', '-r', '--name-only', 'main'])).toContain('naïve notes.md')
-      const rescan = await scanRepository(clone, {detector: testDetector, patterns: patterns()})
+      const rescan = await scanRepository(clone, {detector: sopsDetector(), patterns: patterns()})
       expect(rescan.report.clean).toBe(true)
       expect(nextSteps(ctx).firstChangedCommits.length).toBeGreaterThan(0)
       expect(git(clone, ['remote']).trim()).toBe('origin')
@@ -106,9 +106,9 @@ describe('git scrub on a generated history (real git, real git-filter-repo)', ()
   })
 
   test('preflight refuses a repository that is not a fresh clone, unless --force', async () => {
-    const ctx = newScrubContext({repo: source.dir, detector: testDetector, replaceValues: false, engine: 'builtin', force: false})
+    const ctx = newScrubContext({repo: source.dir, detector: sopsDetector(), replaceValues: false, engine: 'builtin', force: false})
     await expect(stagePreflight(ctx)).rejects.toThrow(/does not look like a fresh clone/)
-    const forced = newScrubContext({repo: source.dir, detector: testDetector, replaceValues: false, engine: 'builtin', force: true})
+    const forced = newScrubContext({repo: source.dir, detector: sopsDetector(), replaceValues: false, engine: 'builtin', force: true})
     await stagePreflight(forced)
     expect(forced.preflight?.some((check) => !check.ok)).toBe(true)
   })
