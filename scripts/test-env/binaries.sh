@@ -14,9 +14,16 @@ set -euo pipefail
 
 SOPS_VERSION=v3.13.2
 # OpenBao's root module is refused by the Go module proxy here (403 on every
-# version), so the Vault-compatible server is HashiCorp Vault, the API OpenBao
-# forked, built the same way the OpenBao recipe works (local replaces dropped).
+# version, checked with `go mod download -json github.com/openbao/openbao@v2.6.1`),
+# so the Vault-API server is HashiCorp Vault, the API OpenBao forked.
 VAULT_VERSION=v1.21.4
+# Vault v1.21.4's own sdk/ matches no published sdk release. It is rebuilt as
+# published sdk v0.21.0 (what its go.mod requires), with the two-argument
+# ActivationFunc the 1.21 branch kept (main made it three) and the RestorePolicy
+# signature its transit engine uses (backported; published in v0.24.0).
+VAULT_SDK_BASE=v0.21.0
+VAULT_SDK_BACKPORT=v0.24.0
+VAULT_SDK_BACKPORT_FILES="helper/keysutil/lock_manager.go"
 ETCD_VERSION=v3.5.35
 KUBE_VERSION=v1.33.13
 KUBE_STAGING_VERSION=v0.33.13
@@ -62,12 +69,20 @@ build_sops() {
 build_bao() {
   local out="$1" d; d=$(workdir vault)
   writable_copy "github.com/hashicorp/vault@$VAULT_VERSION" "$d/src"
+  # sdk/ is a module of its own, absent from the root module's zip, and a
+  # release branch's copy of it matches no published sdk release: rebuild it
+  # from the published base plus the changes the release backported.
+  writable_copy "github.com/hashicorp/vault/sdk@$VAULT_SDK_BASE" "$d/sdk"
+  local f backport; backport=$(module_dir "github.com/hashicorp/vault/sdk@$VAULT_SDK_BACKPORT")
+  for f in $VAULT_SDK_BACKPORT_FILES; do cp "$backport/$f" "$d/sdk/$f"; done
+  sed -i 's/ActivationFunc func(context.Context, \*logical.Request, string) error/ActivationFunc func(context.Context, *logical.Request) error/' "$d/sdk/framework/backend.go"
+  grep -q 'ActivationFunc func(context.Context, \*logical.Request) error' "$d/sdk/framework/backend.go" || { log "the sdk ActivationFunc patch no longer applies"; exit 2; }
   ( cd "$d/src"
-    # api/ and sdk/ are separate modules, absent from the root module's zip:
-    # use the published versions the go.mod already requires.
-    for m in api api/auth/approle api/auth/kubernetes api/auth/userpass sdk; do
+    # api/ is absent from the zip too: use the published versions go.mod requires.
+    for m in api api/auth/approle api/auth/kubernetes api/auth/userpass; do
       go mod edit -dropreplace="github.com/hashicorp/vault/$m"
     done
+    go mod edit -replace="github.com/hashicorp/vault/sdk=../sdk"
     go build -mod=mod -trimpath -ldflags "$LDFLAGS_STRIP" -o "$out" . )
 }
 
@@ -79,9 +94,10 @@ build_etcd() {
 }
 
 kube_wrapper() {
-  local d="$1" kdir
+  local d="$1" tmp kdir
+  tmp="$d.partial"; rm -rf "$tmp"; mkdir -p "$tmp"
   kdir=$(module_dir "k8s.io/kubernetes@$KUBE_VERSION")
-  ( cd "$d" && go mod init kube-build >/dev/null 2>&1
+  ( cd "$tmp" && go mod init kube-build >/dev/null 2>&1
     go mod edit -require="k8s.io/kubernetes@$KUBE_VERSION"
     # k8s.io/kubernetes points its staging modules at ./staging; a dependent
     # module must pin each of them to the matching published v0 release.
@@ -90,6 +106,18 @@ kube_wrapper() {
     done
     printf 'package tools\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kube-apiserver"\n\t_ "k8s.io/kubernetes/cmd/kubectl"\n)\n' > tools.go
     go mod tidy >/dev/null 2>&1 || go mod tidy )
+  # Published only when complete: a wrapper left half-made by an interrupted
+  # run would otherwise fail every later build.
+  rm -rf "$d"; mv "$tmp" "$d"
+}
+
+# kube-apiserver and kubectl share one wrapper module; whichever builds first makes it.
+ensure_kube_wrapper() {
+  local d="$1"
+  exec 8>"$CACHE_DIR/.build-kube-wrapper.lock"
+  flock 8
+  [ -f "$d/tools.go" ] || kube_wrapper "$d"
+  exec 8>&-
 }
 
 kube_ldflags() {
@@ -98,13 +126,13 @@ kube_ldflags() {
 
 build_kube_apiserver() {
   local out="$1" d="$CACHE_DIR/build/kube"
-  [ -f "$d/go.mod" ] || { mkdir -p "$d"; kube_wrapper "$d"; }
+  ensure_kube_wrapper "$d"
   ( cd "$d" && go build -mod=mod -trimpath -ldflags "$(kube_ldflags)" -o "$out" k8s.io/kubernetes/cmd/kube-apiserver )
 }
 
 build_kubectl() {
   local out="$1" d="$CACHE_DIR/build/kube"
-  [ -f "$d/go.mod" ] || { mkdir -p "$d"; kube_wrapper "$d"; }
+  ensure_kube_wrapper "$d"
   ( cd "$d" && go build -mod=mod -trimpath -ldflags "$(kube_ldflags)" -o "$out" k8s.io/kubernetes/cmd/kubectl )
 }
 
