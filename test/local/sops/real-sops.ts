@@ -1,5 +1,5 @@
 import {execFileSync, spawnSync} from 'node:child_process'
-import {chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, mkdirSync, mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -26,7 +26,7 @@ export async function newAgeKey(dir: string, name: string): Promise<AgeKeyPair> 
   return {identity, recipient, file}
 }
 
-/** A private (0700) directory for one test file's plaintext and keys; remove it in afterAll. */
+/** A private (0700) directory for a test's keys and ciphertexts; remove it in afterAll. */
 export function privateDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix))
   chmodSync(dir, 0o700)
@@ -34,27 +34,30 @@ export function privateDir(prefix: string): string {
 }
 
 /**
- * Encrypts with the real sops binary. The plaintext exists on disk only for
- * the one sops call, in the private directory, and is removed right after;
- * the ciphertext is returned and written next to it.
+ * Encrypts with the real sops binary, the plaintext piped in from memory
+ * (never written to disk); the ciphertext is written to `dir/name`.
+ * `config` is a .sops.yaml for rules the encrypt flags do not offer (key
+ * groups, comment regexes, mac_only_encrypted).
  */
-export function sopsEncrypt(dir: string, name: string, plaintext: Buffer | string, format: 'yaml' | 'json' | 'dotenv' | 'ini' | 'binary', args: string[], env: NodeJS.ProcessEnv = {}): string {
+export function sopsEncrypt(dir: string, name: string, plaintext: Buffer | string, format: 'yaml' | 'json' | 'dotenv' | 'ini' | 'binary', args: string[], config?: string): string {
   const sops = requireBinary('sops')
-  const plainPath = join(dir, `plain-${name}`)
-  writeFileSync(plainPath, plaintext, {mode: 0o600})
-  try {
-    const result = spawnSync(sops, ['encrypt', '--input-type', format, '--output-type', format, ...args, plainPath], {
-      env: {PATH: process.env.PATH, HOME: dir, SOPS_DISABLE_VERSION_CHECK: '1', ...env},
-      stdio: ['ignore', 'pipe', 'pipe'],
-      maxBuffer: 1 << 28,
-    })
-    if (result.status !== 0) throw new Error(`sops encrypt of ${name} failed with exit code ${result.status}`)
-    const encryptedPath = join(dir, name)
-    writeFileSync(encryptedPath, result.stdout)
-    return encryptedPath
-  } finally {
-    rmSync(plainPath, {force: true})
-  }
+  const configArgs = config === undefined ? [] : ['--config', writeConfig(dir, name, config)]
+  const result = spawnSync(sops, [...configArgs, 'encrypt', '--filename-override', name, '--input-type', format, '--output-type', format, ...args], {
+    input: plaintext,
+    env: {PATH: process.env.PATH, HOME: dir, SOPS_DISABLE_VERSION_CHECK: '1'},
+    stdio: ['pipe', 'pipe', 'pipe'],
+    maxBuffer: 1 << 28,
+  })
+  if (result.status !== 0) throw new Error(`sops encrypt of ${name} failed with exit code ${result.status}`)
+  const encryptedPath = join(dir, name)
+  writeFileSync(encryptedPath, result.stdout)
+  return encryptedPath
+}
+
+function writeConfig(dir: string, name: string, config: string): string {
+  const path = join(dir, `${name}.sops-config.yaml`)
+  writeFileSync(path, config)
+  return path
 }
 
 /** A GnuPG home holding the sops functional-test PGP key (published upstream with the fixtures). */
