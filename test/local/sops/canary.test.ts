@@ -59,7 +59,7 @@ describe('canary: a planted value never appears in results or errors, with eithe
       assertHidden(text, `a rendering of the ${engine} result`)
     }
     // The value is there, for its destination only.
-    expect((result.documents[0] as {password: {revealString(): string}}).password.revealString()).toBe(CANARY)
+    expect((result.documents[0] as unknown as {password: {revealString(): string}}).password.revealString()).toBe(CANARY)
   })
 
   test.each(ENGINES)('%s: a plaintext value pasted where a ciphertext belongs (sops quotes it on stderr)', async (engine) => {
