@@ -3,6 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../lib/cli/base-command.js'
 import {confirmOrRefuse} from '../../lib/cli/confirm.js'
 import {connectKube, kubeFlags} from '../../lib/cli/kube-flags.js'
+import {ToolkitError} from '../../lib/errors/errors.js'
 import {DEFAULT_REMOTE_KEY_TEMPLATE, MANAGED_BY_LABEL, MANAGED_BY_VALUE, type DeletionPolicy} from '../../lib/eso/push-secret.js'
 import {applyMigration, preflightMigration, writePushSecretManifests, type ApplyResult, type Preflight} from '../../lib/migrate/apply.js'
 import {loadMappingFile} from '../../lib/migrate/mapping.js'
@@ -84,6 +85,9 @@ Exit codes: 0 done (or nothing to change), 1 some files skipped with --continue-
   public async run(): Promise<MigrateOutput> {
     const {argv} = await this.parse(MigrateSops)
     const flags = this.flags
+    if (!flags.apply && !flags['output-dir']) {
+      throw new ToolkitError('USAGE', '--no-apply without --output-dir would do nothing', {hint: 'Add --output-dir DIR to write the PushSecret manifests, or drop --no-apply.'})
+    }
     const {config} = this.loadConfig()
     const regions = config.regions
     const cwd = process.cwd()
