@@ -3,6 +3,7 @@ import {join} from 'node:path'
 import {parseAllDocuments} from 'yaml'
 
 import {KubeClient, PUSH_SECRET_API_VERSION, type KubeObject} from '../../../src/lib/kube/client.js'
+import {SecretValue} from '../../../src/lib/secret/secret-value.js'
 import {sleep} from '../../env/net.js'
 import {PROJECT_ROOT} from '../../helpers/binaries.js'
 import {runCli} from '../../helpers/cli.js'
@@ -303,6 +304,24 @@ describe('secrets bootstrap (real kube-apiserver, ESO and two Vaults)', () => {
     } finally {
       await proxy.close()
     }
+  })
+
+  test('a Secret made by hand, without a PushSecret, gets one — its values are not asked and not changed', async () => {
+    const dir = testDir('push-only')
+    const namespace = uniqueName('bs-push')
+    const value = canary('by-hand')
+    const spec = writeSpec(dir, `secrets:\n  - namespace: ${namespace}\n    name: manual\n    keys:\n      - {key: token, prompt: Token}\n      - {key: extra, prompt: Extra}\n`)
+    const client = kube()
+    await client.ensureNamespace(namespace)
+    await client.applySecret({namespace, name: 'manual', type: 'Opaque', labels: {}, annotations: {}, data: new Map([['token', SecretValue.fromString(value)]])})
+    const result = await bootstrap(['--spec', spec, '--values-from-stdin', '--yes'], {input: '{}'})
+    expect({code: result.code, stderr: result.stderr}).toEqual({code: 0, stderr: expect.any(String)})
+    expect(result.stdout).toContain('add PushSecret (the Secret exists) — lacks extra')
+    expect(await secretStrings(namespace, 'manual')).toEqual({token: value})
+    const pushSecret = (await client.read(PUSH_SECRET_API_VERSION, 'PushSecret', 'manual', namespace)) as KubeObject
+    expect((pushSecret.spec as {data: unknown[]}).data).toHaveLength(1)
+    await expectVaultsHold(namespace, 'manual', {token: value})
+    expectNoLeak(result.stdout + result.stderr, {value}, 'the CLI output')
   })
 
   test('--output-dir: the manifests, applied, make ESO generate the value once and push it to both Vaults', async () => {
