@@ -135,6 +135,13 @@ describe('files encrypted with the real sops: both engines give the same documen
     }
   })
 
+  test('unencrypted scalars are typed and re-emitted as sops does (they count in the MAC)', async () => {
+    const path = sopsEncrypt(dir, 'plain-types.yaml', 'kept_unencrypted:\n  octal: 0777\n  date: 2024-1-2\n  stamp: 2024-01-02 03:04:05.50\n  exp: 1e3\n  half: .5\n  plus: +12\n  hex: 0x1F\n  under: 1_000\n  leading: 08\n  quoted: "0777"\n  tagged: !!float 3\n  nothing: ~\n  yes: yes\n  merge: <<\nsecret: canary-types-10\n', 'yaml', recipient())
+    const results = await both(path)
+    expect(results.builtin.documents.map(plain)).toEqual(results.sops.documents.map(plain))
+    expect(plain(results.builtin.documents[0])).toEqual({kept_unencrypted: {octal: 511, date: '2024-01-02T00:00:00Z', stamp: '2024-01-02T03:04:05.5Z', exp: 1000, half: 0.5, plus: 12, hex: 31, under: 1000, leading: 8, quoted: '0777', tagged: 3, nothing: null, yes: 'yes', merge: '<<'}, secret: 'canary-types-10'})
+  })
+
   test('JSON: types, nesting, unicode, empty strings', async () => {
     const path = sopsEncrypt(dir, 'typed.json', JSON.stringify({name: 'x', n: 42, f: 2.5, t: true, nil: null, list: [1, 'two', {three: 3}], ünï: 'ok', empty: ''}).replace('"n":42', '"n":42,"big":1234567890123456789'), 'json', recipient())
     expect(detectSops(readFileSync(path))).toEqual({format: 'json'})

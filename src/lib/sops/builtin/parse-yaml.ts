@@ -67,7 +67,8 @@ function keyText(key: YamlNode | null, document: Document.Parsed, path: string[]
 function resolveScalar(node: YamlScalar, document: Document.Parsed): Scalar | null {
   void document
   if (node.value instanceof Uint8Array) return {kind: 'str', bytes: Buffer.from(node.value)}
-  const text = node.value === null || node.value === undefined ? '' : String(node.value)
+  // The merge tag comes back as a symbol; its text is what sops keeps (the string `<<`).
+  const text = typeof node.value === 'string' ? node.value : node.value === null || node.value === undefined ? '' : typeof node.value === 'symbol' ? (node.source ?? '<<') : String(node.value)
   const tag = node.tag?.startsWith(TAG) ? `!!${node.tag.slice(TAG.length)}` : node.tag
   if (tag === '!!str') return str(text)
   if (tag === '!!binary') return {kind: 'str', bytes: Buffer.from(text.replace(/\s+/g, ''), 'base64')}
