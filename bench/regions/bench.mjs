@@ -9,10 +9,12 @@
 //      for each key on both sides — timed on --sample keys and extrapolated;
 //   3. the ceiling: the same LIST/GET requests from a minimal keep-alive HTTP
 //      client (raw-client.mjs) at the same concurrency, also as a fresh process;
-// and, in-process (no CLI start-up), compareRegions() vs rawWalk().
+// and, in-process (no CLI start-up), compareRegions() vs rawWalk(); then peak
+// RSS of the CLI on --mem-keys keys with 100-byte vs --mem-value-bytes values
+// (memory must follow the number of keys, not the size of the values).
 // Prints a Markdown table; raw numbers go to bench/results/regions.json.
 import {execFileSync, spawn} from 'node:child_process'
-import {mkdirSync, mkdtempSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
 import {cpus, tmpdir} from 'node:os'
@@ -28,6 +30,8 @@ const KEYS = Number(opt('keys', '10000'))
 const SAMPLE = Number(opt('sample', '200'))
 const CONCURRENCY = Number(opt('concurrency', '16'))
 const RUNS = Number(opt('runs', '3'))
+const MEM_KEYS = Number(opt('mem-keys', '2000'))
+const MEM_VALUE_BYTES = Number(opt('mem-value-bytes', String(32 * 1024)))
 const work = opt('work', mkdtempSync(join(tmpdir(), 'verify-bench-')))
 
 const {compareRegions} = await import(join(root, 'dist/lib/regions/compare.js'))
@@ -110,12 +114,12 @@ async function startServer(name) {
 const keyOf = (i) => `apps/team-${String(i % 50).padStart(2, '0')}/app-${(i >> 3) % 10}/secret-${i}`
 const valuesOf = (i) => ({username: `svc-${i}`, password: `bench-password-${i}-${'x'.repeat(24)}`, url: `postgres://db-${i % 97}.internal:5432/app`})
 
-async function seed(server, count, mutate) {
+async function seed(server, count, mutate, key = keyOf) {
   let next = 0
   const worker = async () => {
     for (let i = next++; i < count; i = next++) {
-      const {status} = await call(server.address, 'POST', `secret/data/${keyOf(i)}`, {token: server.token, body: {data: mutate(i)}})
-      if (status !== 200) throw new Error(`seed ${server.name} ${keyOf(i)}: HTTP ${status}`)
+      const {status} = await call(server.address, 'POST', `secret/data/${key(i)}`, {token: server.token, body: {data: mutate(i)}})
+      if (status !== 200) throw new Error(`seed ${server.name} ${key(i)}: HTTP ${status}`)
     }
   }
   await Promise.all(Array.from({length: 32}, worker))
@@ -125,6 +129,13 @@ function timeProcess(command, args, env) {
   const started = performance.now()
   const result = spawnSyncTimed(command, args, env)
   return {ms: performance.now() - started, ...result}
+}
+
+/** Peak resident set size (MiB) of a process, from GNU time's %M. */
+function peakRss(command, args, env) {
+  const marker = join(work, 'rss.txt')
+  spawnSyncTimed('/usr/bin/time', ['-f', '%M', '-o', marker, command, ...args], env)
+  return Number(readFileSync(marker, 'utf8').trim().split('\n').at(-1)) / 1024
 }
 
 function spawnSyncTimed(command, args, env) {
@@ -207,6 +218,20 @@ try {
   const loopPerKey = loopMs / sample.length
   const loopExtrapolated = loopPerKey * KEYS
 
+  // Memory: the same number of keys with small and with large values.
+  const cliArgs = (path) => [join(root, 'bin/run.js'), 'verify', 'regions', '--config', configPath, '--concurrency', String(CONCURRENCY), '--path', path, '--json']
+  const small = (i) => ({password: `small-${i}-${'s'.repeat(90)}`})
+  const large = (i) => ({password: `large-${i}-${'l'.repeat(MEM_VALUE_BYTES)}`})
+  started = performance.now()
+  for (const server of servers) {
+    await seed(server, MEM_KEYS, small, (i) => `mem-small/k-${i}`)
+    await seed(server, MEM_KEYS, large, (i) => `mem-large/k-${i}`)
+  }
+  log(`seeded the memory trees in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+  const rssSmall = peakRss(process.execPath, cliArgs('mem-small'), tokenEnv)
+  const rssLarge = peakRss(process.execPath, cliArgs('mem-large'), tokenEnv)
+  const rssMain = peakRss(process.execPath, [join(root, 'bin/run.js'), 'verify', 'regions', '--config', configPath, '--concurrency', String(CONCURRENCY), '--path', 'apps', '--json'], tokenEnv)
+
   const cli = median(cliRuns)
   const raw = median(rawRuns)
   const lib = median(libRuns)
@@ -226,6 +251,7 @@ try {
     speedupVsShellLoop: loopExtrapolated / cli,
     fractionOfCeiling: raw / cli,
     fractionOfCeilingInProcess: rawIn / lib,
+    peakRssMiB: {[`${KEYS} keys (apps/)`]: rssMain, [`${MEM_KEYS} keys x ~100 B`]: rssSmall, [`${MEM_KEYS} keys x ${MEM_VALUE_BYTES} B`]: rssLarge},
   }
   mkdirSync(join(root, 'bench/results'), {recursive: true})
   writeFileSync(join(root, 'bench/results/regions.json'), JSON.stringify(results, null, 2))
@@ -235,7 +261,13 @@ try {
 | \`secrets verify regions --json\` (fresh CLI process: start-up, preflight, walk, classify, JSON report) | ${s(cli)} | 1× |
 | shell loop: \`bao kv get -mount=secret -format=json KEY\` per key, both regions (timed on ${sample.length} keys × 2, extrapolated) | ${s(loopExtrapolated)} (${loopPerKey.toFixed(1)} ms per key) | ${(loopExtrapolated / cli).toFixed(0)}× slower |
 | ceiling: same LIST/GET requests, minimal keep-alive client (fresh process) | ${s(raw)} | verify reaches ${((raw / cli) * 100).toFixed(0)}% of it |
-| in-process: \`compareRegions()\` vs the raw walk (no process start-up) | ${s(lib)} vs ${s(rawIn)} | ${((rawIn / lib) * 100).toFixed(0)}% |`)
+| in-process: \`compareRegions()\` vs the raw walk (no process start-up) | ${s(lib)} vs ${s(rawIn)} | ${((rawIn / lib) * 100).toFixed(0)}% |
+
+| peak RSS of \`verify regions\` (GNU time %M) | MiB |
+| --- | ---: |
+| ${KEYS.toLocaleString('en')} keys per region, 3 properties of ~40 B | ${rssMain.toFixed(0)} |
+| ${MEM_KEYS.toLocaleString('en')} keys per region, 1 property of ~100 B | ${rssSmall.toFixed(0)} |
+| ${MEM_KEYS.toLocaleString('en')} keys per region, 1 property of ${(MEM_VALUE_BYTES / 1024).toFixed(0)} KiB (${((MEM_KEYS * MEM_VALUE_BYTES) / 1048576).toFixed(0)} MiB of values per region) | ${rssLarge.toFixed(0)} |`)
 } finally {
   for (const server of servers) server.child.kill('SIGTERM')
   agent.destroy()

@@ -106,6 +106,17 @@ export async function stagePreflight(context: VerifyContext): Promise<void> {
   if (problem) throw problem.reason
 }
 
+/** At most one progress line a second: the plain renderer prints every update on its own line. */
+function throttled<T>(report: (value: T) => void, intervalMs = 1000): (value: T) => void {
+  let last = 0
+  return (value) => {
+    const now = Date.now()
+    if (now - last < intervalMs) return
+    last = now
+    report(value)
+  }
+}
+
 function progressLine(progress: CompareProgress): string {
   return Object.keys(progress.listed)
     .map((region) => `${region}: ${progress.fetched[region]}/${progress.listed[region]} keys read`)
@@ -119,7 +130,7 @@ async function compare(context: VerifyContext, update: (output: string) => void)
       prefix: context.prefix,
       exclude: context.exclude,
       concurrency: keyConcurrency(context),
-      onProgress: (progress) => update(progressLine(progress)),
+      onProgress: throttled((progress) => update(progressLine(progress))),
     })
   } catch (error) {
     if (error instanceof StoreRequestError && (error.code === 'UNREACHABLE' || error.code === 'SEALED_OR_UNAVAILABLE')) {
@@ -144,9 +155,10 @@ export async function stageApply(context: VerifyContext, update: (output: string
   const [a, b] = context.vaults!
   const from = a.region.name === plan.from ? a : b
   const to = from === a ? b : a
+  const applyProgress = throttled(({done, total}: {done: number; total: number}) => update(`${done}/${total} keys`))
   context.result = await applyRepair(plan, {from: from.store, to: to.store}, {
     concurrency: keyConcurrency(context),
-    onProgress: (done, total) => update(`${done}/${total} keys`),
+    onProgress: (done, total) => applyProgress({done, total}),
   })
 }
 

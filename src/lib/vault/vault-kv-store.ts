@@ -61,9 +61,7 @@ export class VaultKvStore implements SecretStore {
   }
 
   async *#walk(folder: string): AsyncIterable<string> {
-    const body = await this.#call<{data?: {keys?: string[]}}>('LIST', `${this.mount}/metadata/${encodeKeyPath(folder)}?list=true`, () =>
-      this.#client.list(`${this.mount}/metadata/${encodeKeyPath(folder)}`),
-    )
+    const body = await this.#get<{data?: {keys?: string[]}}>(`${this.mount}/metadata/${encodeKeyPath(folder)}?list=true`)
     const keys = [...(body?.data?.keys ?? [])].sort()
     for (const entry of keys) {
       if (entry.endsWith('/')) yield* this.#walk(`${folder}${entry}`)
@@ -72,10 +70,7 @@ export class VaultKvStore implements SecretStore {
   }
 
   async read(key: string): Promise<SecretRecord | undefined> {
-    const path = `${this.mount}/data/${encodeKeyPath(key)}`
-    const body = await this.#call<{data?: {data?: Record<string, unknown> | null; metadata?: {version?: number}}}>('GET', path, () =>
-      this.#client.read(path),
-    )
+    const body = await this.#get<{data?: {data?: Record<string, unknown> | null; metadata?: {version?: number}}}>(`${this.mount}/data/${encodeKeyPath(key)}`)
     if (!body?.data?.data) return undefined
     return {key, data: toSecretData(body.data.data), version: body.data.metadata?.version ?? 0}
   }
@@ -93,8 +88,7 @@ export class VaultKvStore implements SecretStore {
   }
 
   async readMetadata(key: string): Promise<SecretMetadata | undefined> {
-    const path = `${this.mount}/metadata/${encodeKeyPath(key)}`
-    const body = await this.#call<{data?: RawMetadata}>('GET', path, () => this.#client.read(path))
+    const body = await this.#get<{data?: RawMetadata}>(`${this.mount}/metadata/${encodeKeyPath(key)}`)
     if (!body?.data) return undefined
     const raw = body.data
     const currentVersion = raw.current_version ?? 0
@@ -142,6 +136,17 @@ export class VaultKvStore implements SecretStore {
   /** Token changes (login, renewal) reach node-vault through here. */
   syncToken(): void {
     this.#client.token = this.#http.token?.revealString() ?? ''
+  }
+
+  /**
+   * Reads (LIST, data and metadata GETs) go through VaultHttp, not node-vault:
+   * same keep-alive agent, concurrency limit, timeout and retry policy, but
+   * without axios' per-request cost, which dominated whole-tree walks
+   * (`verify regions` reads every key twice per region). 404 is an answer.
+   */
+  async #get<T>(path: string): Promise<T | undefined> {
+    const response = await this.#http.request<T>('GET', path, {accept: [404]})
+    return response.status === 404 ? undefined : response.body
   }
 
   /**
