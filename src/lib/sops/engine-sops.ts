@@ -173,6 +173,8 @@ function toTree(node: YamlNode | null, document: Document.Parsed, depth: number)
     const value = node.value
     if (value === null || value === undefined) return null
     if (value instanceof Uint8Array) return SecretValue.fromBytes(value)
+    // sops writes the string `<<` as `!!merge <<`, which the parser returns as a symbol.
+    if (typeof value === 'symbol') return SecretValue.fromJsonScalar(node.source ?? '<<')
     if (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return SecretValue.fromJsonScalar(value)
     return SecretValue.fromJsonScalar(String(value))
   }
