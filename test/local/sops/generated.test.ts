@@ -142,6 +142,14 @@ describe('files encrypted with the real sops: both engines give the same documen
     expect(plain(results.builtin.documents[0])).toEqual({kept_unencrypted: {octal: 511, date: '2024-01-02T00:00:00Z', stamp: '2024-01-02T03:04:05.5Z', exp: 1000, half: 0.5, plus: 12, hex: 31, under: 1000, leading: 8, quoted: '0777', tagged: 3, nothing: null, yes: 'yes', merge: '<<'}, secret: 'canary-types-10'})
   })
 
+  test('JSON numbers at the edges (beyond int64, -0, exponents) and escapes, encrypted or not', async () => {
+    const json = '{"n_unencrypted": [1.0, 1e2, -0, 12345678901234567890, 0.1, 1e21], "n": [1.0, 1e21, -0.0, 0.000001], "s": "\\u00e9\\ud83d\\ude00 \\"q\\""}'
+    const path = sopsEncrypt(dir, 'edges.json', json, 'json', recipient())
+    const results = await both(path)
+    expect(results.builtin.documents.map(plain)).toEqual(results.sops.documents.map(plain))
+    expect(plain(results.builtin.documents[0])).toEqual({n_unencrypted: [1, 100, 0, 12345678901234567000, 0.1, 1e21], n: [1, 1e21, 0, 0.000001], s: 'é😀 "q"'})
+  })
+
   test('JSON: types, nesting, unicode, empty strings', async () => {
     const path = sopsEncrypt(dir, 'typed.json', JSON.stringify({name: 'x', n: 42, f: 2.5, t: true, nil: null, list: [1, 'two', {three: 3}], ünï: 'ok', empty: ''}).replace('"n":42', '"n":42,"big":1234567890123456789'), 'json', recipient())
     expect(detectSops(readFileSync(path))).toEqual({format: 'json'})
