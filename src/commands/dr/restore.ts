@@ -11,6 +11,7 @@ import {
   newSafetySnapshotContext,
   restoreSucceeded,
   safetySnapshotSteps,
+  stageConnect,
   stagePostChecks,
   stagePreflightTarget,
   stageUpload,
@@ -86,43 +87,48 @@ Exit codes: 0 restored and every check passed; 1 restored but not confirmed (sea
     const {config} = this.loadConfig()
     const region = findRegion(config, flags.region)
     const otherRegion = flags['compare-region'] === undefined ? undefined : findRegion(config, flags['compare-region'])
-    validateRecipients(flags['encrypt-to'])
+    await validateRecipients(flags['encrypt-to'])
     const identities = flags.identity ? await loadIdentities(flags.identity) : undefined
     const json = this.jsonEnabled()
 
     const vaults: RegionVault[] = []
     try {
-      const target = await connectRegion(region)
-      vaults.push(target)
-      const compareWith = otherRegion ? await connectRegion(otherRegion) : undefined
-      if (compareWith) vaults.push(compareWith)
       const ctx = newRestoreContext({
         file: args.file,
-        target,
+        region: region.name,
+        connect: async () => {
+          const target = await connectRegion(region)
+          vaults.push(target)
+          const compareWith = otherRegion ? await connectRegion(otherRegion) : undefined
+          if (compareWith) vaults.push(compareWith)
+          return {target, compareWith}
+        },
         identities,
         force: flags.force,
         safetySnapshot: flags['safety-snapshot'],
         safetyDir: flags['safety-dir'],
         safetyEncryptTo: flags['encrypt-to'],
-        compareWith,
+        compare: otherRegion !== undefined,
         waitTimeoutMs: flags['wait-timeout'] * 1000,
         sealedGraceMs: 3_000,
         pollIntervalMs: 1000,
       }) as Context
 
+      const connect: Step<Context> = {title: `connect to region ${region.name}${otherRegion ? ` and ${otherRegion.name}` : ''}`, run: (c) => stageConnect(c)}
       const afterSteps: Step<Context>[] = [
-        {title: `wait until region ${region.name} is healthy`, run: (c, update) => stageWaitHealthy(c, update)},
+        {title: `wait until region ${region.name} has applied the snapshot and is healthy`, run: (c, update) => stageWaitHealthy(c, update)},
         {title: 'post-restore checks', run: (c) => stagePostChecks(c)},
       ]
       if (flags['check-only']) {
-        await runSteps([{title: 'read the snapshot manifest', run: (c) => loadManifestOnly(c)}, ...afterSteps], ctx, {json})
+        await runSteps([{title: 'read the snapshot manifest', run: (c) => loadManifestOnly(c)}, connect, ...afterSteps], ctx, {json})
         return this.finish(ctx, {dryRun: false, checkOnly: true, restored: false})
       }
 
       await runSteps<Context>(
         [
           {title: `verify ${args.file}`, run: (c) => stageVerifySnapshot(c)},
-          {title: `pre-flight region ${region.name} (${target.http.address.origin})`, run: (c) => stagePreflightTarget(c)},
+          connect,
+          {title: `pre-flight region ${region.name} (${region.vault.address})`, run: (c) => stagePreflightTarget(c)},
         ],
         ctx,
         {json},
@@ -135,7 +141,7 @@ Exit codes: 0 restored and every check passed; 1 restored but not confirmed (sea
       for (const warning of ctx.plan!.warnings) if (!json) this.logToStderr(`WARNING: ${warning}`)
       await confirmOrRefuse({
         yes: flags.yes,
-        message: `Replace ALL data of region ${region.name} (${target.http.address.origin}) with this snapshot?`,
+        message: `Replace ALL data of region ${region.name} (${ctx.plan!.target.address}) with this snapshot?`,
         typeToConfirm: region.name,
         nonInteractiveHint: 'Review the plan with --dry-run, then re-run with --yes.',
       })

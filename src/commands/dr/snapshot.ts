@@ -46,7 +46,7 @@ Exit codes: 0 saved and verified, 2 error (nothing kept).`
   public async run(): Promise<SnapshotOutput> {
     const flags = this.flags
     const region = findRegion(this.loadConfig().config, flags.region)
-    validateRecipients(flags['encrypt-to'])
+    await validateRecipients(flags['encrypt-to'])
     const keepWithinMs = flags['keep-within'] === undefined ? undefined : parseDuration(flags['keep-within'])
     const vault = await connectRegion(region)
     try {

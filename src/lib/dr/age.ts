@@ -1,8 +1,6 @@
 import {open, readFile} from 'node:fs/promises'
 import {Readable} from 'node:stream'
 
-import {Decrypter, Encrypter} from 'age-encryption'
-
 import {ToolkitError} from '../errors/errors.js'
 import {SecretValue} from '../secret/secret-value.js'
 import {AGE_STREAM_ERROR} from './archive.js'
@@ -10,8 +8,10 @@ import {AGE_STREAM_ERROR} from './archive.js'
 /**
  * age encryption of snapshot archives. age-encryption streams natively (web
  * ReadableStreams, 64 KiB STREAM chunks), so an archive is encrypted and
- * decrypted on the fly, never held whole in memory.
+ * decrypted on the fly, never held whole in memory. The library is loaded only
+ * when something is encrypted or decrypted.
  */
+const age = () => import('age-encryption')
 
 /** Every age v1 file starts with this line. */
 export const AGE_MAGIC = 'age-encryption.org/v1\n'
@@ -28,7 +28,9 @@ export async function isAgeFile(path: string): Promise<boolean> {
 }
 
 /** Checks recipients before anything is downloaded, so a typo fails fast. */
-export function validateRecipients(recipients: string[]): void {
+export async function validateRecipients(recipients: string[]): Promise<void> {
+  if (recipients.length === 0) return
+  const {Encrypter} = await age()
   for (const recipient of recipients) {
     try {
       new Encrypter().addRecipient(recipient)
@@ -102,6 +104,7 @@ async function* fromWeb(stream: ReadableStream<Uint8Array>, label: string): Asyn
 }
 
 export async function encryptStream(source: AsyncIterable<Uint8Array>, recipients: string[]): Promise<Readable> {
+  const {Encrypter} = await age()
   const encrypter = new Encrypter()
   for (const recipient of recipients) encrypter.addRecipient(recipient)
   const encrypted = await encrypter.encrypt(toWeb(source))
@@ -114,6 +117,7 @@ export async function encryptStream(source: AsyncIterable<Uint8Array>, recipient
  * cannot be checked), while a damaged body fails later, in the stream.
  */
 export async function decryptStream(source: AsyncIterable<Uint8Array>, identities: SecretValue[], file: string): Promise<Readable> {
+  const {Decrypter} = await age()
   const decrypter = new Decrypter()
   for (const identity of identities) decrypter.addIdentity(identity.revealString())
   let decrypted: ReadableStream<Uint8Array>

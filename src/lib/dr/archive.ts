@@ -138,74 +138,102 @@ function streamProblem(error: unknown, bytesSeen: number): SnapshotProblem {
 }
 
 /**
- * Inspects a snapshot archive from a stream, in one pass and in bounded
- * memory: only meta.json and SHA256SUMS are held, state.bin is hashed as it
- * passes. Data problems are returned, never thrown; the stream is always
- * consumed to its end or destroyed, so a producer feeding it cannot hang.
+ * The integrity checker as a sink: write the archive's bytes into `input`
+ * (as they arrive from the server, or from a file) and `result` says whether
+ * they form a good snapshot. One pass, bounded memory: only meta.json and
+ * SHA256SUMS are held, state.bin is hashed as it passes. Data problems are
+ * results, never exceptions. A producer writing into `input` must stop when
+ * `result` settles early with problems: the input is destroyed then.
  */
-export async function inspectArchive(input: Readable): Promise<ArchiveInspection> {
-  const archiveHash = createHash('sha256')
-  let size = 0
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      archiveHash.update(chunk)
-      size += chunk.length
-      callback(null, chunk)
-    },
-  })
-  const problems: SnapshotProblem[] = []
-  const members: MemberInfo[] = []
-  const small = new Map<string, Buffer>()
-  const extract = tar.extract()
-  const known = new Set<string>([...REQUIRED_MEMBERS, ...OPTIONAL_MEMBERS])
+export class ArchiveChecker {
+  readonly input: Transform
+  readonly result: Promise<ArchiveInspection>
+  #size = 0
+  readonly #hash = createHash('sha256')
 
-  const readMembers = async () => {
-    for await (const entry of extract) {
-      const name = entry.header.name
-      const hash = createHash('sha256')
-      let bytes = 0
-      const keep = name !== 'state.bin' && known.has(name)
-      const kept: Buffer[] = []
-      let tooLarge = false
-      for await (const chunk of entry as AsyncIterable<Buffer>) {
-        hash.update(chunk)
-        bytes += chunk.length
-        if (keep && !tooLarge) {
-          if (bytes > SMALL_MEMBER_LIMIT) tooLarge = true
-          else kept.push(chunk)
-        }
-      }
-      if (entry.header.type !== 'file') {
-        problems.push({code: 'UNEXPECTED_MEMBER', message: `member ${name} is a ${entry.header.type}, not a regular file`})
-      } else if (!known.has(name)) {
-        problems.push({code: 'UNEXPECTED_MEMBER', message: `unexpected member ${JSON.stringify(name)}: a Raft snapshot holds only ${[...REQUIRED_MEMBERS, ...OPTIONAL_MEMBERS].join(', ')}`})
-      } else if (members.some((member) => member.name === name)) {
-        problems.push({code: 'DUPLICATE_MEMBER', message: `member ${name} appears twice`})
-      } else if (tooLarge) {
-        problems.push({code: 'MEMBER_TOO_LARGE', message: `member ${name} is ${bytes} bytes, far larger than any real ${name}`})
-      } else if (keep) {
-        small.set(name, Buffer.concat(kept))
-      }
-      members.push({name, size: bytes, sha256: hash.digest('hex')})
+  constructor() {
+    this.input = new Transform({
+      transform: (chunk: Buffer, _encoding, callback) => {
+        this.#hash.update(chunk)
+        this.#size += chunk.length
+        callback(null, chunk)
+      },
+    })
+    this.result = this.#check()
+  }
+
+  /** Bytes seen so far. */
+  get size(): number {
+    return this.#size
+  }
+
+  async #check(): Promise<ArchiveInspection> {
+    const problems: SnapshotProblem[] = []
+    const members: MemberInfo[] = []
+    const small = new Map<string, Buffer>()
+    const extract = tar.extract()
+    const reading = readMembers(extract, members, small, problems)
+    let failed = false
+    try {
+      // Larger inflate chunks: fewer thread-pool round trips on a multi-GB archive.
+      await Promise.all([pipeline(this.input, createGunzip({chunkSize: 256 * 1024}), extract), reading])
+    } catch (error) {
+      failed = true
+      problems.push(streamProblem(error, this.#size))
+      await reading.catch(() => undefined)
     }
+    const inspection: ArchiveInspection = {
+      ok: false,
+      problems,
+      size: this.#size,
+      sha256: this.#hash.digest('hex'),
+      members,
+      sealedSums: members.some((member) => member.name === 'SHA256SUMS.sealed'),
+    }
+    if (!failed) checkContents(inspection, small)
+    inspection.ok = inspection.problems.length === 0
+    return inspection
   }
+}
 
-  const reading = readMembers()
-  let failed = false
-  try {
-    await Promise.all([pipeline(input, counter, createGunzip(), extract), reading])
-  } catch (error) {
-    failed = true
-    problems.push(streamProblem(error, size))
-    // Drain whatever is left so a producer that tees into us never blocks.
-    if (!input.destroyed) input.resume()
-    await reading.catch(() => undefined)
+async function readMembers(extract: tar.Extract, members: MemberInfo[], small: Map<string, Buffer>, problems: SnapshotProblem[]): Promise<void> {
+  const known = new Set<string>([...REQUIRED_MEMBERS, ...OPTIONAL_MEMBERS])
+  for await (const entry of extract) {
+    const name = entry.header.name
+    const hash = createHash('sha256')
+    let bytes = 0
+    const keep = name !== 'state.bin' && known.has(name)
+    const kept: Buffer[] = []
+    let tooLarge = false
+    for await (const chunk of entry as AsyncIterable<Buffer>) {
+      hash.update(chunk)
+      bytes += chunk.length
+      if (keep && !tooLarge) {
+        if (bytes > SMALL_MEMBER_LIMIT) tooLarge = true
+        else kept.push(chunk)
+      }
+    }
+    if (entry.header.type !== 'file') {
+      problems.push({code: 'UNEXPECTED_MEMBER', message: `member ${name} is a ${entry.header.type}, not a regular file`})
+    } else if (!known.has(name)) {
+      problems.push({code: 'UNEXPECTED_MEMBER', message: `unexpected member ${JSON.stringify(name)}: a Raft snapshot holds only ${[...known].join(', ')}`})
+    } else if (members.some((member) => member.name === name)) {
+      problems.push({code: 'DUPLICATE_MEMBER', message: `member ${name} appears twice`})
+    } else if (tooLarge) {
+      problems.push({code: 'MEMBER_TOO_LARGE', message: `member ${name} is ${bytes} bytes, far larger than any real ${name}`})
+    } else if (keep) {
+      small.set(name, Buffer.concat(kept))
+    }
+    members.push({name, size: bytes, sha256: hash.digest('hex')})
   }
+}
 
-  const inspection: ArchiveInspection = {ok: false, problems, size, sha256: archiveHash.digest('hex'), members, sealedSums: members.some((member) => member.name === 'SHA256SUMS.sealed')}
-  if (!failed) checkContents(inspection, small)
-  inspection.ok = inspection.problems.length === 0
-  return inspection
+/** Inspects a whole stream (a file, a decrypted file) with the checker. */
+export async function inspectArchive(source: Readable): Promise<ArchiveInspection> {
+  const checker = new ArchiveChecker()
+  // A failure of either side ends up in the result: a source error destroys the checker's input.
+  await pipeline(source, checker.input).catch(() => undefined)
+  return checker.result
 }
 
 /** Member set, checksums and meta.json: run only on a structurally complete archive. */

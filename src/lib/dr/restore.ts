@@ -22,14 +22,20 @@ export const FORCE_RESTORE_ENDPOINT = 'sys/storage/raft/snapshot-force'
 
 export interface RestoreOptions {
   file: string
-  target: RegionVault
+  /** Region name, for messages before the connection exists. */
+  region: string
+  /**
+   * Opens the connections (login included). Called only after the snapshot
+   * has passed its check: a bad file never causes a single request.
+   */
+  connect: () => Promise<{target: RegionVault; compareWith?: RegionVault}>
   identities?: SecretValue[]
   force: boolean
   safetySnapshot: boolean
   safetyDir?: string
   safetyEncryptTo: string[]
-  /** Another region to compare with, key by key, once the restore is done. */
-  compareWith?: RegionVault
+  /** --compare-region was given (the connection comes with `connect`). */
+  compare: boolean
   waitTimeoutMs: number
   /** How long a sealed server is watched before it is reported as needing its unseal keys. */
   sealedGraceMs: number
@@ -77,6 +83,9 @@ export interface PostRestoreCheck {
 
 export interface RestoreContext {
   options: RestoreOptions
+  target?: RegionVault
+  /** Another region to compare with, key by key, once the restore is done (--compare-region). */
+  compareWith?: RegionVault
   verify?: VerifyReport
   manifest?: SnapshotManifest
   targetHealth?: VaultHealth
@@ -111,9 +120,16 @@ export async function stageVerifySnapshot(ctx: RestoreContext): Promise<void> {
   }
 }
 
-/** Stage 2: the target is reachable, initialized, unsealed and active, and the token may do what follows. */
+/** Stage 2: connect and log in, only now that the snapshot is known to be good. */
+export async function stageConnect(ctx: RestoreContext): Promise<void> {
+  const {target, compareWith} = await ctx.options.connect()
+  ctx.target = target
+  ctx.compareWith = compareWith
+}
+
+/** Stage 3: the target is reachable, initialized, unsealed and active, and the token may do what follows. */
 export async function stagePreflightTarget(ctx: RestoreContext): Promise<void> {
-  const {target} = ctx.options
+  const target = ctx.target!
   ctx.targetHealth = await target.sys.requireActive()
   const sealType = await target.sys.sealType().catch(() => undefined)
   const leader = await target.sys.leader().catch(() => undefined)
@@ -137,11 +153,12 @@ function describeCluster(name?: string, id?: string): string {
 /** The token must be able to take the safety snapshot and restore: learn it now, not halfway. */
 async function requireCapabilities(ctx: RestoreContext): Promise<void> {
   const {options} = ctx
+  const target = ctx.target!
   const endpoint = options.force ? FORCE_RESTORE_ENDPOINT : RESTORE_ENDPOINT
   const paths = [endpoint, ...(options.safetySnapshot ? [RESTORE_ENDPOINT] : [])]
   let capabilities: Record<string, string[]>
   try {
-    const {body} = await options.target.http.request<Record<string, any>>('POST', 'sys/capabilities-self', {body: {paths}, retry: false})
+    const {body} = await target.http.request<Record<string, any>>('POST', 'sys/capabilities-self', {body: {paths}, retry: false})
     capabilities = Object.fromEntries(paths.map((path) => [path, (body?.data?.[path] ?? body?.[path] ?? []) as string[]]))
   } catch (error) {
     // Older servers or tight policies may refuse this lookup; the requests themselves will then say so.
@@ -153,7 +170,7 @@ async function requireCapabilities(ctx: RestoreContext): Promise<void> {
   if (!has(endpoint, 'update')) missing.push(`update on ${endpoint}`)
   if (options.safetySnapshot && !has(RESTORE_ENDPOINT, 'read')) missing.push(`read on ${RESTORE_ENDPOINT} (safety snapshot)`)
   if (missing.length > 0) {
-    throw new ToolkitError('PERMISSION_DENIED', `region ${options.target.region.name}: the token lacks ${missing.join(' and ')}`, {
+    throw new ToolkitError('PERMISSION_DENIED', `region ${target.region.name}: the token lacks ${missing.join(' and ')}`, {
       hint: 'Use a token whose policy grants these (an operator or root token), then re-run. Nothing was changed.',
     })
   }
@@ -178,8 +195,8 @@ function buildPlan(ctx: RestoreContext, sealType: string | undefined, appliedInd
         : 'no manifest: the snapshot\'s region, cluster and key counts are unknown, so the post-restore data check can only confirm health',
     )
   }
-  if (manifest && manifest.region !== options.target.region.name) {
-    warnings.push(`the snapshot was taken from region ${manifest.region}, not ${options.target.region.name}`)
+  if (manifest && manifest.region !== options.region) {
+    warnings.push(`the snapshot was taken from region ${manifest.region}, not ${options.region}`)
   }
   if (manifest?.server.sealType && sealType && manifest.server.sealType !== sealType) {
     warnings.push(`seal types differ: snapshot ${manifest.server.sealType}, target ${sealType}`)
@@ -202,8 +219,8 @@ function buildPlan(ctx: RestoreContext, sealType: string | undefined, appliedInd
       size: verify.size,
     },
     target: {
-      region: options.target.region.name,
-      address: options.target.http.address.origin,
+      region: options.region,
+      address: ctx.target!.http.address.origin,
       version: health.version,
       clusterName: health.clusterName,
       clusterId: health.clusterId,
@@ -239,7 +256,7 @@ export function newSafetySnapshotContext(ctx: RestoreContext): SnapshotContext {
   const {options} = ctx
   return {
     options: {
-      vault: options.target,
+      vault: ctx.target!,
       outDir: ctx.plan!.safetySnapshotDir!,
       kind: 'safety',
       encryptTo: options.safetyEncryptTo,
@@ -304,11 +321,11 @@ export async function stageUpload(ctx: RestoreContext, update: (text: string) =>
   plain.on('error', (error) => body.destroy(error))
   const endpoint = ctx.plan!.endpoint
   try {
-    await options.target.sys.restoreStream(body, {force: options.force, contentLength: inspection.size})
+    await ctx.target!.sys.restoreStream(body, {force: options.force, contentLength: inspection.size})
   } catch (error) {
     const safety = ctx.snapshot?.archiveFile ? ` The safety snapshot is ${ctx.snapshot.archiveFile}.` : ''
     const reason = isToolkitError(error) ? error.message : (error as Error).message
-    throw new ToolkitError('RESTORE_FAILED', `region ${options.target.region.name}: the restore upload to ${endpoint} failed after ${formatBytes(sent)}: ${reason}`, {
+    throw new ToolkitError('RESTORE_FAILED', `region ${options.region}: the restore upload to ${endpoint} failed after ${formatBytes(sent)}: ${reason}`, {
       hint: `Check \`vault status\` and the server log before anything else.${safety}`,
       exitCode: ExitCode.Error,
       cause: error,
@@ -328,7 +345,7 @@ export async function stageUpload(ctx: RestoreContext, update: (text: string) =>
  * not know, 503 sealed), means the restore has finished.
  */
 async function waitForRestoreToSettle(ctx: RestoreContext, deadline: number, update: (text: string) => void): Promise<void> {
-  const {http} = ctx.options.target
+  const {http} = ctx.target!
   // Let the server's restore goroutine take the lock before the probe queues behind it.
   await sleep(Math.min(1000, ctx.options.pollIntervalMs))
   while (Date.now() < deadline) {
@@ -352,7 +369,7 @@ export async function stageWaitHealthy(ctx: RestoreContext, update: (text: strin
   let last: {state: ServerState; health?: VaultHealth} = {state: 'unreachable'}
   for (;;) {
     try {
-      const health = await options.target.sys.health()
+      const health = await ctx.target!.sys.health()
       const state: ServerState = !health.initialized ? 'uninitialized' : health.sealed ? 'sealed' : health.standby ? 'standby' : 'healthy'
       last = {state, health}
       if (state === 'healthy') break
@@ -376,7 +393,7 @@ export async function stageWaitHealthy(ctx: RestoreContext, update: (text: strin
 }
 
 function checkOnlyCommand(ctx: RestoreContext): string {
-  return `secrets dr restore ${ctx.verify?.file ?? ctx.options.file} --region ${ctx.options.target.region.name} --check-only`
+  return `secrets dr restore ${ctx.verify?.file ?? ctx.options.file} --region ${ctx.options.region} --check-only`
 }
 
 /**
@@ -420,7 +437,7 @@ export async function stagePostChecks(ctx: RestoreContext): Promise<void> {
     })
   } else {
     try {
-      const counts = await countKeysPerMount(options.target.http, options.target.region.vault.mount)
+      const counts = await countKeysPerMount(ctx.target!.http, ctx.target!.region.vault.mount)
       const differing = compareKeyCounts(manifest.keyCounts.mounts, counts.mounts)
       const total = Object.values(manifest.keyCounts.mounts).reduce((sum, n) => sum + n, 0)
       const mounts = Object.keys(manifest.keyCounts.mounts).length
@@ -442,15 +459,15 @@ export async function stagePostChecks(ctx: RestoreContext): Promise<void> {
     }
   }
 
-  if (options.compareWith) {
-    ctx.comparison = await compareWithRegion(options.target, options.compareWith)
-    checks.push({name: `key-by-key comparison with ${options.compareWith.region.name}`, status: ctx.comparison.inSync ? 'passed' : 'failed', detail: ctx.comparison.summary})
+  if (ctx.compareWith) {
+    ctx.comparison = await compareWithRegion(ctx.target!, ctx.compareWith)
+    checks.push({name: `key-by-key comparison with ${ctx.compareWith.region.name}`, status: ctx.comparison.inSync ? 'passed' : 'failed', detail: ctx.comparison.summary})
   }
 }
 
 async function tokenStillValid(ctx: RestoreContext): Promise<boolean> {
   try {
-    await ctx.options.target.http.request('GET', 'auth/token/lookup-self', {retry: false})
+    await ctx.target!.http.request('GET', 'auth/token/lookup-self', {retry: false})
     return true
   } catch (error) {
     if (isToolkitError(error) && error.code === 'PERMISSION_DENIED') return false
@@ -467,7 +484,7 @@ export function restoreSucceeded(ctx: RestoreContext): boolean {
 /** For --check-only: the manifest of a snapshot already restored, without re-reading the archive. */
 export async function loadManifestOnly(ctx: RestoreContext): Promise<void> {
   const {manifest} = await resolveSnapshotPaths(ctx.options.file)
-  if (!manifest && !ctx.options.compareWith) {
+  if (!manifest && !ctx.options.compare) {
     throw new ToolkitError('MANIFEST_REQUIRED', `--check-only needs the manifest of ${ctx.options.file} (its key counts)`, {hint: 'Without a manifest, compare with the other region instead: --compare-region NAME.'})
   }
   ctx.manifest = manifest

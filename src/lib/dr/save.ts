@@ -1,8 +1,7 @@
-import {once} from 'node:events'
 import {createWriteStream} from 'node:fs'
 import {mkdir, open, unlink} from 'node:fs/promises'
 import {basename, join, resolve} from 'node:path'
-import {PassThrough, Readable} from 'node:stream'
+import {Transform} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
 import {ExitCode, ToolkitError} from '../errors/errors.js'
@@ -10,7 +9,7 @@ import type {Step} from '../report/progress.js'
 import type {RegionVault} from '../vault/connect.js'
 import type {VaultHealth} from '../vault/vault-sys.js'
 import {encryptStream} from './age.js'
-import {inspectArchive, type ArchiveInspection} from './archive.js'
+import {ArchiveChecker, type ArchiveInspection} from './archive.js'
 import {readCatalog} from './catalog.js'
 import {publish, removeQuietly, temporaryPathFor, writeFileAtomically} from './files.js'
 import {countKeysPerMount, type KeyCounts} from './key-counts.js'
@@ -54,6 +53,7 @@ export interface SnapshotContext {
 }
 
 const MB = 1024 * 1024
+const BLOCK_SIZE = 256 * 1024
 
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`
@@ -93,33 +93,62 @@ export async function stageDownload(ctx: SnapshotContext, update: (text: string)
   ctx.temporary = temporary
 
   const response = await options.vault.sys.snapshotStream()
-  const checkerInput = new PassThrough({highWaterMark: MB})
-  const checking = inspectArchive(checkerInput)
-  const abort = new AbortController()
-  void checking.then((result) => {
-    if (!result.ok) abort.abort(new Error('integrity check failed'))
-  })
+  const checker = new ArchiveChecker()
+  let failedCheck: ArchiveInspection | undefined
   let received = 0
   let lastReport = 0
-  async function* tee(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-    for await (const chunk of source) {
-      if (abort.signal.aborted) throw abort.signal.reason
+  // The server sends ~20 KiB chunks: gathered into 256 KiB blocks, the checker, the
+  // inflater and the file see a tenth of the calls (half the CPU of the naive pipe).
+  // Every block goes to the checker and on to the file; the checker's backpressure holds the download.
+  let pending: Buffer[] = []
+  let pendingBytes = 0
+  const forward = (stream: Transform, callback: (error?: Error | null) => void) => {
+    const block = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes)
+    pending = []
+    pendingBytes = 0
+    stream.push(block)
+    if (checker.input.write(block)) callback()
+    else checker.input.once('drain', () => callback())
+  }
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
       received += chunk.length
       if (Date.now() - lastReport > 500) {
         lastReport = Date.now()
         update(`${formatBytes(received)} received (${formatBytes((received / Math.max(1, Date.now() - started)) * 1000)}/s)`)
       }
-      if (!checkerInput.write(chunk)) await once(checkerInput, 'drain', {signal: abort.signal})
-      yield chunk
+      pending.push(chunk)
+      pendingBytes += chunk.length
+      if (pendingBytes < BLOCK_SIZE) callback()
+      else forward(this, callback)
+    },
+    flush(callback) {
+      const end = () => {
+        checker.input.end()
+        callback()
+      }
+      if (pendingBytes > 0) forward(this, end)
+      else end()
+    },
+  })
+  void checker.result.then((result) => {
+    // A fault found mid-stream stops the download at once.
+    if (!result.ok && !tap.destroyed) {
+      failedCheck = result
+      tap.destroy(new Error('integrity check failed'))
     }
-    checkerInput.end()
-  }
+  })
 
+  const encrypted = options.encryptTo.length > 0
   const outer = hashingStream()
   try {
-    const plain = Readable.from(tee(response))
-    const toDisk = options.encryptTo.length > 0 ? await encryptStream(plain, options.encryptTo) : plain
-    await pipeline(toDisk, outer.stream, createWriteStream(temporary, {flags: 'wx', mode: 0o600}))
+    const file = createWriteStream(temporary, {flags: 'wx', mode: 0o600})
+    if (encrypted) {
+      response.on('error', (error) => tap.destroy(error))
+      await pipeline(await encryptStream(response.pipe(tap), options.encryptTo), outer.stream, file)
+    } else {
+      await pipeline(response, tap, file)
+    }
     const handle = await open(temporary, 'r+')
     try {
       await handle.sync()
@@ -127,23 +156,24 @@ export async function stageDownload(ctx: SnapshotContext, update: (text: string)
       await handle.close()
     }
   } catch (error) {
-    checkerInput.destroy()
+    checker.input.destroy()
     await removeQuietly(temporary)
-    const inspection = await checking
-    if (abort.signal.aborted) throw invalidSnapshot(options.vault.region.name, inspection)
+    const inspection = failedCheck ?? (await checker.result)
+    if (failedCheck) throw invalidSnapshot(options.vault.region.name, inspection)
     if (error instanceof ToolkitError) throw error
     throw new ToolkitError('SNAPSHOT_INCOMPLETE', `region ${options.vault.region.name}: the snapshot download failed after ${received} bytes (${(error as Error).message}); nothing was kept`, {
       hint: 'Check the server log and the free space in the output directory, then re-run.',
       exitCode: ExitCode.Error,
     })
   }
-  const inspection = await checking
+  const inspection = await checker.result
   if (!inspection.ok) {
     await removeQuietly(temporary)
     throw invalidSnapshot(options.vault.region.name, inspection)
   }
   ctx.inspection = inspection
-  ctx.archive = outer.result()
+  // Unencrypted, the file is the archive: its digest is the checker's (one SHA-256 pass, not two).
+  ctx.archive = encrypted ? outer.result() : {sha256: inspection.sha256, size: inspection.size}
   ctx.archiveFile = finalPath
   ctx.durationMs = Date.now() - started
   update(`${formatBytes(ctx.archive.size)} written and checked`)

@@ -1,0 +1,229 @@
+#!/usr/bin/env node
+// Benchmark for `dr snapshot` / `dr restore` (issue 6). Run after `npm run build`:
+//   node bench/dr/bench.mjs [--size-mb 500] [--value-kb 512] [--runs 3] [--work DIR] [--serve | --reuse]
+// Starts its own Vault-API server with Raft storage (BAO_BIN, else
+// scripts/test-env/binaries.sh ensure bao), fills it with KV v2 secrets
+// holding random values until the data written reaches --size-mb (Vault
+// encrypts every entry, so the snapshot does not compress below that), then,
+// alternating the order of the contenders in every round:
+//   snapshot: curl -o FILE GET /v1/sys/storage/raft/snapshot
+//             vs `secrets dr snapshot --region bench --out DIR`
+//   restore:  curl -T FILE -X POST /v1/sys/storage/raft/snapshot, then a
+//             lookup-self that returns once the server has applied it
+//             vs `secrets dr restore FILE --region bench --yes --no-safety-snapshot`
+// Each process runs under /usr/bin/time -v for its peak RSS. Prints a
+// Markdown table and writes bench/results/dr.json.
+import {execFileSync, spawn} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
+import {mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {dirname, join, resolve} from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
+import {fileURLToPath} from 'node:url'
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+const argv = process.argv.slice(2)
+const opt = (name, fallback) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : fallback)
+const SIZE_MB = Number(opt('size-mb', '500'))
+const VALUE_KB = Number(opt('value-kb', '512'))
+const RUNS = Number(opt('runs', '3'))
+const work = resolve(opt('work', mkdtempSync(join(tmpdir(), 'dr-bench-'))))
+mkdirSync(work, {recursive: true})
+const log = (message) => process.stderr.write(`[dr-bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`)
+
+function baoBinary() {
+  if (process.env.BAO_BIN) return process.env.BAO_BIN
+  const out = execFileSync(join(root, 'scripts/test-env/binaries.sh'), ['ensure', 'bao'], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit']})
+  return out.split('\n').find((l) => l.startsWith('bao=')).slice(4)
+}
+
+async function freePort() {
+  const {createServer} = await import('node:net')
+  return new Promise((res) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const {port} = server.address()
+      server.close(() => res(port))
+    })
+  })
+}
+
+async function api(address, token, method, path, body) {
+  const response = await fetch(`${address}/v1/${path}`, {method, headers: {...(token ? {'X-Vault-Token': token} : {}), 'Content-Type': 'application/json'}, body: body === undefined ? undefined : JSON.stringify(body)})
+  const text = await response.text()
+  return {status: response.status, body: text ? JSON.parse(text) : undefined}
+}
+
+async function startServer() {
+  const binary = baoBinary()
+  const [port, clusterPort] = [await freePort(), await freePort()]
+  const dataDir = join(work, 'raft')
+  mkdirSync(dataDir, {recursive: true})
+  const config = join(work, 'config.hcl')
+  writeFileSync(
+    config,
+    `storage "raft" {\n  path = "${dataDir}"\n  node_id = "bench"\n  performance_multiplier = 1\n}\nlistener "tcp" {\n  address = "127.0.0.1:${port}"\n  cluster_address = "127.0.0.1:${clusterPort}"\n  tls_disable = 1\n}\napi_addr = "http://127.0.0.1:${port}"\ncluster_addr = "https://127.0.0.1:${clusterPort}"\ncluster_name = "bench"\ndisable_mlock = true\nlog_level = "warn"\n`,
+  )
+  const { openSync } = await import('node:fs')
+  const child = spawn(binary, ['server', `-config=${config}`], {stdio: ['ignore', openSync(join(work, 'server.log'), 'a'), openSync(join(work, 'server.log'), 'a')], detached: true})
+  process.on('exit', () => {
+    try {
+      process.kill(-child.pid, 'SIGTERM')
+    } catch {}
+  })
+  const address = `http://127.0.0.1:${port}`
+  for (let i = 0; ; i++) {
+    try {
+      await api(address, undefined, 'GET', 'sys/health')
+      break
+    } catch {
+      if (i > 300) throw new Error(`server did not start; see ${work}/server.log`)
+      await sleep(100)
+    }
+  }
+  const init = await api(address, undefined, 'POST', 'sys/init', {secret_shares: 1, secret_threshold: 1})
+  const token = init.body.root_token
+  await api(address, undefined, 'POST', 'sys/unseal', {key: init.body.keys_base64[0]})
+  for (;;) {
+    const health = await api(address, undefined, 'GET', 'sys/health')
+    if (health.body?.initialized && !health.body.sealed && !health.body.standby) break
+    await sleep(100)
+  }
+  await api(address, token, 'POST', 'sys/mounts/secret', {type: 'kv', options: {version: '2'}})
+  while ((await api(address, token, 'GET', 'secret/config')).status !== 200) await sleep(100)
+  return {address, token, version: execFileSync(binary, ['version'], {encoding: 'utf8'}).trim(), pid: child.pid}
+}
+
+async function fill(server) {
+  const target = SIZE_MB * 1024 * 1024
+  const valueBytes = Math.floor((VALUE_KB * 1024 * 3) / 4)
+  let written = 0
+  let next = 0
+  const started = Date.now()
+  const worker = async () => {
+    while (written < target) {
+      const key = `bench/${String(next++).padStart(6, '0')}`
+      const value = randomBytes(valueBytes).toString('base64')
+      written += value.length
+      const response = await api(server.address, server.token, 'POST', `secret/data/${key}`, {data: {blob: value}})
+      if (response.status !== 200) throw new Error(`write ${key} failed: HTTP ${response.status} ${JSON.stringify(response.body?.errors)}`)
+    }
+  }
+  await Promise.all(Array.from({length: 4}, worker))
+  log(`filled ${next} secrets, ${(written / 1e6).toFixed(0)} MB of values in ${((Date.now() - started) / 1000).toFixed(0)} s`)
+  return {secrets: next, bytes: written}
+}
+
+/** Runs a command under /usr/bin/time -v: wall seconds and peak RSS (MB). */
+function timed(command, args, env = {}) {
+  return new Promise((res, rej) => {
+    const started = process.hrtime.bigint()
+    const child = spawn('/usr/bin/time', ['-v', command, ...args], {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']})
+    let stderr = ''
+    let stdout = ''
+    child.stdout.on('data', (c) => (stdout += c))
+    child.stderr.on('data', (c) => (stderr += c))
+    child.on('close', (code) => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9
+      const rss = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(stderr)?.[1] ?? NaN) / 1024
+      if (code !== 0) rej(new Error(`${command} ${args.join(' ')} exited ${code}\n${stdout}\n${stderr.slice(-2000)}`))
+      else res({seconds, rssMb: rss, stdout})
+    })
+  })
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+// --serve: fill, then keep the server up (work/server.json) for later runs with --reuse.
+const reuse = argv.includes('--reuse')
+const serverFile = join(work, 'server.json')
+let server
+let filled
+if (reuse) {
+  ;({server, filled} = JSON.parse(readFileSync(serverFile, 'utf8')))
+  log(`reusing server ${server.address} (${filled.secrets} secrets)`)
+} else {
+  server = await startServer()
+  log(`server ${server.version} at ${server.address}; work dir ${work}`)
+  filled = await fill(server)
+  writeFileSync(serverFile, JSON.stringify({server, filled}))
+  if (argv.includes('--serve')) {
+    log(`serving until killed (pid ${process.pid}); run again with --work ${work} --reuse`)
+    await new Promise(() => {})
+  }
+}
+const configPath = join(work, 'secrets-toolkit.yaml')
+writeFileSync(configPath, `regions:\n  - name: bench\n    clusterSecretStore: vault-bench\n    vault:\n      address: "${server.address}"\n      requestTimeoutMs: 600000\n`)
+const cliEnv = {SECRETS_TOOLKIT_CONFIG: configPath, SECRETS_TOOLKIT_BENCH_VAULT_TOKEN: server.token, NO_COLOR: '1'}
+const cli = [join(root, 'bin/run.js')]
+const snapDir = join(work, 'snapshots')
+mkdirSync(snapDir, {recursive: true})
+const curlFile = join(work, 'curl.snap')
+const header = `X-Vault-Token: ${server.token}`
+
+const results = {snapshotCurl: [], snapshotCli: [], restoreCurl: [], restoreCli: [], restoreCurlUploadOnly: []}
+let cliFile
+for (let round = 0; round < RUNS; round++) {
+  const order = round % 2 === 0 ? ['curl', 'cli'] : ['cli', 'curl']
+  for (const who of order) {
+    if (who === 'curl') {
+      rmSync(curlFile, {force: true})
+      results.snapshotCurl.push(await timed('curl', ['-sf', '-H', header, '-o', curlFile, `${server.address}/v1/sys/storage/raft/snapshot`]))
+      log(`snapshot curl: ${results.snapshotCurl.at(-1).seconds.toFixed(1)} s`)
+    } else {
+      for (const name of readdirSync(snapDir)) rmSync(join(snapDir, name))
+      results.snapshotCli.push(await timed('node', [...cli, 'dr', 'snapshot', '--region', 'bench', '--out', snapDir, '--json'], cliEnv))
+      cliFile = JSON.parse(results.snapshotCli.at(-1).stdout).file
+      log(`snapshot cli: ${results.snapshotCli.at(-1).seconds.toFixed(1)} s`)
+    }
+  }
+}
+const snapshotBytes = statSync(cliFile).size
+log(`snapshot size ${(snapshotBytes / 1e6).toFixed(0)} MB`)
+
+for (let round = 0; round < RUNS; round++) {
+  const order = round % 2 === 0 ? ['curl', 'cli'] : ['cli', 'curl']
+  for (const who of order) {
+    if (who === 'curl') {
+      const started = process.hrtime.bigint()
+      const upload = await timed('curl', ['-sf', '-H', header, '-X', 'POST', '-T', curlFile, `${server.address}/v1/sys/storage/raft/snapshot`])
+      // The server applies the snapshot after answering; this returns once it has.
+      await sleep(1000)
+      await timed('curl', ['-sf', '-o', '/dev/null', '-H', header, `${server.address}/v1/auth/token/lookup-self`])
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9 - 1
+      results.restoreCurlUploadOnly.push(upload)
+      results.restoreCurl.push({seconds, rssMb: upload.rssMb})
+      log(`restore curl: upload ${upload.seconds.toFixed(1)} s, applied after ${seconds.toFixed(1)} s`)
+    } else {
+      results.restoreCli.push(await timed('node', [...cli, 'dr', 'restore', cliFile, '--region', 'bench', '--yes', '--no-safety-snapshot', '--json'], cliEnv))
+      const out = JSON.parse(results.restoreCli.at(-1).stdout)
+      if (!out.ok) throw new Error(`restore did not confirm: ${JSON.stringify(out.checks)}`)
+      log(`restore cli: ${results.restoreCli.at(-1).seconds.toFixed(1)} s`)
+    }
+  }
+}
+
+const withSafety = await timed('node', [...cli, 'dr', 'restore', cliFile, '--region', 'bench', '--yes', '--json'], cliEnv)
+log(`restore cli with safety snapshot: ${withSafety.seconds.toFixed(1)} s`)
+
+const row = (label, xs, ref) => {
+  const s = median(xs.map((x) => x.seconds))
+  const r = ref ? median(ref.map((x) => x.seconds)) : undefined
+  const rss = Math.max(...xs.map((x) => x.rssMb))
+  return `| ${label} | ${s.toFixed(1)} s | ${(snapshotBytes / 1e6 / s).toFixed(0)} MB/s | ${r ? `${(((s - r) / r) * 100).toFixed(0)}%` : '—'} | ${rss.toFixed(0)} MB |`
+}
+const table = [
+  `Snapshot: ${(snapshotBytes / 1e6).toFixed(0)} MB (${filled.secrets} KV v2 secrets of ${VALUE_KB} KiB random text), server ${server.version}, median of ${RUNS} alternating runs.`,
+  '',
+  '| operation | wall time | throughput | vs curl | peak RSS |',
+  '| --- | --- | --- | --- | --- |',
+  row('`curl` GET snapshot → file', results.snapshotCurl),
+  row('`secrets dr snapshot` (download + SHA-256 + in-flight archive check + key counts + manifest)', results.snapshotCli, results.snapshotCurl),
+  row('`curl -T` POST snapshot (upload only; the server applies it afterwards)', results.restoreCurlUploadOnly),
+  row('`curl -T` POST snapshot + wait until applied', results.restoreCurl),
+  row('`secrets dr restore --no-safety-snapshot` (verify + pre-flight + upload + wait + key counts)', results.restoreCli, results.restoreCurl),
+  `| \`secrets dr restore\` with the safety snapshot (one run) | ${withSafety.seconds.toFixed(1)} s | — | — | ${withSafety.rssMb.toFixed(0)} MB |`,
+].join('\n')
+mkdirSync(join(root, 'bench/results'), {recursive: true})
+writeFileSync(join(root, 'bench/results/dr.json'), JSON.stringify({snapshotBytes, filled, server: server.version, runs: RUNS, results, withSafety}, null, 2))
+process.stdout.write(`${table}\n`)
+process.exit(0)
