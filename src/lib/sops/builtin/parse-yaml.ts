@@ -30,42 +30,45 @@ export function parseYamlDocuments(content: Buffer): SopsMap[] {
 
 function documentToMap(document: Document.Parsed, index: number): SopsMap {
   const root = document.contents
-  if (root === null || (isScalar(root) && resolveScalar(root, document) === null)) return {kind: 'map', entries: []}
-  const converted = convert(root, document, [])
+  if (root === null || (isScalar(root) && resolveScalar(root) === null)) return {kind: 'map', entries: []}
+  const converted = convert(root, document, [], {nodes: 0})
   if (converted !== null && !Array.isArray(converted) && converted.kind === 'map') return converted
   throw new FormatProblem(`has a YAML document (number ${index + 1}) that is not a mapping`)
 }
 
-function convert(node: YamlNode | Alias | null, document: Document.Parsed, path: string[], depth = 0): SopsNode {
-  if (depth > 512) throw new FormatProblem('nests YAML aliases too deeply')
+// Aliases are expanded (sops copies them too); the budget stops an alias bomb.
+const MAX_NODES = 1_000_000
+
+function convert(node: YamlNode | Alias | null, document: Document.Parsed, path: string[], budget: {nodes: number}, depth = 0): SopsNode {
+  if (depth > 512) throw new FormatProblem('nests YAML too deeply')
+  if (++budget.nodes > MAX_NODES) throw new FormatProblem('expands to too many YAML nodes (an alias bomb?)')
   if (node === null) return null
-  if (isAlias(node)) return convert(node.resolve(document) ?? null, document, path, depth + 1)
+  if (isAlias(node)) return convert(node.resolve(document) ?? null, document, path, budget, depth + 1)
   if (isYamlMap(node)) {
     const entries: SopsMap['entries'] = []
     for (const pair of node.items) {
       if (!isPair(pair)) continue
       const key = keyText(pair.key as YamlNode | null, document, path)
-      entries.push({key, value: convert(pair.value as YamlNode | null, document, [...path, key], depth + 1)})
+      entries.push({key, value: convert(pair.value as YamlNode | null, document, [...path, key], budget, depth + 1)})
     }
     return {kind: 'map', entries}
   }
-  if (isSeq(node)) return node.items.map((item) => convert(item as YamlNode | null, document, path, depth + 1))
-  if (isScalar(node)) return resolveScalar(node, document)
+  if (isSeq(node)) return node.items.map((item) => convert(item as YamlNode | null, document, path, budget, depth + 1))
+  if (isScalar(node)) return resolveScalar(node)
   return null
 }
 
 function keyText(key: YamlNode | null, document: Document.Parsed, path: string[]): string {
   const node = key !== null && isAlias(key) ? key.resolve(document) : key
   if (node && isScalar(node)) {
-    const resolved = resolveScalar(node, document)
+    const resolved = resolveScalar(node)
     if (resolved?.kind === 'str') return resolved.bytes.toString('utf8')
   }
   throw new FormatProblem(`has a key that is not a string under ${path.length ? path.join(':') : 'the document root'}`)
 }
 
 /** yaml.v3's resolution: quoted and block scalars are strings; plain ones are null, bool, int, float, time or string. */
-function resolveScalar(node: YamlScalar, document: Document.Parsed): Scalar | null {
-  void document
+function resolveScalar(node: YamlScalar): Scalar | null {
   if (node.value instanceof Uint8Array) return {kind: 'str', bytes: Buffer.from(node.value)}
   // The merge tag comes back as a symbol; its text is what sops keeps (the string `<<`).
   const text = typeof node.value === 'string' ? node.value : node.value === null || node.value === undefined ? '' : typeof node.value === 'symbol' ? (node.source ?? '<<') : String(node.value)
