@@ -1,0 +1,184 @@
+// Shared set-up for the `dr` integration tests: servers of their own (restores
+// are destructive), a configuration naming them, canary secrets, damaged
+// copies of a real snapshot, and an HTTP listener that counts requests.
+import {randomBytes} from 'node:crypto'
+import {existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import http from 'node:http'
+import {join, resolve} from 'node:path'
+import {gunzipSync, gzipSync} from 'node:zlib'
+
+import tar from 'tar-stream'
+import {stringify} from 'yaml'
+
+import {regionSchema} from '../../../src/lib/config/schema.js'
+import {SecretValue} from '../../../src/lib/secret/secret-value.js'
+import type {SecretData} from '../../../src/lib/vault/secret-store.js'
+import {VaultHttp} from '../../../src/lib/vault/vault-http.js'
+import {VaultKvStore} from '../../../src/lib/vault/vault-kv-store.js'
+import {VaultSys} from '../../../src/lib/vault/vault-sys.js'
+import {PROJECT_ROOT} from '../../helpers/binaries.js'
+import {runCli, type CliResult} from '../../helpers/cli.js'
+import {TEST_ENV_VARIABLE, testEnv} from '../../helpers/env.js'
+
+export function requireBuiltCli(): void {
+  const command = resolve(PROJECT_ROOT, 'dist/commands/dr/restore.js')
+  if (!existsSync(command)) throw new Error(`the built CLI has no dr restore command (${command}).\nRun: npm run build`)
+}
+
+export function workDir(name: string): string {
+  const root = process.env[TEST_ENV_VARIABLE] ? testEnv().workDir : resolve(PROJECT_ROOT, 'test-output')
+  const dir = join(root, 'dr', `${name}-${randomBytes(3).toString('hex')}`)
+  mkdirSync(dir, {recursive: true})
+  return dir
+}
+
+/** A value that must reach Vault and nothing else. */
+export function canary(label: string): string {
+  return `dr-canary-${label}-${randomBytes(8).toString('hex')}`
+}
+
+export interface RegionDef {
+  name: string
+  address: string
+  token: string
+}
+
+/** A configuration file naming the regions; tokens travel in the environment, as in production. */
+export function writeConfig(dir: string, regions: RegionDef[]): {config: string; env: Record<string, string>} {
+  const config = join(dir, 'secrets-toolkit.yaml')
+  writeFileSync(
+    config,
+    stringify({regions: regions.map((r) => ({name: r.name, clusterSecretStore: `vault-${r.name}`, vault: {address: r.address, requestTimeoutMs: 10_000}}))}),
+  )
+  const env: Record<string, string> = {}
+  for (const r of regions) env[`SECRETS_TOOLKIT_${r.name.toUpperCase().replaceAll('-', '_')}_VAULT_TOKEN`] = r.token
+  return {config, env}
+}
+
+export function store(name: string, address: string, token: string): VaultKvStore {
+  const vaultHttp = new VaultHttp(name, regionSchema.shape.vault.parse({address, requestTimeoutMs: 10_000}), {retry: {attempts: 3, baseDelayMs: 100, maxDelayMs: 500}})
+  vaultHttp.setToken(SecretValue.fromString(token))
+  const kv = new VaultKvStore(vaultHttp, 'secret')
+  kv.syncToken()
+  return kv
+}
+
+export function sys(name: string, address: string): VaultSys {
+  return new VaultSys(new VaultHttp(name, regionSchema.shape.vault.parse({address, requestTimeoutMs: 10_000}), {retry: {attempts: 1, baseDelayMs: 0, maxDelayMs: 0}}))
+}
+
+export type Plain = Record<string, Record<string, string>>
+
+export const data = (values: Record<string, string>): SecretData => new Map(Object.entries(values).map(([k, v]) => [k, SecretValue.fromString(v)]))
+
+export async function writeAll(kv: VaultKvStore, secrets: Plain): Promise<void> {
+  for (const [key, values] of Object.entries(secrets)) await kv.write(key, data(values))
+}
+
+/** Every key and value of the mount, in plain text, for comparing whole states in a test. */
+export async function readAll(kv: VaultKvStore): Promise<Plain> {
+  const out: Plain = {}
+  for await (const key of kv.list('')) {
+    const record = await kv.read(key)
+    if (!record) continue
+    out[key] = Object.fromEntries([...record.data].map(([k, v]) => [k, v.revealString()]))
+  }
+  return out
+}
+
+export async function cli(args: string[], env: Record<string, string>, config: string): Promise<CliResult & {json?: any}> {
+  const result = await runCli([...args, '--config', config], {env})
+  let json: any
+  try {
+    json = JSON.parse(result.stdout)
+  } catch {
+    json = undefined
+  }
+  return {...result, json}
+}
+
+/** The canaries (by label) whose text occurs in `haystack`. */
+export function leaked(haystack: string | Buffer, canaries: string[]): string[] {
+  const bytes = Buffer.isBuffer(haystack) ? haystack : Buffer.from(haystack)
+  return canaries.filter((value) => bytes.includes(Buffer.from(value)) || bytes.includes(Buffer.from(Buffer.from(value).toString('base64').replace(/=+$/, ''))))
+}
+
+/** Scans every file under `dir` (archives also decompressed) for canaries. */
+export function leakedInFiles(dir: string, canaries: string[]): string[] {
+  const found: string[] = []
+  for (const name of readdirSync(dir, {recursive: true}) as string[]) {
+    const path = join(dir, name)
+    if (!statSync(path).isFile()) continue
+    const bytes = readFileSync(path)
+    let inflated: Buffer | undefined
+    try {
+      inflated = gunzipSync(bytes)
+    } catch {
+      inflated = undefined
+    }
+    for (const label of [...leaked(bytes, canaries), ...(inflated ? leaked(inflated, canaries) : [])]) found.push(`${label} in ${name}`)
+  }
+  return found
+}
+
+export async function untar(archive: Buffer): Promise<{name: string; content: Buffer}[]> {
+  const extract = tar.extract()
+  const members: {name: string; content: Buffer}[] = []
+  const reading = (async () => {
+    for await (const entry of extract) {
+      const chunks: Buffer[] = []
+      for await (const chunk of entry as AsyncIterable<Buffer>) chunks.push(chunk)
+      members.push({name: entry.header.name, content: Buffer.concat(chunks)})
+    }
+  })()
+  extract.end(gunzipSync(archive))
+  await reading
+  return members
+}
+
+export async function retar(members: {name: string; content: Buffer}[]): Promise<Buffer> {
+  const pack = tar.pack()
+  for (const member of members) pack.entry({name: member.name, size: member.content.length, mode: 0o600}, member.content)
+  pack.finalize()
+  const chunks: Buffer[] = []
+  for await (const chunk of pack as AsyncIterable<Buffer>) chunks.push(chunk)
+  return gzipSync(Buffer.concat(chunks))
+}
+
+/** Damaged copies of a real snapshot, named so that no manifest is found for them. */
+export async function damagedCopies(good: string, dir: string): Promise<Record<string, string>> {
+  const bytes = readFileSync(good)
+  const members = await untar(bytes)
+  const state = members.find((m) => m.name === 'state.bin')!
+  const flipped = Buffer.from(state.content)
+  flipped[Math.floor(flipped.length / 2)] ^= 0x01
+  const files: Record<string, Buffer> = {
+    truncated: bytes.subarray(0, Math.floor(bytes.length / 2)),
+    'flipped-state-bin': await retar(members.map((m) => (m.name === 'state.bin' ? {name: m.name, content: flipped} : m))),
+    empty: Buffer.alloc(0),
+    'not-a-snapshot': Buffer.from('regions:\n  - name: region1\n# a YAML file given by mistake\n'),
+  }
+  const paths: Record<string, string> = {}
+  for (const [name, content] of Object.entries(files)) {
+    paths[name] = join(dir, `${name}.snap`)
+    writeFileSync(paths[name], content)
+  }
+  return paths
+}
+
+/** An HTTP listener that answers 503 to everything and counts what it was asked. */
+export async function countingServer(): Promise<{address: string; requests: () => number; close: () => Promise<void>}> {
+  let count = 0
+  const server = http.createServer((request, response) => {
+    count++
+    request.resume()
+    response.writeHead(503, {'Content-Type': 'application/json'}).end('{"errors":["counting server"]}')
+  })
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
+  const {port} = server.address() as {port: number}
+  return {
+    address: `http://127.0.0.1:${port}`,
+    requests: () => count,
+    close: () => new Promise((done) => server.close(() => done())),
+  }
+}
