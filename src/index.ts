@@ -32,3 +32,24 @@ export {writeClusterManifests, clusterGeneratedObjects} from './lib/bootstrap/ma
 export {initializeVault, checkInitVaultTerminal} from './lib/bootstrap/init-vault.js'
 export {decryptSopsFile, resolveEngine, SopsError, isSopsError, type SopsEngine, type SopsErrorCode} from './lib/sops/decrypt.js'
 export {detectSops, isSopsConfigFile, type SopsFormat} from './lib/sops/detect.js'
+export {ArchiveChecker, inspectArchive, parseSha256Sums, parseRaftMeta, REQUIRED_MEMBERS, OPTIONAL_MEMBERS, type ArchiveInspection, type SnapshotProblem, type RaftMeta} from './lib/dr/archive.js'
+export {verifySnapshotFile, type VerifyReport as SnapshotVerifyReport} from './lib/dr/verify.js'
+export {readCatalog, type Catalog as SnapshotCatalog, type CatalogEntry as SnapshotCatalogEntry} from './lib/dr/catalog.js'
+export {manifestSchema, snapshotName, parseSnapshotFileName, manifestPathFor, readManifest, type SnapshotManifest} from './lib/dr/manifest.js'
+export {applyRetention, parseDuration, type RetentionRules} from './lib/dr/retention.js'
+export {snapshotSteps, pruneStep, type SnapshotContext, type SnapshotOptions} from './lib/dr/save.js'
+export {
+  newRestoreContext,
+  stageVerifySnapshot,
+  stageConnect,
+  stagePreflightTarget,
+  safetySnapshotSteps,
+  newSafetySnapshotContext,
+  stageUpload,
+  stageWaitHealthy,
+  stagePostChecks,
+  restoreSucceeded,
+  type RestoreContext,
+  type RestoreOptions,
+  type RestorePlan,
+} from './lib/dr/restore.js'
