@@ -8,12 +8,14 @@ import {planDeletes, type RepairPlan} from '../../lib/regions/plan.js'
 import {type OutputFormat, renderComparison, renderPlan, renderRepairResult} from '../../lib/regions/render.js'
 import type {RepairResult} from '../../lib/regions/repair.js'
 import type {RegionComparison} from '../../lib/regions/types.js'
-import {closeVerifyContext, newVerifyContext, selectRegions, STAGES, type VerifyContext} from '../../lib/regions/verify.js'
+import {backupSteps, closeVerifyContext, newVerifyContext, requireBackupForDeletes, selectRegions, STAGES, type VerifyContext} from '../../lib/regions/verify.js'
 
 export interface VerifyRegionsOutput extends RegionComparison {
   repair?: {
     dryRun: boolean
     plan: RepairPlan
+    /** The Raft snapshot of the target taken before applying (--backup-dir). */
+    backup?: {file: string; manifestFile: string}
     result?: RepairResult
     /** The comparison after the repair; decides the exit code. */
     after?: RegionComparison
@@ -25,7 +27,7 @@ export default class VerifyRegions extends BaseCommand<typeof VerifyRegions> {
 
   static override description = `Walks the KV v2 trees of both regions concurrently and classifies every key: only-in-<region>, value-differs (which properties), metadata-differs (custom_metadata, max_versions, cas_required, delete_version_after), deleted-in-<region> (current version soft-deleted or destroyed on one side) or in-sync. Values are compared by a keyed hash under a random per-run key and never printed or stored; version numbers are shown as information only.
 
-With --repair --from REGION it plans the changes that make the other region match (create missing keys, update differing values with check-and-set on the version just compared, copy metadata; with --delete-extra also delete what the source lacks), shows the plan, asks for confirmation, applies it and compares again. A key changed by someone else in the meantime is reported as a conflict, never overwritten. Nothing outside --path / --exclude is read or touched.
+With --repair --from REGION it plans the changes that make the other region match (create missing keys, update differing values with check-and-set on the version just compared, copy metadata; with --delete-extra also delete what the source lacks), shows the plan, asks for confirmation, takes a Raft snapshot of the target with --backup-dir (required when the plan deletes keys, unless --no-backup), applies it and compares again. A key changed by someone else in the meantime is reported as a conflict, never overwritten. Nothing outside --path / --exclude is read or touched.
 
 Exit codes: 0 in sync, 1 drift (after a repair: drift left), 2 error (unreachable or sealed region, unreadable keys, failed repair step, refused confirmation).`
 
@@ -34,7 +36,7 @@ Exit codes: 0 in sync, 1 drift (after a repair: drift left), 2 error (unreachabl
     {description: 'Only one application, without its scratch keys, as Markdown for a ticket', command: '<%= config.bin %> <%= command.id %> --path apps/payments --exclude "apps/payments/**/tmp" --output markdown'},
     {description: 'Machine-readable report for a runbook step (exit code 0/1/2)', command: '<%= config.bin %> <%= command.id %> --json > drift.json'},
     {description: 'Show what a repair from region1 would change, without changing anything', command: '<%= config.bin %> <%= command.id %> --repair --from region1 --dry-run'},
-    {description: 'Repair region2 from region1, including deletions, non-interactively', command: '<%= config.bin %> <%= command.id %> --repair --from region1 --delete-extra --yes'},
+    {description: 'Repair region2 from region1, including deletions, after a Raft snapshot of region2, non-interactively', command: '<%= config.bin %> <%= command.id %> --repair --from region1 --delete-extra --backup-dir /backups/vault --yes'},
     {description: 'Choose two of several configured regions and read harder', command: '<%= config.bin %> <%= command.id %> --regions eu-west,eu-central --concurrency 32'},
   ]
 
@@ -49,6 +51,8 @@ Exit codes: 0 in sync, 1 drift (after a repair: drift left), 2 error (unreachabl
     'delete-extra': Flags.boolean({description: 'with --repair: also delete keys that exist only in the target and soft-delete values deleted in --from', default: false}),
     'dry-run': Flags.boolean({description: 'with --repair: show the plan and stop', default: false}),
     yes: Flags.boolean({char: 'y', description: 'with --repair: do not ask for confirmation (required without a TTY)', default: false}),
+    'backup-dir': Flags.string({description: 'with --repair: take a verified Raft snapshot of the target region into this directory before applying (needs a token allowed to read sys/storage/raft/snapshot)'}),
+    'no-backup': Flags.boolean({description: 'with --repair: allow a plan that deletes keys without --backup-dir', default: false}),
   }
 
   public async run(): Promise<VerifyRegionsOutput> {
@@ -62,6 +66,7 @@ Exit codes: 0 in sync, 1 drift (after a repair: drift left), 2 error (unreachabl
       exclude: flags.exclude ?? [],
       concurrency: flags.concurrency,
       repair: flags.repair ? {from: flags.from!, deleteExtra: flags['delete-extra']} : undefined,
+      backupDir: flags['backup-dir'],
     })
     // Stage lines go to stdout (listr2): keep them out of machine-readable output.
     const steps = {json: human !== 'table'}
@@ -82,13 +87,15 @@ Exit codes: 0 in sync, 1 drift (after a repair: drift left), 2 error (unreachabl
         if (human) this.log('\nDry run: nothing was changed.')
         return this.finish(context, format)
       }
+      requireBackupForDeletes(context, flags['no-backup'])
       await confirmOrRefuse({
         yes: flags.yes,
         message: `Apply ${plan.steps.length} step(s) to ${plan.keys} key(s) in region ${plan.to}?`,
         typeToConfirm: planDeletes(plan) ? plan.to : undefined,
         nonInteractiveHint: 'Review the plan with --dry-run, then re-run with --yes.',
       })
-      await runSteps([{...STAGES.apply, title: `Apply the plan to ${plan.to} (check-and-set)`}, STAGES.verify], context, steps)
+      await runSteps([...backupSteps(context), {...STAGES.apply, title: `Apply the plan to ${plan.to} (check-and-set)`}, STAGES.verify], context, steps)
+      if (human && context.snapshot?.archiveFile) this.log(`\nBackup of ${plan.to} before the repair: ${context.snapshot.archiveFile}`)
       if (human) this.log(`\n${renderRepairResult(context.result!, human)}\n\nAfter the repair:\n${renderComparison(context.after!, human)}`)
       return this.finish(context, format)
     } finally {
@@ -98,7 +105,7 @@ Exit codes: 0 in sync, 1 drift (after a repair: drift left), 2 error (unreachabl
 
   private checkFlagCombination(): void {
     const flags = this.flags
-    const needsRepair = (['from', 'delete-extra', 'dry-run', 'yes'] as const).filter((name) => flags[name] !== undefined && flags[name] !== false)
+    const needsRepair = (['from', 'delete-extra', 'dry-run', 'yes', 'backup-dir', 'no-backup'] as const).filter((name) => flags[name] !== undefined && flags[name] !== false)
     if (!flags.repair && needsRepair.length > 0) {
       throw new ToolkitError('BAD_FLAGS', `--${needsRepair[0]} only applies with --repair`, {hint: 'Add --repair --from REGION, or drop the flag to just compare.'})
     }
@@ -111,7 +118,10 @@ Exit codes: 0 in sync, 1 drift (after a repair: drift left), 2 error (unreachabl
   private finish(context: VerifyContext, format: OutputFormat | 'json'): VerifyRegionsOutput {
     const final = context.after ?? context.comparison!
     const output: VerifyRegionsOutput = {...context.comparison!}
-    if (context.plan) output.repair = {dryRun: this.flags['dry-run'], plan: context.plan, result: context.result, after: context.after}
+    if (context.plan) {
+      const backup = context.snapshot?.archiveFile ? {file: context.snapshot.archiveFile, manifestFile: context.snapshot.manifestFile!} : undefined
+      output.repair = {dryRun: this.flags['dry-run'], plan: context.plan, backup, result: context.result, after: context.after}
+    }
     if (final.errors.length > 0 || (context.result?.failures ?? 0) > 0) {
       // The report is printed first; the exit code still says the run is not trustworthy.
       process.exitCode = ExitCode.Error

@@ -94,7 +94,7 @@ export function renderPlan(plan: RepairPlan, format: OutputFormat): string {
     parts.push(heading(format, 'Skipped'), table(format, ['key', 'class', 'reason'], plan.skipped.map((s) => [displayKey(s.key), s.classes.join(', '), s.reason])))
   }
   if (plan.counts['update-value'] > 0) parts.push(`Overwritten values stay in ${plan.to}'s version history (up to its max_versions).`)
-  if (plan.counts.delete > 0) parts.push(`Deleting removes every version of a key: take a snapshot of ${plan.to} first (secrets dr snapshot --region ${plan.to}).`)
+  if (plan.counts.delete > 0) parts.push(`Deleting removes every version of a key: applying this plan needs --backup-dir DIR (a Raft snapshot of ${plan.to} is taken first) or --no-backup.`)
   return parts.join('\n\n')
 }
 

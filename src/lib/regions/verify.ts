@@ -1,4 +1,5 @@
 import {findRegion} from '../config/load.js'
+import {type SnapshotContext, snapshotSteps} from '../dr/save.js'
 import type {RegionConfig, ToolkitConfig} from '../config/schema.js'
 import {ToolkitError} from '../errors/errors.js'
 import type {Step} from '../report/progress.js'
@@ -21,10 +22,14 @@ export interface VerifyContext {
   /** Requests in flight per region; undefined keeps each region's configured maxConcurrency. */
   concurrency?: number
   repair?: {from: string; deleteExtra: boolean}
+  /** Where the Raft snapshot of the target region goes before a repair is applied. */
+  backupDir?: string
   env?: NodeJS.ProcessEnv
   vaults?: [RegionVault, RegionVault]
   comparison?: RegionComparison
   plan?: RepairPlan
+  /** The backup snapshot, once taken (dr snapshot's own stages and context). */
+  snapshot?: SnapshotContext
   result?: RepairResult
   /** The comparison after the repair. */
   after?: RegionComparison
@@ -57,7 +62,7 @@ export function selectRegions(config: ToolkitConfig, names?: string): [RegionCon
   throw new ToolkitError('BAD_REGIONS', `the configuration has ${config.regions.length} regions (${known}): choose two with --regions`, {hint: `e.g. --regions ${config.regions[0].name},${config.regions[1].name}`})
 }
 
-export function newVerifyContext(init: Omit<VerifyContext, 'vaults' | 'comparison' | 'plan' | 'result' | 'after'>): VerifyContext {
+export function newVerifyContext(init: Omit<VerifyContext, 'vaults' | 'comparison' | 'plan' | 'snapshot' | 'result' | 'after'>): VerifyContext {
   if (init.concurrency !== undefined && (!Number.isInteger(init.concurrency) || init.concurrency < 1 || init.concurrency > 256)) {
     throw new ToolkitError('BAD_CONCURRENCY', `--concurrency ${init.concurrency} is out of range`, {hint: 'Use a whole number from 1 to 256 (requests in flight per region).'})
   }
@@ -150,11 +155,40 @@ export async function stagePlan(context: VerifyContext): Promise<void> {
   context.plan = planRepair(context.comparison!, {from: context.repair!.from, deleteExtra: context.repair!.deleteExtra})
 }
 
+function repairVaults(context: VerifyContext): {from: RegionVault; to: RegionVault} {
+  const [a, b] = context.vaults!
+  return a.region.name === context.plan!.from ? {from: a, to: b} : {from: b, to: a}
+}
+
+/**
+ * Deleting a key removes all its versions, so a plan with deletions needs a
+ * backup of the target (or the operator saying, with --no-backup, that they
+ * have one). Updates keep the old value in the target's version history.
+ */
+export function requireBackupForDeletes(context: VerifyContext, noBackup: boolean): void {
+  const deletes = context.plan!.counts.delete
+  if (deletes > 0 && !context.backupDir && !noBackup) {
+    throw new ToolkitError('BACKUP_REQUIRED', `the plan deletes ${deletes} key(s) in region ${context.plan!.to} with all their versions, and no backup was asked for`, {
+      hint: `Add --backup-dir DIR (a verified Raft snapshot of ${context.plan!.to} is taken first, as \`secrets dr snapshot\` does), or --no-backup if you have one.`,
+    })
+  }
+}
+
+/** The backup stages: `dr snapshot`'s own, on the target region, before anything is applied. */
+export function backupSteps(context: VerifyContext): Step<VerifyContext>[] {
+  if (!context.backupDir) return []
+  const {to} = repairVaults(context)
+  context.snapshot = {options: {vault: to, outDir: context.backupDir, kind: 'snapshot', encryptTo: [], countKeys: false}}
+  return snapshotSteps<{snapshot: SnapshotContext}>(`Backup of ${to.region.name}`).map((step) => ({
+    title: step.title,
+    run: (c: VerifyContext, update: (output: string) => void) => step.run(c as {snapshot: SnapshotContext}, update),
+    skip: step.skip ? (c: VerifyContext) => step.skip!(c as {snapshot: SnapshotContext}) : undefined,
+  }))
+}
+
 export async function stageApply(context: VerifyContext, update: (output: string) => void = () => {}): Promise<void> {
   const plan = context.plan!
-  const [a, b] = context.vaults!
-  const from = a.region.name === plan.from ? a : b
-  const to = from === a ? b : a
+  const {from, to} = repairVaults(context)
   const applyProgress = throttled(({done, total}: {done: number; total: number}) => update(`${done}/${total} keys`))
   context.result = await applyRepair(plan, {from: from.store, to: to.store}, {
     concurrency: keyConcurrency(context),

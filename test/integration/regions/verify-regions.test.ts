@@ -2,6 +2,10 @@
 // environment, driven through the built CLI. Each test works under its own
 // prefix (--path) because region1/region2 are shared with other tests, and
 // removes its keys afterwards.
+import {existsSync, mkdtempSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {PROJECT_ROOT} from '../../helpers/binaries.js'
 import {testEnv} from '../../helpers/env.js'
 import type {RegionVault} from '../../../src/lib/vault/connect.js'
 import {canary, cleanUp, connectAll, data, destroyCurrent, expectNoCanary, report, runVerify, seed, uniquePrefix} from './helpers.js'
@@ -144,9 +148,17 @@ describe('verify regions (real Vault regions, built CLI)', () => {
     expect(refused.stderr).toMatch(/refusing to proceed without confirmation/)
     expect(await r2.store.readMetadata(`${p}/missing/deep key`)).toBeUndefined()
 
-    const repair = await runVerify(['--path', p, '--repair', '--from', 'region1', '--delete-extra', '--yes', '--json'], cli)
+    const noBackup = await runVerify(['--path', p, '--repair', '--from', 'region1', '--delete-extra', '--yes'], cli)
+    expect(noBackup.code).toBe(2)
+    expect(noBackup.stderr).toMatch(/the plan deletes 1 key\(s\) in region region2 with all their versions, and no backup was asked for/)
+    expect(await r2.store.readMetadata(`${p}/extra`)).toBeDefined()
+
+    const backupDir = mkdtempSync(join(PROJECT_ROOT, 'test-output', 'verify-backup-'))
+    const repair = await runVerify(['--path', p, '--repair', '--from', 'region1', '--delete-extra', '--backup-dir', backupDir, '--yes', '--json'], cli)
     expect(repair.code).toBe(0)
     const json = report(repair)
+    expect(json.repair.backup.file).toMatch(/region2\.snap$/)
+    expect(existsSync(json.repair.backup.file) && existsSync(json.repair.backup.manifestFile)).toBe(true)
     expect(json.repair.result.counts).toEqual({applied: 5, conflict: 0, failed: 0, 'not-attempted': 0})
     expect(json.repair.after).toMatchObject({inSync: true, keysCompared: 4})
 
@@ -157,7 +169,7 @@ describe('verify regions (real Vault regions, built CLI)', () => {
     expect((await r2.store.readMetadata(`${p}/missing/deep key`))!.customMetadata).toEqual({'managed-by': 'external-secrets'})
     expect(await r2.store.readMetadata(`${p}/extra`)).toBeUndefined()
     expect(await r2.store.readMetadata(outside)).toBeDefined()
-    expectNoCanary([dry, refused, repair, again].flatMap((r) => [r.stdout, r.stderr]), [secret])
+    expectNoCanary([dry, refused, noBackup, repair, again].flatMap((r) => [r.stdout, r.stderr]), [secret])
   })
 
   test('thousands of keys (2,000 per region) with three planted differences', async () => {
