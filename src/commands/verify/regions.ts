@@ -94,9 +94,12 @@ Exit codes: 0 in sync, 1 drift (after a repair: drift left), 2 error (unreachabl
         typeToConfirm: planDeletes(plan) ? plan.to : undefined,
         nonInteractiveHint: 'Review the plan with --dry-run, then re-run with --yes.',
       })
-      await runSteps([...backupSteps(context), {...STAGES.apply, title: `Apply the plan to ${plan.to} (check-and-set)`}, STAGES.verify], context, steps)
+      await runSteps([...backupSteps(context), {...STAGES.apply, title: `Apply the plan to ${plan.to} (check-and-set)`}], context, steps)
       if (human && context.snapshot?.archiveFile) this.log(`\nBackup of ${plan.to} before the repair: ${context.snapshot.archiveFile}`)
-      if (human) this.log(`\n${renderRepairResult(context.result!, human)}\n\nAfter the repair:\n${renderComparison(context.after!, human)}`)
+      // Printed before the re-comparison, so what was applied is on record even if that stage fails.
+      if (human) this.log(`\n${renderRepairResult(context.result!, human)}`)
+      await runSteps([STAGES.verify], context, steps)
+      if (human) this.log(`\nAfter the repair:\n${renderComparison(context.after!, human)}`)
       return this.finish(context, format)
     } finally {
       await closeVerifyContext(context)
