@@ -100,13 +100,22 @@ export async function startEnvironment(): Promise<RunningEnvironment> {
   for (const signal of signals) process.on(signal, onSignal)
   const reaper = startReaper(registry, join(logsDir, 'reaper.log'))
 
-  const processes: ManagedProcess[] = []
+  // In start order: etcd, kube-apiserver, ESO.
+  const kubeProcesses: ManagedProcess[] = []
   const vaults: VaultServerHandle[] = []
   const stopAll = async () => {
-    await Promise.all([...vaults.map((vault) => vault.stop()), ...processes.reverse().map((p) => p.stop())])
+    const begin = Date.now()
+    // Clients before servers: ESO before the API server, the API server before
+    // etcd — a kube-apiserver that has lost etcd spends its grace period retrying.
+    const stopKube = async () => {
+      for (const server of [...kubeProcesses].reverse()) await server.stop()
+    }
+    await Promise.all([stopKube(), ...vaults.map((vault) => vault.stop())])
     killRegisteredSync(registry)
     await reaper.stop(1000)
     for (const signal of signals) process.off(signal, onSignal)
+    timings.teardown = Date.now() - begin
+    writeFileSync(join(logsDir, 'timings.json'), JSON.stringify(timings, null, 2))
   }
 
   try {
@@ -123,16 +132,16 @@ export async function startEnvironment(): Promise<RunningEnvironment> {
 
     const kubePath = async () => {
       const etcd = await timed('etcd', () => startEtcd(binaries.etcd, workDir))
-      processes.push(etcd.process)
+      kubeProcesses.push(etcd.process)
       const apiServer = await timed('kube-apiserver', () => startKubeApiServer(binaries['kube-apiserver'], workDir, etcd.url))
-      processes.push(apiServer.process)
+      kubeProcesses.push(apiServer.process)
       const kube = kubeClient(apiServer.kubeconfig)
       await timed('crds', async () => {
         await applyCrds(kube, crds.crds)
         await kube.ensureNamespace(ESO_NAMESPACE)
       })
       const eso = await timed('eso', () => startEso(binaries.eso, workDir, apiServer.kubeconfig))
-      processes.push(eso)
+      kubeProcesses.push(eso)
       return {kube, kubeconfig: apiServer.kubeconfig, eso}
     }
     const vaultPath = (name: string) =>

@@ -6,7 +6,8 @@ import {generateKeyPairSync, randomBytes} from 'node:crypto'
 import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {parseAllDocuments, stringify} from 'yaml'
+import * as k8s from '@kubernetes/client-node'
+import {stringify} from 'yaml'
 
 import {conditionOf, KubeClient, loadKubeConfig, type KubeObject} from '../../src/lib/kube/client.js'
 import {freePorts, httpGet, sleep, waitFor} from './net.js'
@@ -143,6 +144,9 @@ export async function startKubeApiServer(binary: string, workDir: string, etcdUr
         // One client (the tests) and one controller: fairness queues only add start-up work.
         '--enable-priority-and-fairness=false',
         '--profiling=false',
+        // The default reconciler publishes the advertise address as the `kubernetes`
+        // Service's endpoint, and Endpoints refuse loopback addresses: an error every 10 s.
+        '--endpoint-reconciler-type=none',
       ],
       logFile,
     })
@@ -194,13 +198,12 @@ export function esoCrdDocuments(esoBinary: string, fallbackDir: string): {source
   } else {
     throw new Error(`no ESO CRDs: neither ${bundle} nor ${fallbackDir} exists.\nRun: scripts/test-env/binaries.sh ensure eso`)
   }
-  const crds: KubeObject[] = []
-  for (const source of sources) {
-    for (const document of parseAllDocuments(readFileSync(source, 'utf8'))) {
-      const object = document.toJS() as KubeObject | null
-      if (object?.kind === 'CustomResourceDefinition') crds.push(object)
-    }
-  }
+  // loadAllYaml turns each CRD into client-node's typed model: applying a plain
+  // parsed object would lose every schema key the model spells differently
+  // (x-kubernetes-preserve-unknown-fields becomes xKubernetesPreserveUnknownFields).
+  const crds = sources
+    .flatMap((source) => k8s.loadAllYaml(readFileSync(source, 'utf8')) as KubeObject[])
+    .filter((object) => object?.kind === 'CustomResourceDefinition')
   return {source: sources.join(', '), crds}
 }
 

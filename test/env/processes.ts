@@ -4,7 +4,7 @@
 // process can end every server a run started, including those that tests
 // started through test/helpers/vault-server.ts.
 import {spawn, type ChildProcess} from 'node:child_process'
-import {appendFileSync, closeSync, existsSync, openSync, readFileSync, writeFileSync} from 'node:fs'
+import {appendFileSync, closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 
 /** Names the registry file of the current run; set by the global setup, read by test-started servers. */
 export const PROCESS_REGISTRY_VARIABLE = 'SECRETS_TOOLKIT_TEST_PROCESSES'
@@ -79,9 +79,10 @@ export function startProcess(options: StartOptions): ManagedProcess {
         const timer = setTimeout(() => signalGroup(pid, 'SIGKILL'), graceMs)
         await exited
         clearTimeout(timer)
+        // Whatever the server forked dies with its group. Only right after our
+        // own signal: a group id long dead may name someone else's processes.
+        signalGroup(pid, 'SIGKILL')
       }
-      // Whatever the server forked dies with its group.
-      signalGroup(pid, 'SIGKILL')
       live.delete(managed)
       unregister(pid)
     },
@@ -131,13 +132,32 @@ function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
 }
 
+/**
+ * Whether a group still has a running member. Exited children stay zombies
+ * (and in their group) until Node reaps them, which it cannot do while a
+ * synchronous wait blocks the event loop: so on Linux, /proc decides.
+ */
 function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0)
-    return true
-  } catch {
-    return false
+  if (!existsSync('/proc/self/stat')) {
+    try {
+      process.kill(-pgid, 0)
+      return true
+    } catch {
+      return false
+    }
   }
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      // pid (comm) state ppid pgrp …; comm may contain spaces and parentheses.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (Number(pgrp) === pgid && state !== 'Z') return true
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return false
 }
 
 /**
@@ -176,10 +196,11 @@ export function startReaper(registry: string, logFile: string): ManagedProcess {
     'while kill -0 "$parent" 2>/dev/null; do sleep 1; done',
     '[ -f "$registry" ] || exit 0',
     'groups=$(cut -f1 "$registry")',
-    'for g in $groups; do kill -TERM -- "-$g" 2>/dev/null; done',
+    // dash's kill takes no "--": the signal first, then the negative group id.
+    'for g in $groups; do kill -TERM "-$g" 2>/dev/null; done',
     'sleep 3',
-    'for g in $groups; do kill -KILL -- "-$g" 2>/dev/null; done',
-    'echo "reaped: $groups"',
+    'for g in $groups; do kill -KILL "-$g" 2>/dev/null; done',
+    'echo reaped: $groups',
   ].join('\n')
   const reaper = startProcess({name: 'reaper', command: 'sh', args: ['-c', script, 'reaper', String(process.pid), registry], logFile})
   // The reaper watches the registry; it is not in it.
