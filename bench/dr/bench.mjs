@@ -160,7 +160,9 @@ mkdirSync(snapDir, {recursive: true})
 const curlFile = join(work, 'curl.snap')
 const header = `X-Vault-Token: ${server.token}`
 
-const results = {snapshotCurl: [], snapshotCli: [], restoreCurl: [], restoreCli: [], restoreCurlUploadOnly: []}
+const results = {snapshotCurl: [], snapshotCli: [], snapshotShell: [], restoreCurl: [], restoreCli: [], restoreCurlUploadOnly: []}
+// The same guarantees with shell tools: the archive's SHA-256, and state.bin inflated and hashed.
+const shellChecks = (file) => `sha256sum ${file} >/dev/null && tar -xzOf ${file} state.bin | sha256sum >/dev/null`
 let cliFile
 for (let round = 0; round < RUNS; round++) {
   const order = round % 2 === 0 ? ['curl', 'cli'] : ['cli', 'curl']
@@ -169,6 +171,9 @@ for (let round = 0; round < RUNS; round++) {
       rmSync(curlFile, {force: true})
       results.snapshotCurl.push(await timed('curl', ['-sf', '-H', header, '-o', curlFile, `${server.address}/v1/sys/storage/raft/snapshot`]))
       log(`snapshot curl: ${results.snapshotCurl.at(-1).seconds.toFixed(1)} s`)
+      rmSync(curlFile, {force: true})
+      results.snapshotShell.push(await timed('bash', ['-c', `curl -sf -H '${header}' -o ${curlFile} ${server.address}/v1/sys/storage/raft/snapshot && ${shellChecks(curlFile)}`]))
+      log(`snapshot curl + shell checks: ${results.snapshotShell.at(-1).seconds.toFixed(1)} s`)
     } else {
       for (const name of readdirSync(snapDir)) rmSync(join(snapDir, name))
       results.snapshotCli.push(await timed('node', [...cli, 'dr', 'snapshot', '--region', 'bench', '--out', snapDir, '--json'], cliEnv))
@@ -217,6 +222,7 @@ const table = [
   '| operation | wall time | throughput | vs curl | peak RSS |',
   '| --- | --- | --- | --- | --- |',
   row('`curl` GET snapshot → file', results.snapshotCurl),
+  row('`curl`, then `sha256sum` and `tar -xzO state.bin \\| sha256sum` (the same checks with shell tools)', results.snapshotShell, results.snapshotCurl),
   row('`secrets dr snapshot` (download + SHA-256 + in-flight archive check + key counts + manifest)', results.snapshotCli, results.snapshotCurl),
   row('`curl -T` POST snapshot (upload only; the server applies it afterwards)', results.restoreCurlUploadOnly),
   row('`curl -T` POST snapshot + wait until applied', results.restoreCurl),

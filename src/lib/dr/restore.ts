@@ -19,6 +19,7 @@ import {resolveSnapshotPaths, verifySnapshotFile, type VerifyReport} from './ver
 
 export const RESTORE_ENDPOINT = 'sys/storage/raft/snapshot'
 export const FORCE_RESTORE_ENDPOINT = 'sys/storage/raft/snapshot-force'
+const RESTORE_LOCK_GRACE_MS = 250
 
 export interface RestoreOptions {
   file: string
@@ -304,7 +305,7 @@ export async function stageUpload(ctx: RestoreContext, update: (text: string) =>
   const {options} = ctx
   const verify = ctx.verify!
   const inspection = verify.inspection!
-  const file = createReadStream(verify.file, {highWaterMark: 1024 * 1024})
+  const file = createReadStream(verify.file, {highWaterMark: 256 * 1024})
   const plain: Readable = verify.encrypted ? await decryptStream(file, options.identities ?? [], verify.file) : file
   const started = Date.now()
   let sent = 0
@@ -346,8 +347,6 @@ export async function stageUpload(ctx: RestoreContext, update: (text: string) =>
  */
 async function waitForRestoreToSettle(ctx: RestoreContext, deadline: number, update: (text: string) => void): Promise<void> {
   const {http} = ctx.target!
-  // Let the server's restore goroutine take the lock before the probe queues behind it.
-  await sleep(Math.min(1000, ctx.options.pollIntervalMs))
   while (Date.now() < deadline) {
     update('waiting for the server to finish applying the snapshot')
     try {
@@ -364,7 +363,11 @@ async function waitForRestoreToSettle(ctx: RestoreContext, deadline: number, upd
 export async function stageWaitHealthy(ctx: RestoreContext, update: (text: string) => void = () => {}): Promise<void> {
   const {options} = ctx
   const started = Date.now()
-  await waitForRestoreToSettle(ctx, started + options.waitTimeoutMs, update)
+  const deadline = started + options.waitTimeoutMs
+  // The server starts its restore before it answers the upload; give it a moment to take the lock.
+  await sleep(RESTORE_LOCK_GRACE_MS)
+  await waitForRestoreToSettle(ctx, deadline, update)
+  let confirmed = false
   let sealedSince: number | undefined
   let last: {state: ServerState; health?: VaultHealth} = {state: 'unreachable'}
   for (;;) {
@@ -372,7 +375,13 @@ export async function stageWaitHealthy(ctx: RestoreContext, update: (text: strin
       const health = await ctx.target!.sys.health()
       const state: ServerState = !health.initialized ? 'uninitialized' : health.sealed ? 'sealed' : health.standby ? 'standby' : 'healthy'
       last = {state, health}
-      if (state === 'healthy') break
+      if (state === 'healthy') {
+        if (confirmed) break
+        // Had the first probe slipped in before the server took its lock, this one waits behind it.
+        confirmed = true
+        await waitForRestoreToSettle(ctx, deadline, update)
+        continue
+      }
       if (state === 'sealed') {
         sealedSince ??= Date.now()
         // A Shamir-sealed server never unseals itself: report it instead of waiting out the timeout.
