@@ -1,4 +1,4 @@
-import {createWriteStream} from 'node:fs'
+import {createWriteStream, unlinkSync} from 'node:fs'
 import {mkdir, open, unlink} from 'node:fs/promises'
 import {basename, join, resolve} from 'node:path'
 import {Transform} from 'node:stream'
@@ -44,6 +44,8 @@ export interface SnapshotContext {
   createdAt?: Date
   durationMs?: number
   temporary?: string
+  /** Stops the exit handler that removes the temporary file. */
+  releaseTemporary?: () => void
   archiveFile?: string
   manifestFile?: string
   archive?: {sha256: string; size: number}
@@ -141,6 +143,23 @@ export async function stageDownload(ctx: SnapshotContext, update: (text: string)
 
   const encrypted = options.encryptTo.length > 0
   const outer = hashingStream()
+  // Interrupted (Ctrl-C, a cron timeout) or exiting for any other reason: leave no half-written file behind.
+  const onExit = () => {
+    try {
+      unlinkSync(temporary)
+    } catch {
+      // Already gone.
+    }
+  }
+  const onSignal = () => process.exit(130)
+  process.on('exit', onExit)
+  process.prependOnceListener('SIGINT', onSignal)
+  process.prependOnceListener('SIGTERM', onSignal)
+  const stopWatching = () => {
+    process.off('exit', onExit)
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
   try {
     const file = createWriteStream(temporary, {flags: 'wx', mode: 0o600})
     if (encrypted) {
@@ -158,6 +177,7 @@ export async function stageDownload(ctx: SnapshotContext, update: (text: string)
   } catch (error) {
     checker.input.destroy()
     await removeQuietly(temporary)
+    stopWatching()
     const inspection = failedCheck ?? (await checker.result)
     if (failedCheck) throw invalidSnapshot(options.vault.region.name, inspection)
     if (error instanceof ToolkitError) throw error
@@ -169,8 +189,11 @@ export async function stageDownload(ctx: SnapshotContext, update: (text: string)
   const inspection = await checker.result
   if (!inspection.ok) {
     await removeQuietly(temporary)
+    stopWatching()
     throw invalidSnapshot(options.vault.region.name, inspection)
   }
+  // Watched until stagePublish gives the file its name.
+  ctx.releaseTemporary = stopWatching
   ctx.inspection = inspection
   // Unencrypted, the file is the archive: its digest is the checker's (one SHA-256 pass, not two).
   ctx.archive = encrypted ? outer.result() : {sha256: inspection.sha256, size: inspection.size}
@@ -232,6 +255,7 @@ export async function stagePublish(ctx: SnapshotContext): Promise<void> {
     takenBefore: options.takenBefore,
   }
   await publish(ctx.temporary!, ctx.archiveFile!)
+  ctx.releaseTemporary?.()
   ctx.manifestFile = manifestPathFor(ctx.archiveFile!)
   await writeFileAtomically(ctx.manifestFile, `${JSON.stringify(manifest, null, 2)}\n`)
   ctx.manifest = manifest
