@@ -38,7 +38,7 @@ export function renderVerify(report: VerifyReport): string {
     const {raft} = report.inspection
     lines.push(`  Raft index ${raft.index}, term ${raft.term}, id ${raft.id}`)
   }
-  if (report.inspection) {
+  if (report.inspection && report.inspection.members.length > 0) {
     lines.push(`  members: ${report.inspection.members.map((m) => `${m.name} (${formatBytes(m.size)})`).join(', ')}`)
   }
   if (report.manifest) {
