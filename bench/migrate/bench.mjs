@@ -42,7 +42,8 @@ try {
   const templates = []
   for (let i = 0; i < DISTINCT; i++) {
     const plain = `username: user${i}\npassword: bench-password-${i}-${'x'.repeat(24)}\napi_key: bench-key-${i}\nport: ${5000 + i}\n`
-    templates.push(execFileSync(sops, ['encrypt', '--age', recipient, '--input-type', 'yaml', '--output-type', 'yaml', '/dev/stdin'], {input: plain, env: {...process.env, SOPS_DISABLE_VERSION_CHECK: '1'}}))
+    // sops reads only paths; `cat` gives it a real pipe as /dev/stdin (Node's stdin to a child is a socket).
+    templates.push(execFileSync('bash', ['-c', 'cat | "$0" "$@"', sops, 'encrypt', '--age', recipient, '--input-type', 'yaml', '--output-type', 'yaml', '/dev/stdin'], {input: plain, env: {...process.env, SOPS_DISABLE_VERSION_CHECK: '1'}}))
   }
   const tree = join(work, 'tree')
   const files = []

@@ -79,7 +79,7 @@ Exit codes: 0 done (or nothing to change), 1 some files skipped with --continue-
     'remote-key-template': Flags.string({description: 'Vault path of each Secret under the KV mount: {namespace}, {name}, {key}', default: DEFAULT_REMOTE_KEY_TEMPLATE}),
     'deletion-policy': Flags.string({description: 'PushSecret deletionPolicy: Delete removes the Vault secret when the PushSecret goes', options: ['None', 'Delete'], default: 'None'}),
     'refresh-interval': Flags.string({description: 'PushSecret refreshInterval', default: '1h'}),
-    concurrency: Flags.integer({description: 'files decrypted and objects applied at once', default: 8, min: 1, max: 64}),
+    concurrency: Flags.integer({description: 'sops processes, Kubernetes and Vault requests in flight at once', default: 16, min: 1, max: 64}),
   }
 
   public async run(): Promise<MigrateOutput> {

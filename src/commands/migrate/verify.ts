@@ -45,7 +45,7 @@ Exit codes: 0 everything matches, 1 something is missing or different (the table
     wait: Flags.string({description: 'poll until everything matches or this much time has passed (e.g. 90s, 5m)'}),
     'remove-sources': Flags.boolean({description: 'after a full match, git rm the verified SOPS files and .sops.yaml (needs --source)', default: false}),
     yes: Flags.boolean({char: 'y', description: 'do not ask before --remove-sources (required without a TTY)', default: false}),
-    concurrency: Flags.integer({description: 'Secrets checked at once', default: 8, min: 1, max: 64}),
+    concurrency: Flags.integer({description: 'Secrets checked at once (Vault reads in flight)', default: 16, min: 1, max: 64}),
   }
 
   public async run(): Promise<VerifyReport & {removed?: RemovedSources}> {

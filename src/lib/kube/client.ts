@@ -85,21 +85,26 @@ export class KubeClient {
 
   async getSecret(namespace: string, name: string): Promise<ObservedSecret | undefined> {
     try {
-      const secret = await this.#core.readNamespacedSecret({namespace, name})
-      const data = new Map<string, SecretValue>()
-      for (const [key, value] of Object.entries(secret.data ?? {})) data.set(key, SecretValue.fromBase64(value))
-      return {
-        namespace,
-        name,
-        type: secret.type ?? 'Opaque',
-        labels: secret.metadata?.labels ?? {},
-        annotations: secret.metadata?.annotations ?? {},
-        data,
-        resourceVersion: secret.metadata?.resourceVersion,
-      }
+      return observedSecret(await this.#core.readNamespacedSecret({namespace, name}))
     } catch (error) {
       if ((error as {code?: number}).code === 404) return undefined
       throw kubeError('read', {kind: 'Secret', namespace, name}, error)
+    }
+  }
+
+  /** Every Secret of a namespace in one paged LIST: what a bulk pre-flight reads instead of one GET per Secret. */
+  async listSecrets(namespace: string, labelSelector?: string): Promise<ObservedSecret[]> {
+    try {
+      const secrets: ObservedSecret[] = []
+      let continueToken: string | undefined
+      do {
+        const page = await this.#core.listNamespacedSecret({namespace, labelSelector, limit: 500, _continue: continueToken})
+        secrets.push(...page.items.map(observedSecret))
+        continueToken = page.metadata?._continue || undefined
+      } while (continueToken)
+      return secrets
+    } catch (error) {
+      throw kubeError('list', {kind: 'Secret', namespace}, error)
     }
   }
 
@@ -190,6 +195,20 @@ export class KubeClient {
     await this.apply({apiVersion: 'v1', kind: 'Namespace', metadata: {name}})
   }
 
+}
+
+function observedSecret(secret: k8s.V1Secret): ObservedSecret {
+  const data = new Map<string, SecretValue>()
+  for (const [key, value] of Object.entries(secret.data ?? {})) data.set(key, SecretValue.fromBase64(value))
+  return {
+    namespace: secret.metadata?.namespace ?? '',
+    name: secret.metadata?.name ?? '',
+    type: secret.type ?? 'Opaque',
+    labels: secret.metadata?.labels ?? {},
+    annotations: secret.metadata?.annotations ?? {},
+    data,
+    resourceVersion: secret.metadata?.resourceVersion,
+  }
 }
 
 /**

@@ -6,7 +6,7 @@ import {stringify} from 'yaml'
 
 import {ToolkitError} from '../errors/errors.js'
 import {ESO_MANAGED_BY, MANAGED_BY_LABEL} from '../eso/push-secret.js'
-import {conditionOf, PUSH_SECRET_API_VERSION, type KubeClient, type ObservedSecret, type SecretSpec} from '../kube/client.js'
+import {conditionOf, PUSH_SECRET_API_VERSION, type KubeClient, type KubeObject, type ObservedSecret, type SecretSpec} from '../kube/client.js'
 import type {RegionVault} from '../vault/connect.js'
 import type {MigrationPlan, PlannedMigration} from './plan.js'
 
@@ -80,45 +80,64 @@ export async function preflightMigration(
     problems.push(`namespace(s) ${missingNamespaces.join(', ')} do not exist (re-run with --create-namespaces, or create them through GitOps first)`)
   }
 
-  const limit = pLimit(options.concurrency)
-  const prepared = await Promise.all(
-    plan.migrations.map((migration) =>
-      limit(async (): Promise<PreparedMigration> => {
-        const {spec} = migration.planned
-        const id = `${spec.namespace}/${spec.name}`
-        let secretAction: ObjectAction = 'create'
-        let pushSecretAction: ObjectAction = 'create'
-        if (!missingNamespaces.includes(spec.namespace)) {
-          const observed = await kube.getSecret(spec.namespace, spec.name)
-          if (observed) {
-            if (sameSecret(observed, spec)) secretAction = labelsIncluded(observed.labels, spec.labels) ? 'unchanged' : 'update'
-            else if (options.overwrite) secretAction = 'update'
-            else problems.push(`Secret ${id} already exists with different content (from ${migration.planned.source}); re-run with --overwrite to replace it`)
-          }
-          const pushSecret = await kube.read(PUSH_SECRET_API_VERSION, 'PushSecret', spec.name, spec.namespace)
-          if (pushSecret) {
-            const wanted = migration.pushSecret as {spec: unknown; metadata: {labels: Record<string, string>}}
-            pushSecretAction = includesDeep(pushSecret.spec, wanted.spec) && labelsIncluded(pushSecret.metadata?.labels ?? {}, wanted.metadata.labels) ? 'unchanged' : 'update'
-          }
-        }
-        for (const remote of migration.remotes) {
-          const vault = vaults.find((candidate) => candidate.region.name === remote.region)
-          if (!vault) continue
-          const metadata = await vault.store.readMetadata(remote.remoteKey)
-          if (metadata && metadata.customMetadata[ESO_MANAGED_BY.key] !== ESO_MANAGED_BY.value) {
-            problems.push(`region ${remote.region}: ${vault.region.vault.mount}/${remote.remoteKey} exists and is not managed by External Secrets (ESO will refuse to overwrite it); move it away or choose another --remote-key-template`)
-          }
-        }
-        return {...migration, secretAction, pushSecretAction}
-      }),
-    ),
-  )
+  // One LIST per namespace (not one GET per object): a thousand Secrets cost two requests.
+  const observedSecrets = new Map<string, ObservedSecret>()
+  const observedPushSecrets = new Map<string, KubeObject>()
+  for (const namespace of namespaces.filter((candidate) => !missingNamespaces.includes(candidate))) {
+    for (const secret of await kube.listSecrets(namespace)) observedSecrets.set(`${namespace}/${secret.name}`, secret)
+    for (const object of await kube.list(PUSH_SECRET_API_VERSION, 'PushSecret', {namespace})) observedPushSecrets.set(`${namespace}/${object.metadata?.name}`, object)
+  }
+  const foreignPaths = await findForeignVaultPaths(plan, vaults, options.concurrency)
+  problems.push(...foreignPaths)
+
+  const prepared = plan.migrations.map((migration): PreparedMigration => {
+    const {spec} = migration.planned
+    const id = `${spec.namespace}/${spec.name}`
+    let secretAction: ObjectAction = 'create'
+    let pushSecretAction: ObjectAction = 'create'
+    const observed = observedSecrets.get(id)
+    if (observed) {
+      if (sameSecret(observed, spec)) secretAction = labelsIncluded(observed.labels, spec.labels) ? 'unchanged' : 'update'
+      else if (options.overwrite) secretAction = 'update'
+      else problems.push(`Secret ${id} already exists with different content (from ${migration.planned.source}); re-run with --overwrite to replace it`)
+    }
+    const pushSecret = observedPushSecrets.get(id)
+    if (pushSecret) {
+      const wanted = migration.pushSecret as {spec: unknown; metadata: {labels: Record<string, string>}}
+      pushSecretAction = includesDeep(pushSecret.spec, wanted.spec) && labelsIncluded(pushSecret.metadata?.labels ?? {}, wanted.metadata.labels) ? 'unchanged' : 'update'
+    }
+    return {...migration, secretAction, pushSecretAction}
+  })
   if (problems.length > 0) {
     throw new ToolkitError('PREFLIGHT_FAILED', `pre-flight found ${problems.length} problem(s); nothing was written:\n  ${problems.join('\n  ')}`, {
       hint: 'Fix them and re-run; `--dry-run` shows the plan without contacting any system.',
     })
   }
   return {prepared, missingNamespaces}
+}
+
+/**
+ * Vault paths the migration would push to that already hold a secret ESO does
+ * not manage (ESO refuses to overwrite those). Lists each parent folder once
+ * and reads metadata only for the paths that exist.
+ */
+async function findForeignVaultPaths(plan: MigrationPlan, vaults: RegionVault[], concurrency: number): Promise<string[]> {
+  const problems: string[] = []
+  const limit = pLimit(concurrency)
+  for (const vault of vaults) {
+    const wanted = [...new Set(plan.migrations.flatMap((m) => m.remotes.filter((r) => r.region === vault.region.name).map((r) => r.remoteKey)))]
+    const folders = [...new Set(wanted.map((key) => key.slice(0, key.lastIndexOf('/') + 1)))]
+    const existing = new Set<string>()
+    for (const folder of folders) for await (const key of vault.store.list(folder)) existing.add(key)
+    const present = wanted.filter((key) => existing.has(key)).sort()
+    const owners = await Promise.all(present.map((key) => limit(async () => (await vault.store.readMetadata(key))?.customMetadata[ESO_MANAGED_BY.key])))
+    present.forEach((key, index) => {
+      if (owners[index] !== ESO_MANAGED_BY.value) {
+        problems.push(`region ${vault.region.name}: ${vault.region.vault.mount}/${key} exists and is not managed by External Secrets (ESO will refuse to overwrite it); move it away or choose another --remote-key-template`)
+      }
+    })
+  }
+  return problems
 }
 
 /** Writes the PushSecret manifests (never Secret values) for the GitOps repository, atomically per file. */

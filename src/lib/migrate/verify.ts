@@ -2,7 +2,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 
 import pLimit from 'p-limit'
 
-import {conditionOf, PUSH_SECRET_API_VERSION, type KubeClient, type ObservedSecret} from '../kube/client.js'
+import {conditionOf, PUSH_SECRET_API_VERSION, type KubeClient, type KubeObject, type ObservedSecret} from '../kube/client.js'
 import type {SecretValue} from '../secret/secret-value.js'
 import type {SecretData} from '../vault/secret-store.js'
 import type {RegionVault} from '../vault/connect.js'
@@ -60,17 +60,33 @@ function storesOf(pushSecret: {spec?: Record<string, unknown>}): Set<string> {
   return new Set(refs.filter((ref) => (ref.kind ?? 'SecretStore') === 'ClusterSecretStore').map((ref) => ref.name ?? ''))
 }
 
+/** The Secrets and PushSecrets of the namespaces concerned, read with one LIST each. */
+interface KubeView {
+  secrets: Map<string, ObservedSecret>
+  pushSecrets: Map<string, KubeObject>
+}
+
+async function readKubeView(kube: KubeClient, namespaces: string[]): Promise<KubeView> {
+  const view: KubeView = {secrets: new Map(), pushSecrets: new Map()}
+  for (const namespace of namespaces) {
+    if (!(await kube.namespaceExists(namespace))) continue
+    for (const secret of await kube.listSecrets(namespace)) view.secrets.set(`${namespace}/${secret.name}`, secret)
+    for (const object of await kube.list(PUSH_SECRET_API_VERSION, 'PushSecret', {namespace})) view.pushSecrets.set(`${namespace}/${object.metadata?.name}`, object)
+  }
+  return view
+}
+
 /** Compares one Secret with what every region's Vault holds at the remote keys its PushSecret names. */
-async function checkSecret(target: VerifyTarget, systems: {kube: KubeClient; vaults: RegionVault[]}, source: PlannedSecret | undefined): Promise<{rows: CheckRow[]; sourcePath?: string}> {
+async function checkSecret(target: VerifyTarget, systems: {view: KubeView; vaults: RegionVault[]}, source: PlannedSecret | undefined): Promise<{rows: CheckRow[]; sourcePath?: string}> {
   const id = `${target.namespace}/${target.name}`
-  const secret: ObservedSecret | undefined = await systems.kube.getSecret(target.namespace, target.name)
+  const secret = systems.view.secrets.get(id)
   if (!secret) return {rows: [{secret: id, where: 'kubernetes', status: 'secret-missing', keys: source ? [...source.spec.data.keys()].sort() : []}]}
   const rows: CheckRow[] = []
   if (source) {
     const differing = [...source.spec.data].filter(([key, value]) => !secret.data.get(key)?.equals(value)).map(([key]) => key)
     if (differing.length > 0) rows.push({secret: id, where: 'kubernetes', status: 'source-differs', keys: differing.sort(), detail: `differs from ${source.source}`})
   }
-  const pushSecret = await systems.kube.read(PUSH_SECRET_API_VERSION, 'PushSecret', target.name, target.namespace)
+  const pushSecret = systems.view.pushSecrets.get(id)
   if (!pushSecret) {
     rows.push({secret: id, where: 'kubernetes', status: 'pushsecret-missing', keys: []})
     return {rows, sourcePath: secret.annotations[SOURCE_ANNOTATION]}
@@ -133,7 +149,8 @@ export async function verifyMigration(
   for (const [id, item] of sources) if (!targets.has(id)) targets.set(id, {namespace: item.spec.namespace, name: item.spec.name})
   const limit = pLimit(options.concurrency)
   const ids = [...targets.keys()].sort()
-  const results = await Promise.all(ids.map((id) => limit(() => checkSecret(targets.get(id)!, systems, sources.get(id)))))
+  const view = await readKubeView(systems.kube, [...new Set([...targets.values()].map((target) => target.namespace))].sort())
+  const results = await Promise.all(ids.map((id) => limit(() => checkSecret(targets.get(id)!, {view, vaults: systems.vaults}, sources.get(id)))))
   const rows = results.flatMap((result) => result.rows)
   const counts: Partial<Record<CheckStatus, number>> = {}
   for (const row of rows) counts[row.status] = (counts[row.status] ?? 0) + 1
