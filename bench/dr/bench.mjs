@@ -16,7 +16,7 @@
 import {execFileSync, spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {cpus, loadavg, tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {fileURLToPath} from 'node:url'
@@ -160,6 +160,7 @@ mkdirSync(snapDir, {recursive: true})
 const curlFile = join(work, 'curl.snap')
 const header = `X-Vault-Token: ${server.token}`
 
+const loadBefore = loadavg()[0]
 const results = {snapshotCurl: [], snapshotCli: [], snapshotShell: [], restoreCurl: [], restoreCli: [], restoreCurlUploadOnly: []}
 // The same guarantees with shell tools: the archive's SHA-256, and state.bin inflated and hashed.
 const shellChecks = (file) => `sha256sum ${file} >/dev/null && tar -xzOf ${file} state.bin | sha256sum >/dev/null`
@@ -217,7 +218,7 @@ const row = (label, xs, ref) => {
   return `| ${label} | ${s.toFixed(1)} s | ${(snapshotBytes / 1e6 / s).toFixed(0)} MB/s | ${r ? `${(((s - r) / r) * 100).toFixed(0)}%` : '—'} | ${rss.toFixed(0)} MB |`
 }
 const table = [
-  `Snapshot: ${(snapshotBytes / 1e6).toFixed(0)} MB (${filled.secrets} KV v2 secrets of ${VALUE_KB} KiB random text), server ${server.version}, median of ${RUNS} alternating runs.`,
+  `Snapshot: ${(snapshotBytes / 1e6).toFixed(0)} MB (${filled.secrets} KV v2 secrets of ${VALUE_KB} KiB random text), server ${server.version}, median of ${RUNS} alternating runs; ${cpus().length} vCPU, 1-minute load average ${loadBefore.toFixed(1)} at the start and ${loadavg()[0].toFixed(1)} at the end (other work shared the machine).`,
   '',
   '| operation | wall time | throughput | vs curl | peak RSS |',
   '| --- | --- | --- | --- | --- |',
@@ -230,6 +231,6 @@ const table = [
   `| \`secrets dr restore\` with the safety snapshot (one run) | ${withSafety.seconds.toFixed(1)} s | — | — | ${withSafety.rssMb.toFixed(0)} MB |`,
 ].join('\n')
 mkdirSync(join(root, 'bench/results'), {recursive: true})
-writeFileSync(join(root, 'bench/results/dr.json'), JSON.stringify({snapshotBytes, filled, server: server.version, runs: RUNS, results, withSafety}, null, 2))
+writeFileSync(join(root, 'bench/results/dr.json'), JSON.stringify({snapshotBytes, filled, server: server.version, runs: RUNS, load: [loadBefore, loadavg()[0]], results, withSafety}, null, 2))
 process.stdout.write(`${table}\n`)
 process.exit(0)
