@@ -193,7 +193,7 @@ function buildPlan(ctx: RestoreContext, sealType: string | undefined, appliedInd
     warnings.push(
       manifest
         ? 'the cluster this snapshot came from is not recorded: the server\'s own check will refuse a snapshot of another cluster unless --force is given'
-        : 'no manifest: the snapshot\'s region, cluster and key counts are unknown, so the post-restore data check can only confirm health',
+        : 'no manifest: the snapshot\'s region, cluster and key counts are unknown; without key counts the restore ends with exit 1 (not confirmed) unless --compare-region confirms the data',
     )
   }
   if (manifest && manifest.region !== options.region) {
