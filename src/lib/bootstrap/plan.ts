@@ -127,7 +127,7 @@ export function renderPlan(plan: BootstrapPlan, context: {specSource: string; se
     return [planned.id, planned.secret.type, describeKeys(planned, needsValues(planned) ? collected : undefined), `${ACTION_TEXT[planned.action]}${missing}`]
   })
   return [
-    `Bootstrap plan (spec: ${context.specSource}; Kubernetes: ${context.server}):`,
+    `${collected ? 'Summary of what will be written' : 'Bootstrap plan'} (spec: ${context.specSource}; Kubernetes: ${context.server}):`,
     renderTable(['SECRET', 'TYPE', 'KEYS', 'ACTION'], rows),
     '',
     `Each Secret written gets a PushSecret of the same name pushing every key to ${context.stores.join(', ')} (remote key ${DEFAULT_REMOTE_KEY_TEMPLATE}).`,

@@ -7,9 +7,8 @@ import {SecretValue} from '../../../src/lib/secret/secret-value.js'
 import {VaultHttp} from '../../../src/lib/vault/vault-http.js'
 import {VaultSys} from '../../../src/lib/vault/vault-sys.js'
 import {PROJECT_ROOT} from '../../helpers/binaries.js'
-import {runCli} from '../../helpers/cli.js'
 import {startVaultServer, type VaultServerHandle} from '../../helpers/vault-server.js'
-import {CLI, requireBuiltCli, testDir} from './fixture.js'
+import {builtCli, runBuiltCli, testDir} from './fixture.js'
 import {expectNoLeak, expectNoLeakInFiles} from './leak-scan.js'
 import {requireTmux, TerminalSession} from './terminal.js'
 import {testEnv} from '../../helpers/env.js'
@@ -30,7 +29,7 @@ describe('secrets bootstrap --init-vault (a fresh, uninitialized Vault-API serve
   let server: VaultServerHandle
 
   beforeAll(async () => {
-    requireBuiltCli()
+    builtCli()
     requireTmux()
     server = await startVaultServer({initialize: false, name: 'bootstrap-init'})
   })
@@ -42,10 +41,10 @@ describe('secrets bootstrap --init-vault (a fresh, uninitialized Vault-API serve
   test('refused without a terminal: the server stays uninitialized', async () => {
     const dir = testDir('init-refused')
     const config = configFor(dir, server.address)
-    const piped = await runCli(['bootstrap', '--config', config, '--init-vault', 'fresh', '--yes'], {input: ''})
+    const piped = await runBuiltCli(['bootstrap', '--config', config, '--init-vault', 'fresh', '--yes'], {input: ''})
     expect(piped.code).toBe(2)
     expect(piped.stderr).toContain('needs a terminal on stdin')
-    const json = await runCli(['bootstrap', '--config', config, '--init-vault', 'fresh', '--json', '--yes'])
+    const json = await runBuiltCli(['bootstrap', '--config', config, '--init-vault', 'fresh', '--json', '--yes'])
     expect(json.code).toBe(2)
     expect(JSON.parse(json.stdout).error.message).toContain('never prints --json')
     expect((await server.health()).initialized).toBe(false)
@@ -55,7 +54,7 @@ describe('secrets bootstrap --init-vault (a fresh, uninitialized Vault-API serve
     const started = Date.now()
     const dir = testDir('init')
     const config = configFor(dir, server.address)
-    const term = TerminalSession.start([process.execPath, CLI, 'bootstrap', '--config', config, '--init-vault', 'fresh', '--key-shares', '3', '--key-threshold', '2'], {
+    const term = TerminalSession.start([process.execPath, builtCli(), 'bootstrap', '--config', config, '--init-vault', 'fresh', '--key-shares', '3', '--key-threshold', '2'], {
       dir,
       name: 'init',
       env: process.env,
@@ -78,9 +77,9 @@ describe('secrets bootstrap --init-vault (a fresh, uninitialized Vault-API serve
       await term.waitFor('Not acknowledged: type STORED exactly')
       expect((await server.health()).sealed).toBe(true)
       await term.line('STORED')
-      expect(await term.waitExit()).toBe(0)
+      const code = await term.waitExit()
       const after = term.screen()
-      expect(after).toContain('initialized and unsealed, active')
+      expect({code, after}).toEqual({code: 0, after: expect.stringContaining('initialized and unsealed, active')})
       expect(after).toContain('Nothing was stored')
       // Shown once: the screen and its scrollback no longer hold them.
       expectNoLeak(after, {...Object.fromEntries(keys.map((key, index) => [`unseal key ${index + 1}`, key])), 'root token': rootToken}, 'the screen after STORED')
@@ -107,7 +106,7 @@ describe('secrets bootstrap --init-vault (a fresh, uninitialized Vault-API serve
     expectNoLeakInFiles(started, secrets, [join(testEnv().workDir, 'etcd')])
 
     // Initialization is not repeated.
-    const again = TerminalSession.start([process.execPath, CLI, 'bootstrap', '--config', config, '--init-vault', 'fresh'], {dir, name: 'init-again', env: process.env, cwd: PROJECT_ROOT})
+    const again = TerminalSession.start([process.execPath, builtCli(), 'bootstrap', '--config', config, '--init-vault', 'fresh'], {dir, name: 'init-again', env: process.env, cwd: PROJECT_ROOT})
     try {
       expect(await again.waitExit()).toBe(2)
       expect(again.screen()).toContain('is already initialized: nothing was done')

@@ -23,6 +23,7 @@ export class TerminalSession {
     private readonly socket: string,
     /** Every byte the program wrote to the terminal (tmux pipe-pane), escape sequences included. */
     readonly rawLogFile: string,
+    private readonly statusFile: string,
   ) {}
 
   /**
@@ -35,14 +36,17 @@ export class TerminalSession {
     const socket = join(options.dir, `${options.name}.tmux`)
     const config = join(options.dir, `${options.name}.tmux.conf`)
     const rawLogFile = join(options.dir, `${options.name}.pane.log`)
+    const statusFile = join(options.dir, `${options.name}.exit-status`)
     writeFileSync(config, 'set -g remain-on-exit on\nset -g history-limit 100000\nset -g status off\n')
-    const shellCommand = `cd ${quote(options.cwd)} && exec ${command.map(quote).join(' ')}`
+    // tmux 3.3 loses a pane's exit status when the terminal closes before the
+    // process is reaped, so the wrapping shell records it.
+    const shellCommand = `cd ${quote(options.cwd)} && ${command.map(quote).join(' ')}; echo $? > ${quote(statusFile)}`
     execFileSync(
       TMUX,
       ['-S', socket, '-f', config, 'new-session', '-d', '-s', 'main', '-x', '200', '-y', '50', shellCommand, ';', 'pipe-pane', '-o', '-t', 'main', `cat >> ${quote(rawLogFile)}`],
       {env: options.env, stdio: ['ignore', 'ignore', 'pipe']},
     )
-    return new TerminalSession(socket, rawLogFile)
+    return new TerminalSession(socket, rawLogFile, statusFile)
   }
 
   private tmux(args: string[], input?: string): string {
@@ -95,8 +99,8 @@ export class TerminalSession {
 
   /** The exit code once the program has exited, else undefined. */
   exitStatus(): number | undefined {
-    const [dead, status] = this.tmux(['display-message', '-p', '-t', 'main', '#{pane_dead} #{pane_dead_status}']).trim().split(' ')
-    return dead === '1' ? Number(status) : undefined
+    const text = existsSync(this.statusFile) ? readFileSync(this.statusFile, 'utf8').trim() : ''
+    return text === '' ? undefined : Number(text)
   }
 
   async waitExit(timeoutMs = 240_000): Promise<number> {

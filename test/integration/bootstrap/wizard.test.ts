@@ -6,16 +6,15 @@ import {KubeClient, PUSH_SECRET_API_VERSION, type KubeObject} from '../../../src
 import {SecretValue} from '../../../src/lib/secret/secret-value.js'
 import {sleep} from '../../env/net.js'
 import {PROJECT_ROOT} from '../../helpers/binaries.js'
-import {runCli} from '../../helpers/cli.js'
 import {testEnv} from '../../helpers/env.js'
 import {
   canary,
-  CLI,
+  builtCli,
   cliEnv,
   expectVaultsHold,
   kube,
   pushSecretExists,
-  requireBuiltCli,
+  runBuiltCli,
   secretStrings,
   testDir,
   uniqueName,
@@ -30,12 +29,12 @@ const env = testEnv()
 const DESTINATIONS = [join(env.workDir, 'etcd')]
 
 function bootstrap(args: string[], options: {input?: string; kubeconfig?: string} = {}) {
-  return runCli(['bootstrap', '--config', env.configPath, ...args], {env: {...cliEnv(), ...(options.kubeconfig ? {KUBECONFIG: options.kubeconfig} : {})}, input: options.input})
+  return runBuiltCli(['bootstrap', '--config', env.configPath, ...args], {env: {...cliEnv(), ...(options.kubeconfig ? {KUBECONFIG: options.kubeconfig} : {})}, input: options.input})
 }
 
 describe('secrets bootstrap (real kube-apiserver, ESO and two Vaults)', () => {
   beforeAll(() => {
-    requireBuiltCli()
+    builtCli()
     requireTmux()
   })
 
@@ -72,7 +71,7 @@ describe('secrets bootstrap (real kube-apiserver, ESO and two Vaults)', () => {
         generate: {length: 32, digits: 8, symbols: 4}
 `,
     )
-    const term = TerminalSession.start([process.execPath, CLI, 'bootstrap', '--config', env.configPath, '--spec', spec, '--wait-timeout', '120'], {
+    const term = TerminalSession.start([process.execPath, builtCli(), 'bootstrap', '--config', env.configPath, '--spec', spec, '--wait-timeout', '120'], {
       dir,
       name: 'wizard',
       env: cliEnv(),
@@ -175,7 +174,7 @@ describe('secrets bootstrap (real kube-apiserver, ESO and two Vaults)', () => {
     const value = canary('cancel')
     const spec = writeSpec(dir, `secrets:\n  - namespace: ${namespace}\n    name: token\n    keys:\n      - {key: token, prompt: Token}\n`)
     for (const answer of ['C-c', 'n']) {
-      const term = TerminalSession.start([process.execPath, CLI, 'bootstrap', '--config', env.configPath, '--spec', spec], {dir, name: `cancel-${answer}`, env: cliEnv(), cwd: PROJECT_ROOT})
+      const term = TerminalSession.start([process.execPath, builtCli(), 'bootstrap', '--config', env.configPath, '--spec', spec], {dir, name: `cancel-${answer}`, env: cliEnv(), cwd: PROJECT_ROOT})
       try {
         await term.waitFor('token: Token')
         await term.line(value)
@@ -184,8 +183,9 @@ describe('secrets bootstrap (real kube-apiserver, ESO and two Vaults)', () => {
         await term.waitFor('and their PushSecrets to')
         if (answer === 'n') await term.line('n')
         else term.keys('C-c')
-        expect(await term.waitExit()).toBe(2)
+        const code = await term.waitExit()
         const screen = term.screen()
+        expect({code, screen}).toEqual({code: 2, screen: expect.any(String)})
         expect(screen).toMatch(/cancelled/)
         expect(screen).not.toContain('unexpected error')
         expectNoLeak(screen + term.rawLog(), {value}, 'the screen')
@@ -279,9 +279,7 @@ describe('secrets bootstrap (real kube-apiserver, ESO and two Vaults)', () => {
       // The API server "goes away" right after it has stored the first Secret.
       proxy.cutAfter((method, path) => method === 'PATCH' && new RegExp(`^/api/v1/namespaces/${namespace}/secrets/first\\b`).test(path))
       const cut = await bootstrap(['--spec', spec, '--values-from-stdin', '--yes', '--kubeconfig', proxy.kubeconfig], {input})
-      expect(proxy.isCut).toBe(true)
-      expect(cut.code).toBe(2)
-      expect(cut.stderr).toMatch(/Kubernetes API unreachable/)
+      expect({cut: proxy.isCut, code: cut.code, stderr: cut.stderr}).toEqual({cut: true, code: 2, stderr: expect.stringMatching(/Kubernetes API unreachable/)})
       expect(cut.stderr).toContain(`${namespace}/first: created (Secret and PushSecret)`)
       expect(cut.stderr).toContain(`${namespace}/second: NOT created`)
       expect(cut.stderr).toContain('Re-run the same command')
