@@ -40,9 +40,18 @@ LDFLAGS_STRIP='-s -w'
 
 log() { printf '[test-env %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
+# The newest go directive among the modules built here (sops v3.13.2); the
+# builds run with GOTOOLCHAIN=local, so an older Go would fail midway.
+GO_MINIMUM=1.25.8
+
 need_go() {
   command -v go >/dev/null 2>&1 || {
-    log "Go is needed to build the test servers: install it (apt-get install golang-go, or see https://go.dev/dl) or set the *_BIN variables."
+    log "Go >= $GO_MINIMUM is needed to build the test servers: install it (see https://go.dev/dl) or set the *_BIN variables."
+    exit 2
+  }
+  local have; have=$(go env GOVERSION | sed 's/^go//; s/[^0-9.].*//')
+  [ "$(printf '%s\n%s\n' "$GO_MINIMUM" "$have" | sort -V | head -1)" = "$GO_MINIMUM" ] || {
+    log "Go $have is too old to build the test servers: Go >= $GO_MINIMUM is needed (see https://go.dev/dl), or set the *_BIN variables."
     exit 2
   }
 }
