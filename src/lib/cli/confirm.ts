@@ -27,11 +27,17 @@ export async function confirmOrRefuse(options: ConfirmOptions): Promise<void> {
   }
   const {confirm, input} = await import('@inquirer/prompts')
   let accepted: boolean
-  if (options.typeToConfirm) {
-    const typed = await input({message: `${options.message} Type "${options.typeToConfirm}" to confirm:`})
-    accepted = typed.trim() === options.typeToConfirm
-  } else {
-    accepted = await confirm({message: options.message, default: false})
+  try {
+    if (options.typeToConfirm) {
+      const typed = await input({message: `${options.message} Type "${options.typeToConfirm}" to confirm:`})
+      accepted = typed.trim() === options.typeToConfirm
+    } else {
+      accepted = await confirm({message: options.message, default: false})
+    }
+  } catch (error) {
+    // Ctrl-C at the prompt is an answer: no.
+    if ((error as Error).name === 'ExitPromptError' || (error as Error).name === 'AbortPromptError') accepted = false
+    else throw error
   }
   if (!accepted) {
     const error = new RefusedError('cancelled: nothing was changed')

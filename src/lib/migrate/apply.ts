@@ -161,6 +161,13 @@ export interface ApplyResult {
   namespacesCreated: string[]
 }
 
+export const SYNCED_AT_ANNOTATION = 'secrets-toolkit.io/synced-at'
+
+function withSyncAnnotation(pushSecret: Record<string, unknown>): never {
+  const metadata = pushSecret.metadata as {annotations?: Record<string, string>}
+  return {...pushSecret, metadata: {...metadata, annotations: {...metadata.annotations, [SYNCED_AT_ANNOTATION]: new Date().toISOString()}}} as never
+}
+
 /** Server-side applies what pre-flight found missing or different; unchanged objects are not touched. */
 export async function applyMigration(preflight: Preflight, kube: KubeClient, options: {overwrite: boolean; concurrency: number; onProgress?: (done: number, total: number) => void}): Promise<ApplyResult> {
   const result: ApplyResult = {secrets: {create: 0, update: 0, unchanged: 0}, pushSecrets: {create: 0, update: 0, unchanged: 0}, namespacesCreated: []}
@@ -175,7 +182,10 @@ export async function applyMigration(preflight: Preflight, kube: KubeClient, opt
       limit(async () => {
         // The Secret first: a PushSecret without its Secret would report errors until it appears.
         if (item.secretAction !== 'unchanged') await kube.applySecret(item.planned.spec, {force: options.overwrite})
-        if (item.pushSecretAction !== 'unchanged') await kube.apply(item.pushSecret as never, {force: true})
+        // ESO does not watch Secrets: a changed Secret under an unchanged PushSecret would wait for
+        // the next refreshInterval. A changed annotation makes ESO reconcile (and push) now.
+        const nudge = item.secretAction === 'update' && item.pushSecretAction === 'unchanged'
+        if (item.pushSecretAction !== 'unchanged' || nudge) await kube.apply(withSyncAnnotation(item.pushSecret), {force: true})
         result.secrets[item.secretAction] += 1
         result.pushSecrets[item.pushSecretAction] += 1
         done += 1

@@ -157,6 +157,22 @@ describe('migrate sops → ESO → both Vaults, then migrate verify (real enviro
     expect(human.stdout).toMatch(new RegExp(`${NS}/api\\s+region region2\\s+value-differs\\s+api_key`))
   })
 
+  test('a changed source needs --overwrite; then ESO pushes the new value to both regions at once', async () => {
+    writeFileSync(join(tree, 'apps/api.enc.json'), sopsEncrypt(JSON.stringify({api_key: canary('api-rotated'), nested: {webhook: canary('webhook'), retries: 3}}), {recipient: key.recipient, type: 'json'}))
+    const refused = await cli(['migrate', 'sops', tree, '--namespace', NS, '--yes'])
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toContain(`Secret ${NS}/api already exists with different content`)
+    expect((await kube.getSecret(NS, 'api'))?.data.get('api_key')?.revealString()).toBe(canary('api'))
+    const overwritten = await cli(['migrate', 'sops', tree, '--namespace', NS, '--yes', '--overwrite'])
+    expect(overwritten.code).toBe(0)
+    // The PushSecret's refreshInterval is 1h: only an immediate push makes this pass within the wait.
+    const verify = await cli(['migrate', 'verify', '--wait', '90s', '--source', tree, '--source-namespace', NS])
+    expect(verify.code).toBe(0)
+    for (const vault of vaults) {
+      expect((await vault.store.read(`${NS}/api`))?.data.get('api_key')?.equals(SecretValue.fromString(canary('api-rotated')))).toBe(true)
+    }
+  }, 200_000)
+
   describe('bad input stops the run before anything is written', () => {
     const cases: [string, (k: AgeKey) => Promise<Buffer>, RegExp][] = [
       [
