@@ -6,8 +6,8 @@
 //   3. the shell loop people write instead, `sops -d | kubectl create --dry-run -o yaml | kubectl apply`,
 //      timed on a sample and extrapolated (it does less: no PushSecrets, no pre-flight).
 // Usage: npm run build && node bench/migrate/bench.mjs [--files 1000] [--loop-sample 100]
-import {execFileSync, spawn, spawnSync} from 'node:child_process'
-import {copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {execFileSync, spawnSync} from 'node:child_process'
+import {cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
@@ -26,8 +26,13 @@ const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
 execFileSync(process.execPath, [tsc, '-p', resolve(root, 'tsconfig.test-env.json')], {cwd: root, stdio: 'inherit'})
 const {startEnvironment} = await import(pathToFileURL(resolve(root, 'test-output/.build/test/env/environment.js')).href)
 
-const running = await startEnvironment()
 const work = mkdtempSync(join(tmpdir(), 'secrets-bench-migrate-'))
+// A frozen copy of the built CLI: a rebuild in the checkout during a long run would otherwise pull dist/ away.
+const cli = join(work, 'cli')
+mkdirSync(cli)
+for (const entry of ['dist', 'bin', 'package.json', 'oclif.manifest.json']) cpSync(join(root, entry), join(cli, entry), {recursive: true})
+symlinkSync(join(root, 'node_modules'), join(cli, 'node_modules'))
+const running = await startEnvironment()
 try {
   const {env} = running
   const sops = env.binaries.sops
@@ -58,7 +63,7 @@ try {
   const cliEnv = {...process.env, ...env.tokenEnv, KUBECONFIG: env.kubeconfig, SOPS_AGE_KEY_FILE: keyFile, SOPS_DISABLE_VERSION_CHECK: '1', NO_COLOR: '1'}
   const timeCli = (label, args, extraEnv = {}) => {
     const started = performance.now()
-    const result = spawnSync(process.execPath, [resolve(root, 'bin/run.js'), ...args, '--config', env.configPath], {env: {...cliEnv, ...extraEnv}, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024})
+    const result = spawnSync(process.execPath, [join(cli, 'bin/run.js'), ...args, '--config', env.configPath], {env: {...cliEnv, ...extraEnv}, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024})
     const seconds = (performance.now() - started) / 1000
     if (result.status !== 0) throw new Error(`${label} exited ${result.status}: ${result.stderr.toString().slice(-2000)}`)
     return seconds
