@@ -15,6 +15,7 @@ import {
   cli,
   countingServer,
   damagedCopies,
+  faultyProxy,
   leaked,
   leakedInFiles,
   readAll,
@@ -47,6 +48,7 @@ describe('dr against real Raft servers (through the built CLI)', () => {
   let a: VaultServerHandle
   let b: VaultServerHandle
   let counting: Awaited<ReturnType<typeof countingServer>>
+  let proxy: Awaited<ReturnType<typeof faultyProxy>>
   let dir: string
   let config: string
   let env: Record<string, string>
@@ -57,18 +59,20 @@ describe('dr against real Raft servers (through the built CLI)', () => {
     requireBuiltCli()
     ;[a, b] = await Promise.all([startVaultServer({initialize: true, name: 'dr-a'}), startVaultServer({initialize: true, name: 'dr-b'})])
     counting = await countingServer()
+    proxy = await faultyProxy(a.address)
     const [deadPort] = await freePorts(1)
     dir = workDir('cli')
     ;({config, env} = writeConfig(dir, [
       {name: 'dra', address: a.address, token: a.token!},
       {name: 'drb', address: b.address, token: b.token!},
       {name: 'counter', address: counting.address, token: 'not-a-real-token'},
+      {name: 'faulty', address: proxy.address, token: a.token!},
       {name: 'dead', address: `http://127.0.0.1:${deadPort}`, token: 'not-a-real-token'},
     ]))
   })
 
   afterAll(async () => {
-    await Promise.all([a?.stop(), b?.stop(), counting?.close()])
+    await Promise.all([a?.stop(), b?.stop(), counting?.close(), proxy?.close()])
   })
 
   test('snapshot → change and delete → restore: the region reads back exactly the snapshot\'s state', async () => {
@@ -119,6 +123,22 @@ describe('dr against real Raft servers (through the built CLI)', () => {
     const human = await run(['dr', 'list', out], env, config, 0)
     expect(human.stdout).toMatch(/dra\s+snapshot\s+.*\s+ok\s/)
     expect(leakedInFiles(out, canaries)).toEqual([])
+  })
+
+  test('a snapshot that arrives empty, truncated, cut off or as garbage is an error (exit 2) and nothing is kept', async () => {
+    const expected = {empty: 'SNAPSHOT_INVALID', truncated: 'SNAPSHOT_INVALID', garbage: 'SNAPSHOT_INVALID', reset: 'SNAPSHOT_INCOMPLETE'} as const
+    for (const [mode, code] of Object.entries(expected)) {
+      proxy.fault(mode as keyof typeof expected)
+      const out = workDir(`faulty-${mode}`)
+      const result = await run(['dr', 'snapshot', '--region', 'faulty', '--out', out, '--json'], env, config, 2)
+      expect([mode, result.json.error.code]).toEqual([mode, code])
+      expect([mode, readdirSync(out)]).toEqual([mode, []])
+    }
+    // The same path through the proxy, undamaged, works: the faults above were the only difference.
+    const out = workDir('faulty-none')
+    proxy.fault('none')
+    await run(['dr', 'snapshot', '--region', 'faulty', '--out', out], env, config, 0)
+    expect(readdirSync(out)).toHaveLength(2)
   })
 
   test('a truncated file, a flipped byte in state.bin, an empty file and a non-snapshot file are refused by verify and restore before any request', async () => {

@@ -182,3 +182,52 @@ export async function countingServer(): Promise<{address: string; requests: () =
     close: () => new Promise((done) => server.close(() => done())),
   }
 }
+
+export type SnapshotFault = 'none' | 'empty' | 'truncated' | 'reset' | 'garbage'
+
+/**
+ * A pass-through proxy in front of a real server that damages only the Raft
+ * snapshot download, the way a failing disk, a crashed node or a cut
+ * connection would. Everything else reaches the real server unchanged.
+ */
+export async function faultyProxy(target: string): Promise<{address: string; fault: (mode: SnapshotFault) => void; close: () => Promise<void>}> {
+  let mode: SnapshotFault = 'empty'
+  const upstream = new URL(target)
+  const server = http.createServer((request, response) => {
+    const forward = http.request({host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers: request.headers}, (answer) => {
+      if (mode === 'none' || !request.url?.startsWith('/v1/sys/storage/raft/snapshot') || request.method !== 'GET') {
+        response.writeHead(answer.statusCode ?? 502, answer.headers)
+        answer.pipe(response)
+        return
+      }
+      const chunks: Buffer[] = []
+      answer.on('data', (chunk: Buffer) => chunks.push(chunk))
+      answer.on('end', () => {
+        const body = Buffer.concat(chunks)
+        const headers = {'Content-Type': 'application/octet-stream'}
+        if (mode === 'empty') response.writeHead(200, headers).end()
+        else if (mode === 'truncated') response.writeHead(200, headers).end(body.subarray(0, Math.floor(body.length / 2)))
+        else if (mode === 'garbage') response.writeHead(200, headers).end(randomBytes(body.length))
+        else {
+          response.writeHead(200, headers)
+          response.write(body.subarray(0, Math.floor(body.length / 2)), () => response.socket?.destroy())
+        }
+      })
+    })
+    forward.on('error', () => response.destroy())
+    request.pipe(forward)
+  })
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
+  const {port} = server.address() as {port: number}
+  return {
+    address: `http://127.0.0.1:${port}`,
+    fault: (next) => {
+      mode = next
+    },
+    close: () =>
+      new Promise((done) => {
+        server.closeAllConnections()
+        server.close(() => done())
+      }),
+  }
+}
