@@ -99,8 +99,8 @@ export async function stageDownload(ctx: SnapshotContext, update: (text: string)
   let failedCheck: ArchiveInspection | undefined
   let received = 0
   let lastReport = 0
-  // The server sends ~20 KiB chunks: gathered into 256 KiB blocks, the checker, the
-  // inflater and the file see a tenth of the calls (half the CPU of the naive pipe).
+  // The server sends ~20 KiB chunks; gathered into 256 KiB blocks, the checker, the
+  // inflater and the file see a tenth of the calls (per-call overhead dominated the CPU).
   // Every block goes to the checker and on to the file; the checker's backpressure holds the download.
   let pending: Buffer[] = []
   let pendingBytes = 0
