@@ -58,8 +58,9 @@ export async function readCatalog(directory: string, options: {verify: boolean; 
       continue
     }
     if (!isArchiveName(name)) continue
-    const info = await stat(file)
-    if (!info.isFile()) continue
+    // A snapshot pruned by a concurrent run between readdir and stat is simply gone.
+    const info = await stat(file).catch(() => undefined)
+    if (!info?.isFile()) continue
     archives.add(name)
     const parsed = parseSnapshotFileName(name)
     const entry: CatalogEntry = {

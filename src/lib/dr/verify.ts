@@ -82,7 +82,13 @@ export async function verifySnapshotFile(input: string, options: VerifyOptions =
   const outer = hashingStream()
   let inspection: ArchiveInspection | undefined
   const read = (): Readable => createReadStream(archive, {highWaterMark: 256 * 1024})
-  const source = (): Readable => read().pipe(outer.stream)
+  /** The file through a hashing stream; .pipe() does not forward a read error, so this does. */
+  const hashed = (target: Transform): Readable => {
+    const file = read()
+    file.on('error', (error) => target.destroy(error))
+    return file.pipe(target)
+  }
+  const source = (): Readable => hashed(outer.stream)
   let fileDigest = outer.result
 
   if (!encrypted) {
@@ -112,7 +118,7 @@ export async function verifySnapshotFile(input: string, options: VerifyOptions =
   if (size !== info.size) {
     // The check stopped at the first fault; the file's own digest still has to be exact.
     const whole = hashingStream()
-    await drain(read().pipe(whole.stream))
+    await drain(hashed(whole.stream))
     ;({sha256, size} = whole.result())
   }
   if (inspection) problems.push(...inspection.problems)
