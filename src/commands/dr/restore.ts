@@ -3,6 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../lib/cli/base-command.js'
 import {confirmOrRefuse} from '../../lib/cli/confirm.js'
 import {findRegion} from '../../lib/config/load.js'
+import {ToolkitError} from '../../lib/errors/errors.js'
 import {loadIdentities, validateRecipients} from '../../lib/dr/age.js'
 import {renderPlan, renderRestoreReport} from '../../lib/dr/render.js'
 import {
@@ -87,6 +88,9 @@ Exit codes: 0 restored and every check passed; 1 restored but not confirmed (sea
     const {config} = this.loadConfig()
     const region = findRegion(config, flags.region)
     const otherRegion = flags['compare-region'] === undefined ? undefined : findRegion(config, flags['compare-region'])
+    if (otherRegion?.name === region.name) {
+      throw new ToolkitError('SAME_REGION', `--compare-region ${region.name} is the region being restored`, {hint: 'Name the other region, whose data should equal the snapshot\'s.'})
+    }
     await validateRecipients(flags['encrypt-to'])
     const identities = flags.identity ? await loadIdentities(flags.identity) : undefined
     const json = this.jsonEnabled()
