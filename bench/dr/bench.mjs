@@ -233,4 +233,12 @@ const table = [
 mkdirSync(join(root, 'bench/results'), {recursive: true})
 writeFileSync(join(root, 'bench/results/dr.json'), JSON.stringify({snapshotBytes, filled, server: server.version, runs: RUNS, load: [loadBefore, loadavg()[0]], results, withSafety}, null, 2))
 process.stdout.write(`${table}\n`)
+if (!argv.includes('--work')) {
+  // A temporary work dir holds the server's data and several snapshots (GBs): do not leave it behind.
+  try {
+    process.kill(-server.pid, 'SIGTERM')
+  } catch {}
+  await sleep(1000)
+  rmSync(work, {recursive: true, force: true})
+}
 process.exit(0)
