@@ -32,3 +32,10 @@ export async function runSteps<C extends object>(steps: Step<C>[], context: C, o
   } as never)
   return list.run(context)
 }
+
+/** One named stage that returns a value, shown like runSteps. */
+export async function runStage<T>(title: string, work: (update: (output: string) => void) => Promise<T>, options: {json: boolean}): Promise<T> {
+  let result: T | undefined
+  await runSteps([{title, run: async (_context, update) => void (result = await work(update))}], {}, options)
+  return result as T
+}
