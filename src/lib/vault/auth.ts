@@ -13,7 +13,6 @@ export class TokenKeeper {
   constructor(
     private readonly http: VaultHttp,
     private readonly login: VaultLogin,
-    private readonly onToken: () => void = () => {},
   ) {}
 
   async start(): Promise<void> {
@@ -31,7 +30,6 @@ export class TokenKeeper {
     switch (this.login.method) {
       case 'token': {
         this.http.setToken(this.login.token)
-        this.onToken()
         return this.#lookupTtl()
       }
       case 'approle':
@@ -47,7 +45,6 @@ export class TokenKeeper {
     try {
       const {body: response} = await this.http.request<{auth?: {client_token?: string; lease_duration?: number}}>('POST', path, {body})
       this.http.setToken(SecretValue.fromString(response.auth?.client_token ?? ''))
-      this.onToken()
       return response.auth?.lease_duration ?? 0
     } catch (error) {
       this.http.setToken(saved)

@@ -28,7 +28,7 @@ export async function connectRegion(region: RegionConfig, options: ConnectOption
   const sys = new VaultSys(http)
   let keeper: TokenKeeper | undefined
   if (!options.anonymous) {
-    keeper = new TokenKeeper(http, resolveVaultLogin(region, options.env), () => store.syncToken())
+    keeper = new TokenKeeper(http, resolveVaultLogin(region, options.env))
     await keeper.start()
   }
   return {

@@ -1,4 +1,4 @@
-import NodeVault from 'node-vault'
+import type NodeVault from 'node-vault'
 
 import {SecretValue} from '../secret/secret-value.js'
 import {StoreRequestError, safeDetail} from './errors.js'
@@ -33,20 +33,27 @@ export class VaultKvStore implements SecretStore {
   readonly name: string
   readonly mount: string
   readonly #http: VaultHttp
-  readonly #client: NodeVault.client
+  #client: Promise<NodeVault.client> | undefined
 
   constructor(http: VaultHttp, mount: string) {
     this.name = http.region
     this.mount = mount.replace(/^\/|\/$/g, '')
     this.#http = http
-    const agentKey = http.address.protocol === 'https:' ? 'httpsAgent' : 'httpAgent'
-    this.#client = NodeVault({
-      endpoint: http.address.toString().replace(/\/$/, ''),
-      namespace: http.namespace || undefined,
-      noCustomHTTPVerbs: true,
-      debug: () => {},
-      requestOptions: {[agentKey]: http.agent, timeout: http.timeoutMs},
-    } as NodeVault.VaultOptions)
+  }
+
+  /** node-vault (and axios under it) is loaded on the first write: read-only commands (dr, verify) start faster and smaller without it. */
+  #nodeVault(): Promise<NodeVault.client> {
+    this.#client ??= import('node-vault').then(({default: create}) => {
+      const agentKey = this.#http.address.protocol === 'https:' ? 'httpsAgent' : 'httpAgent'
+      return create({
+        endpoint: this.#http.address.toString().replace(/\/$/, ''),
+        namespace: this.#http.namespace || undefined,
+        noCustomHTTPVerbs: true,
+        debug: () => {},
+        requestOptions: {[agentKey]: this.#http.agent, timeout: this.#http.timeoutMs},
+      } as NodeVault.VaultOptions)
+    })
+    return this.#client
   }
 
   async *list(prefix = ''): AsyncIterable<string> {
@@ -80,7 +87,7 @@ export class VaultKvStore implements SecretStore {
     const payload: {data: Record<string, string>; options?: {cas: number}} = {data: {}}
     for (const [property, value] of data) payload.data[property] = value.revealString()
     if (options.cas !== undefined) payload.options = {cas: options.cas}
-    const body = await this.#call<{data?: {version?: number}}>('POST', path, () => this.#client.write(path, payload), {
+    const body = await this.#call<{data?: {version?: number}}>('POST', path, (client) => client.write(path, payload), {
       // A CAS mismatch is final: retrying it would only race the other writer again.
       casSensitive: options.cas !== undefined,
     })
@@ -116,27 +123,23 @@ export class VaultKvStore implements SecretStore {
     if (update.casRequired !== undefined) payload.cas_required = update.casRequired
     if (update.deleteVersionAfter !== undefined) payload.delete_version_after = update.deleteVersionAfter
     if (update.customMetadata !== undefined) payload.custom_metadata = update.customMetadata
-    await this.#call('POST', path, () => this.#client.write(path, payload))
+    await this.#call('POST', path, (client) => client.write(path, payload))
   }
 
   async delete(key: string): Promise<void> {
     const path = `${this.mount}/metadata/${encodeKeyPath(key)}`
-    await this.#call('DELETE', path, () => this.#client.delete(path))
+    await this.#call('DELETE', path, (client) => client.delete(path))
   }
 
   async softDelete(key: string, version: number): Promise<void> {
     const path = `${this.mount}/delete/${encodeKeyPath(key)}`
-    await this.#call('POST', path, () => this.#client.write(path, {versions: [version]}))
+    await this.#call('POST', path, (client) => client.write(path, {versions: [version]}))
   }
 
   async close(): Promise<void> {
     this.#http.close()
   }
 
-  /** Token changes (login, renewal) reach node-vault through here. */
-  syncToken(): void {
-    this.#client.token = this.#http.token?.revealString() ?? ''
-  }
 
   /**
    * Reads (LIST, data and metadata GETs) go through VaultHttp, not node-vault:
@@ -153,13 +156,15 @@ export class VaultKvStore implements SecretStore {
    * Runs one node-vault call under the region's concurrency limit and retry
    * policy. 404 is an answer (undefined), not an error.
    */
-  async #call<T>(method: string, path: string, send: () => Promise<unknown>, options: {casSensitive?: boolean} = {}): Promise<T | undefined> {
-    this.syncToken()
+  async #call<T>(method: string, path: string, send: (client: NodeVault.client) => Promise<unknown>, options: {casSensitive?: boolean} = {}): Promise<T | undefined> {
+    const client = await this.#nodeVault()
+    // The token may have changed since the last call (login, renewal).
+    client.token = this.#http.token?.revealString() ?? ''
     return this.#http.limit(() =>
       withRetry(
         async () => {
           try {
-            return (await send()) as T
+            return (await send(client)) as T
           } catch (error) {
             const converted = this.#convert(method, path, error, options.casSensitive ?? false)
             if (converted === 'absent') return undefined

@@ -59,7 +59,6 @@ export function store(name: string, address: string, token: string): VaultKvStor
   const vaultHttp = new VaultHttp(name, regionSchema.shape.vault.parse({address, requestTimeoutMs: 10_000}), {retry: {attempts: 3, baseDelayMs: 100, maxDelayMs: 500}})
   vaultHttp.setToken(SecretValue.fromString(token))
   const kv = new VaultKvStore(vaultHttp, 'secret')
-  kv.syncToken()
   return kv
 }
 
