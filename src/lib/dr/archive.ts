@@ -1,4 +1,4 @@
-import {createHash} from 'node:crypto'
+import {createHash, type Hash} from 'node:crypto'
 import {Transform, type Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 import {createGunzip} from 'node:zlib'
@@ -149,12 +149,18 @@ export class ArchiveChecker {
   readonly input: Transform
   readonly result: Promise<ArchiveInspection>
   #size = 0
-  readonly #hash = createHash('sha256')
+  readonly #hash: Hash | undefined
 
-  constructor() {
+  /**
+   * `hashInput: false` leaves the archive's own SHA-256 to the caller (the
+   * result's sha256 is then empty): `dr snapshot` and `dr verify` hash the
+   * file on another thread while this one inflates and hashes the members.
+   */
+  constructor(options: {hashInput?: boolean} = {}) {
+    this.#hash = options.hashInput === false ? undefined : createHash('sha256')
     this.input = new Transform({
       transform: (chunk: Buffer, _encoding, callback) => {
-        this.#hash.update(chunk)
+        this.#hash?.update(chunk)
         this.#size += chunk.length
         callback(null, chunk)
       },
@@ -186,7 +192,7 @@ export class ArchiveChecker {
       ok: false,
       problems,
       size: this.#size,
-      sha256: this.#hash.digest('hex'),
+      sha256: this.#hash?.digest('hex') ?? '',
       members,
       sealedSums: members.some((member) => member.name === 'SHA256SUMS.sealed'),
     }

@@ -1,7 +1,8 @@
+import {createHash} from 'node:crypto'
 import {createWriteStream, unlinkSync} from 'node:fs'
-import {mkdir, open, unlink} from 'node:fs/promises'
+import {mkdir, open, unlink, type FileHandle} from 'node:fs/promises'
 import {basename, join, resolve} from 'node:path'
-import {Transform} from 'node:stream'
+import {Transform, Writable, type Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
 import {ExitCode, ToolkitError} from '../errors/errors.js'
@@ -11,6 +12,7 @@ import type {VaultHealth} from '../vault/vault-sys.js'
 import {encryptStream} from './age.js'
 import {ArchiveChecker, type ArchiveInspection} from './archive.js'
 import {readCatalog} from './catalog.js'
+import {startFileCheck} from './file-check.js'
 import {publish, removeQuietly, temporaryPathFor, writeFileAtomically} from './files.js'
 import {countKeysPerMount, type KeyCounts} from './key-counts.js'
 import {ENCRYPTED_EXTENSION, MANIFEST_FORMAT, SNAPSHOT_EXTENSION, manifestPathFor, snapshotName, type SnapshotKind, type SnapshotManifest} from './manifest.js'
@@ -56,6 +58,8 @@ export interface SnapshotContext {
 
 const MB = 1024 * 1024
 const BLOCK_SIZE = 256 * 1024
+/** Blocks gathered while a write is in flight go down in one writev. */
+const WRITE_BATCH = 1024 * 1024
 
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`
@@ -79,10 +83,10 @@ export async function stageCountBefore(ctx: SnapshotContext): Promise<void> {
 }
 
 /**
- * Stage: stream the snapshot to a hidden temporary file, hashing it and
- * running the integrity checker on the same bytes as they pass (so nothing is
- * read twice and memory stays flat), encrypting on the way when asked. Any
- * fault removes the temporary file: a bad snapshot never gets a name.
+ * Stage: stream the snapshot to a hidden temporary file and check it as it
+ * arrives (hashing the archive, inflating it, checking its members), encrypting
+ * on the way when asked. Memory stays flat; any fault removes the temporary
+ * file, so a bad snapshot never gets a name.
  */
 export async function stageDownload(ctx: SnapshotContext, update: (text: string) => void = () => {}): Promise<void> {
   const {options} = ctx
@@ -90,59 +94,13 @@ export async function stageDownload(ctx: SnapshotContext, update: (text: string)
   ctx.createdAt = now()
   const started = Date.now()
   const name = snapshotName(options.vault.region.name, ctx.createdAt, options.kind)
-  const finalPath = join(resolve(options.outDir), `${name}${options.encryptTo.length > 0 ? ENCRYPTED_EXTENSION : SNAPSHOT_EXTENSION}`)
+  const encrypted = options.encryptTo.length > 0
+  const finalPath = join(resolve(options.outDir), `${name}${encrypted ? ENCRYPTED_EXTENSION : SNAPSHOT_EXTENSION}`)
   const temporary = temporaryPathFor(finalPath)
   ctx.temporary = temporary
 
   const response = await options.vault.sys.snapshotStream()
-  const checker = new ArchiveChecker()
-  let failedCheck: ArchiveInspection | undefined
-  let received = 0
-  let lastReport = 0
-  // The server sends ~20 KiB chunks; gathered into 256 KiB blocks, the checker, the
-  // inflater and the file see a tenth of the calls (per-call overhead dominated the CPU).
-  // Every block goes to the checker and on to the file; the checker's backpressure holds the download.
-  let pending: Buffer[] = []
-  let pendingBytes = 0
-  const forward = (stream: Transform, callback: (error?: Error | null) => void) => {
-    const block = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes)
-    pending = []
-    pendingBytes = 0
-    stream.push(block)
-    if (checker.input.write(block)) callback()
-    else checker.input.once('drain', () => callback())
-  }
-  const tap = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      received += chunk.length
-      if (Date.now() - lastReport > 500) {
-        lastReport = Date.now()
-        update(`${formatBytes(received)} received (${formatBytes((received / Math.max(1, Date.now() - started)) * 1000)}/s)`)
-      }
-      pending.push(chunk)
-      pendingBytes += chunk.length
-      if (pendingBytes < BLOCK_SIZE) callback()
-      else forward(this, callback)
-    },
-    flush(callback) {
-      const end = () => {
-        checker.input.end()
-        callback()
-      }
-      if (pendingBytes > 0) forward(this, end)
-      else end()
-    },
-  })
-  void checker.result.then((result) => {
-    // A fault found mid-stream stops the download at once.
-    if (!result.ok && !tap.destroyed) {
-      failedCheck = result
-      tap.destroy(new Error('integrity check failed'))
-    }
-  })
-
-  const encrypted = options.encryptTo.length > 0
-  const outer = hashingStream()
+  const progress = new DownloadProgress(started, update)
   // Interrupted (Ctrl-C, a cron timeout) or exiting for any other reason: leave no half-written file behind.
   const onExit = () => {
     try {
@@ -160,14 +118,177 @@ export async function stageDownload(ctx: SnapshotContext, update: (text: string)
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
   }
+  let transfer: Transfer
   try {
-    const file = createWriteStream(temporary, {flags: 'wx', mode: 0o600})
-    if (encrypted) {
-      response.on('error', (error) => tap.destroy(error))
-      await pipeline(await encryptStream(response.pipe(tap), options.encryptTo), outer.stream, file)
-    } else {
-      await pipeline(response, tap, file)
+    transfer = encrypted ? await downloadEncrypted(response, temporary, options.encryptTo, progress) : await downloadPlain(response, temporary, progress)
+  } catch (error) {
+    response.destroy()
+    await removeQuietly(temporary)
+    stopWatching()
+    if (error instanceof FailedCheck) throw invalidSnapshot(options.vault.region.name, error.inspection)
+    if (error instanceof ToolkitError) throw error
+    throw new ToolkitError('SNAPSHOT_INCOMPLETE', `region ${options.vault.region.name}: the snapshot download failed after ${progress.received} bytes (${(error as Error).message}); nothing was kept`, {
+      hint: 'Check the server log and the free space in the output directory, then re-run.',
+      exitCode: ExitCode.Error,
+    })
+  }
+  // Watched until stagePublish gives the file its name.
+  ctx.releaseTemporary = stopWatching
+  ctx.inspection = transfer.inspection
+  ctx.archive = transfer.file
+  ctx.archiveFile = finalPath
+  ctx.durationMs = Date.now() - started
+  update(`${formatBytes(ctx.archive.size)} written and checked`)
+}
+
+/** What a download produced: the checked archive, and the file on disk (the same bytes unless encrypted). */
+interface Transfer {
+  inspection: ArchiveInspection
+  file: {sha256: string; size: number}
+}
+
+/** The integrity check failed: the download stops and nothing is kept. */
+class FailedCheck extends Error {
+  constructor(readonly inspection: ArchiveInspection) {
+    super('integrity check failed')
+  }
+}
+
+class DownloadProgress {
+  received = 0
+  #lastReport = 0
+
+  constructor(
+    private readonly started: number,
+    private readonly update: (text: string) => void,
+  ) {}
+
+  add(bytes: number): void {
+    this.received += bytes
+    const now = Date.now()
+    if (now - this.#lastReport < 500) return
+    this.#lastReport = now
+    this.update(`${formatBytes(this.received)} received (${formatBytes((this.received / Math.max(1, now - this.started)) * 1000)}/s)`)
+  }
+}
+
+/**
+ * The archive as the server sends it: each block is hashed and written, and
+ * the check reads the file behind the writer (from the page cache) to inflate
+ * it and check its members. The download never waits for the check; a fault
+ * the check finds midway stops the download at once.
+ */
+async function downloadPlain(response: Readable, temporary: string, progress: DownloadProgress): Promise<Transfer> {
+  const handle = await open(temporary, 'wx', 0o600)
+  const check = startFileCheck(temporary)
+  const hash = createHash('sha256')
+  let written = 0
+  let failed: ArchiveInspection | undefined
+  void check.result.then(
+    (inspection) => {
+      if (!inspection.ok && !response.destroyed) {
+        failed = inspection
+        response.destroy(new FailedCheck(inspection))
+      }
+    },
+    () => undefined,
+  )
+  const file = new Writable({
+    highWaterMark: WRITE_BATCH,
+    writev(chunks, callback) {
+      const buffers = chunks.map(({chunk}) => chunk as Buffer)
+      for (const buffer of buffers) {
+        hash.update(buffer)
+        progress.add(buffer.length)
+      }
+      writeAll(handle, buffers, written).then((bytes) => {
+        written += bytes
+        check.written.commit(written)
+        callback()
+      }, callback)
+    },
+    final(callback) {
+      handle.sync().then(() => callback(), callback)
+    },
+  })
+  try {
+    await pipeline(response, file)
+    check.written.finish(written)
+    const inspection = await check.result
+    if (!inspection.ok) throw new FailedCheck(inspection)
+    const digest = {sha256: hash.digest('hex'), size: written}
+    return {inspection: {...inspection, ...digest}, file: digest}
+  } catch (error) {
+    await check.stop()
+    throw failed ? new FailedCheck(failed) : error
+  } finally {
+    await handle.close()
+  }
+}
+
+async function writeAll(handle: FileHandle, buffers: Buffer[], position: number): Promise<number> {
+  let {bytesWritten} = await handle.writev(buffers, position)
+  const total = buffers.reduce((sum, buffer) => sum + buffer.length, 0)
+  if (bytesWritten < total) {
+    // A short write (rare on local files): put the rest down in one piece.
+    const rest = Buffer.concat(buffers).subarray(bytesWritten)
+    for (let offset = 0; offset < rest.length; ) {
+      const result = await handle.write(rest, offset, rest.length - offset, position + bytesWritten)
+      offset += result.bytesWritten
+      bytesWritten += result.bytesWritten
     }
+  }
+  return bytesWritten
+}
+
+/**
+ * Encrypted, the plaintext archive never touches the disk: it is checked on
+ * this thread as it passes on to the age encrypter.
+ */
+async function downloadEncrypted(response: Readable, temporary: string, recipients: string[], progress: DownloadProgress): Promise<Transfer> {
+  const checker = new ArchiveChecker()
+  let failed: ArchiveInspection | undefined
+  // The server sends ~20 KiB chunks; gathered into 256 KiB blocks, the checker, the
+  // inflater and the encrypter see a tenth of the calls (per-call overhead dominated the CPU).
+  // Every block goes to the checker and on; the checker's backpressure holds the download.
+  let pending: Buffer[] = []
+  let pendingBytes = 0
+  const forward = (stream: Transform, callback: (error?: Error | null) => void) => {
+    const block = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes)
+    pending = []
+    pendingBytes = 0
+    stream.push(block)
+    if (checker.input.write(block)) callback()
+    else checker.input.once('drain', () => callback())
+  }
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      progress.add(chunk.length)
+      pending.push(chunk)
+      pendingBytes += chunk.length
+      if (pendingBytes < BLOCK_SIZE) callback()
+      else forward(this, callback)
+    },
+    flush(callback) {
+      const end = () => {
+        checker.input.end()
+        callback()
+      }
+      if (pendingBytes > 0) forward(this, end)
+      else end()
+    },
+  })
+  void checker.result.then((result) => {
+    // A fault found mid-stream stops the download at once.
+    if (!result.ok && !tap.destroyed) {
+      failed = result
+      tap.destroy(new FailedCheck(result))
+    }
+  })
+  const outer = hashingStream()
+  try {
+    response.on('error', (error) => tap.destroy(error))
+    await pipeline(await encryptStream(response.pipe(tap), recipients), outer.stream, createWriteStream(temporary, {flags: 'wx', mode: 0o600}))
     const handle = await open(temporary, 'r+')
     try {
       await handle.sync()
@@ -176,30 +297,12 @@ export async function stageDownload(ctx: SnapshotContext, update: (text: string)
     }
   } catch (error) {
     checker.input.destroy()
-    await removeQuietly(temporary)
-    stopWatching()
-    const inspection = failedCheck ?? (await checker.result)
-    if (failedCheck) throw invalidSnapshot(options.vault.region.name, inspection)
-    if (error instanceof ToolkitError) throw error
-    throw new ToolkitError('SNAPSHOT_INCOMPLETE', `region ${options.vault.region.name}: the snapshot download failed after ${received} bytes (${(error as Error).message}); nothing was kept`, {
-      hint: 'Check the server log and the free space in the output directory, then re-run.',
-      exitCode: ExitCode.Error,
-    })
+    if (failed) throw new FailedCheck(failed)
+    throw error
   }
   const inspection = await checker.result
-  if (!inspection.ok) {
-    await removeQuietly(temporary)
-    stopWatching()
-    throw invalidSnapshot(options.vault.region.name, inspection)
-  }
-  // Watched until stagePublish gives the file its name.
-  ctx.releaseTemporary = stopWatching
-  ctx.inspection = inspection
-  // Unencrypted, the file is the archive: its digest is the checker's (one SHA-256 pass, not two).
-  ctx.archive = encrypted ? outer.result() : {sha256: inspection.sha256, size: inspection.size}
-  ctx.archiveFile = finalPath
-  ctx.durationMs = Date.now() - started
-  update(`${formatBytes(ctx.archive.size)} written and checked`)
+  if (!inspection.ok) throw new FailedCheck(inspection)
+  return {inspection, file: outer.result()}
 }
 
 function invalidSnapshot(region: string, inspection: ArchiveInspection): ToolkitError {
