@@ -1,6 +1,6 @@
 import {createHash} from 'node:crypto'
 import {createReadStream} from 'node:fs'
-import {open, stat} from 'node:fs/promises'
+import {stat} from 'node:fs/promises'
 import {basename, dirname, join, resolve} from 'node:path'
 import {Transform, type Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
@@ -9,7 +9,7 @@ import {ToolkitError} from '../errors/errors.js'
 import type {SecretValue} from '../secret/secret-value.js'
 import {decryptStream, isAgeFile} from './age.js'
 import {inspectArchive, type ArchiveInspection, type SnapshotProblem} from './archive.js'
-import {startFileCheck} from './file-check.js'
+import {hashFileOnWorker, startFileCheck} from './file-check.js'
 import {manifestPathFor, readManifest, type SnapshotManifest} from './manifest.js'
 
 export interface VerifyOptions {
@@ -93,9 +93,9 @@ export async function verifySnapshotFile(input: string, options: VerifyOptions =
   let fileDigest = outer.result
 
   if (!encrypted) {
-    // The file is the archive: this thread hashes it while a worker inflates it and checks the members.
-    const check = startFileCheck(archive, {size: info.size, worker: true})
-    const [digest, checked] = await Promise.all([hashFile(archive), check.result]).catch(async (error: NodeJS.ErrnoException) => {
+    // The file is the archive: a worker hashes it while this thread inflates it and checks the members.
+    const check = startFileCheck(archive, {size: info.size})
+    const [digest, checked] = await Promise.all([hashFileOnWorker(archive), check.result]).catch(async (error: NodeJS.ErrnoException) => {
       await check.stop()
       throw new ToolkitError('SNAPSHOT_UNREADABLE', `cannot read snapshot file ${archive} (${error.code ?? error.message})`, {hint: 'Check the file and the disk it is on.'})
     })
@@ -146,25 +146,6 @@ export async function verifySnapshotFile(input: string, options: VerifyOptions =
     problems,
     notes,
   }
-}
-
-/** One reused buffer: a multi-GB file leaves no garbage behind (hashing is synchronous, so the buffer is free again at once). */
-async function hashFile(path: string): Promise<{sha256: string; size: number}> {
-  const hash = createHash('sha256')
-  const buffer = Buffer.allocUnsafe(1024 * 1024)
-  const handle = await open(path, 'r')
-  let size = 0
-  try {
-    for (;;) {
-      const {bytesRead} = await handle.read(buffer, 0, buffer.length, size)
-      if (bytesRead === 0) break
-      hash.update(buffer.subarray(0, bytesRead))
-      size += bytesRead
-    }
-  } finally {
-    await handle.close()
-  }
-  return {sha256: hash.digest('hex'), size}
 }
 
 async function drain(stream: Readable): Promise<void> {

@@ -5,8 +5,8 @@ import {Readable} from 'node:stream'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {inspectArchive} from '../../../src/lib/dr/archive.js'
-import {checkFileContents, startFileCheck, WrittenSoFar} from '../../../src/lib/dr/file-check.js'
-import {archiveOf, validMembers} from './synthetic-snapshot.js'
+import {checkFileContents, hashFileOnWorker, startFileCheck, WrittenSoFar} from '../../../src/lib/dr/file-check.js'
+import {archiveOf, sha256, stateBin, validMembers} from './synthetic-snapshot.js'
 
 let dir: string
 beforeEach(async () => {
@@ -94,5 +94,21 @@ describe('startFileCheck', () => {
     expect(await stateOf(check.result)).toBe('pending')
     await check.stop()
     expect(await stateOf(check.result)).toBe('settled')
+  })
+})
+
+describe('hashFileOnWorker', () => {
+  test('the SHA-256 and size of the whole file (larger than its read buffer)', async () => {
+    const bytes = stateBin(2_500_000)
+    const file = join(dir, 'data.bin')
+    await writeFile(file, bytes)
+    expect(await hashFileOnWorker(file)).toEqual({sha256: sha256(bytes), size: bytes.length})
+  })
+
+  test('an empty file and a missing file', async () => {
+    const empty = join(dir, 'empty.bin')
+    await writeFile(empty, '')
+    expect(await hashFileOnWorker(empty)).toEqual({sha256: sha256(Buffer.alloc(0)), size: 0})
+    await expect(hashFileOnWorker(join(dir, 'missing.bin'))).rejects.toMatchObject({code: 'ENOENT'})
   })
 })
