@@ -113,10 +113,21 @@ async function fill(server) {
   return {secrets: next, bytes: written}
 }
 
-/** Runs a command under /usr/bin/time -v: wall seconds and peak RSS (MB). */
+/** CPU seconds the server process has used so far (utime + stime from /proc). */
+function serverCpuSeconds() {
+  try {
+    const fields = readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return NaN
+  }
+}
+
+/** Runs a command under /usr/bin/time -v: wall seconds, peak RSS (MB), its CPU seconds and the server's meanwhile. */
 function timed(command, args, env = {}) {
   return new Promise((res, rej) => {
     const started = process.hrtime.bigint()
+    const serverBefore = serverCpuSeconds()
     const child = spawn('/usr/bin/time', ['-v', command, ...args], {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']})
     let stderr = ''
     let stdout = ''
@@ -125,8 +136,10 @@ function timed(command, args, env = {}) {
     child.on('close', (code) => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9
       const rss = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(stderr)?.[1] ?? NaN) / 1024
+      const cpu = Number(/User time \(seconds\): ([\d.]+)/.exec(stderr)?.[1] ?? NaN) + Number(/System time \(seconds\): ([\d.]+)/.exec(stderr)?.[1] ?? NaN)
+      const serverCpu = serverCpuSeconds() - serverBefore
       if (code !== 0) rej(new Error(`${command} ${args.join(' ')} exited ${code}\n${stdout}\n${stderr.slice(-2000)}`))
-      else res({seconds, rssMb: rss, stdout})
+      else res({seconds, rssMb: rss, cpu, serverCpu, stdout})
     })
   })
 }
@@ -191,13 +204,16 @@ for (let round = 0; round < RUNS; round++) {
   for (const who of order) {
     if (who === 'curl') {
       const started = process.hrtime.bigint()
+      const serverBefore = serverCpuSeconds()
       const upload = await timed('curl', ['-sf', '-H', header, '-X', 'POST', '-T', curlFile, `${server.address}/v1/sys/storage/raft/snapshot`])
-      // The server applies the snapshot after answering; this returns once it has.
-      await sleep(1000)
+      // The server answers the upload, then applies the snapshot holding its state lock; a
+      // lookup-self waits behind that lock. The pause (the same as dr restore's) lets the
+      // server take the lock first. The apply runs on during it, so nothing is subtracted.
+      await sleep(250)
       await timed('curl', ['-sf', '-o', '/dev/null', '-H', header, `${server.address}/v1/auth/token/lookup-self`])
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9 - 1
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9
       results.restoreCurlUploadOnly.push(upload)
-      results.restoreCurl.push({seconds, rssMb: upload.rssMb})
+      results.restoreCurl.push({seconds, rssMb: upload.rssMb, cpu: upload.cpu, serverCpu: serverCpuSeconds() - serverBefore})
       log(`restore curl: upload ${upload.seconds.toFixed(1)} s, applied after ${seconds.toFixed(1)} s`)
     } else {
       results.restoreCli.push(await timed('node', [...cli, 'dr', 'restore', cliFile, '--region', 'bench', '--yes', '--no-safety-snapshot', '--json'], cliEnv))
@@ -215,20 +231,23 @@ const row = (label, xs, ref) => {
   const s = median(xs.map((x) => x.seconds))
   const r = ref ? median(ref.map((x) => x.seconds)) : undefined
   const rss = Math.max(...xs.map((x) => x.rssMb))
-  return `| ${label} | ${s.toFixed(1)} s | ${(snapshotBytes / 1e6 / s).toFixed(0)} MB/s | ${r ? `${(((s - r) / r) * 100).toFixed(0)}%` : '—'} | ${rss.toFixed(0)} MB |`
+  const cpu = median(xs.map((x) => x.cpu))
+  const serverCpu = median(xs.map((x) => x.serverCpu))
+  const fmt = (n) => (Number.isFinite(n) ? `${n.toFixed(1)} s` : '—')
+  return `| ${label} | ${s.toFixed(1)} s | ${(snapshotBytes / 1e6 / s).toFixed(0)} MB/s | ${r ? `${(((s - r) / r) * 100).toFixed(0)}%` : '—'} | ${rss.toFixed(0)} MB | ${fmt(cpu)} | ${fmt(serverCpu)} |`
 }
 const table = [
   `Snapshot: ${(snapshotBytes / 1e6).toFixed(0)} MB (${filled.secrets} KV v2 secrets of ${VALUE_KB} KiB random text), server ${server.version}, median of ${RUNS} alternating runs; ${cpus().length} vCPU, 1-minute load average ${loadBefore.toFixed(1)} at the start and ${loadavg()[0].toFixed(1)} at the end (other work shared the machine).`,
   '',
-  '| operation | wall time | throughput | vs curl | peak RSS |',
-  '| --- | --- | --- | --- | --- |',
+  '| operation | wall time | throughput | vs curl | peak RSS | client CPU | server CPU |',
+  '| --- | --- | --- | --- | --- | --- | --- |',
   row('`curl` GET snapshot → file', results.snapshotCurl),
   row('`curl`, then `sha256sum` and `tar -xzO state.bin \\| sha256sum` (the same checks with shell tools)', results.snapshotShell, results.snapshotCurl),
   row('`secrets dr snapshot` (download + SHA-256 + in-flight archive check + key counts + manifest)', results.snapshotCli, results.snapshotCurl),
   row('`curl -T` POST snapshot (upload only; the server applies it afterwards)', results.restoreCurlUploadOnly),
   row('`curl -T` POST snapshot + wait until applied', results.restoreCurl),
   row('`secrets dr restore --no-safety-snapshot` (verify + pre-flight + upload + wait + key counts)', results.restoreCli, results.restoreCurl),
-  `| \`secrets dr restore\` with the safety snapshot (one run) | ${withSafety.seconds.toFixed(1)} s | — | — | ${withSafety.rssMb.toFixed(0)} MB |`,
+  `| \`secrets dr restore\` with the safety snapshot (one run) | ${withSafety.seconds.toFixed(1)} s | — | — | ${withSafety.rssMb.toFixed(0)} MB | ${withSafety.cpu.toFixed(1)} s | — |`,
 ].join('\n')
 mkdirSync(join(root, 'bench/results'), {recursive: true})
 writeFileSync(join(root, 'bench/results/dr.json'), JSON.stringify({snapshotBytes, filled, server: server.version, runs: RUNS, load: [loadBefore, loadavg()[0]], results, withSafety}, null, 2))
