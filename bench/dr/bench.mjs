@@ -12,7 +12,7 @@
 //             lookup-self that returns once the server has applied it
 //             vs `secrets dr restore FILE --region bench --yes --no-safety-snapshot`
 // Each process runs under /usr/bin/time -v for its peak RSS. Prints a
-// Markdown table and writes bench/results/dr.json.
+// Markdown table and writes bench/results/dr-<size>mb.json.
 import {execFileSync, spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
@@ -250,7 +250,7 @@ const table = [
   `| \`secrets dr restore\` with the safety snapshot (one run) | ${withSafety.seconds.toFixed(1)} s | — | — | ${withSafety.rssMb.toFixed(0)} MB | ${withSafety.cpu.toFixed(1)} s | — |`,
 ].join('\n')
 mkdirSync(join(root, 'bench/results'), {recursive: true})
-writeFileSync(join(root, 'bench/results/dr.json'), JSON.stringify({snapshotBytes, filled, server: server.version, runs: RUNS, load: [loadBefore, loadavg()[0]], results, withSafety}, null, 2))
+writeFileSync(join(root, `bench/results/dr-${SIZE_MB}mb.json`), JSON.stringify({snapshotBytes, filled, server: server.version, runs: RUNS, load: [loadBefore, loadavg()[0]], results, withSafety}, null, 2))
 process.stdout.write(`${table}\n`)
 if (!argv.includes('--work')) {
   // A temporary work dir holds the server's data and several snapshots (GBs): do not leave it behind.

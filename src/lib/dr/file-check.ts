@@ -1,6 +1,4 @@
 import {open} from 'node:fs/promises'
-import {Readable} from 'node:stream'
-import {pipeline} from 'node:stream/promises'
 import {Worker} from 'node:worker_threads'
 
 import {ArchiveChecker, type ArchiveInspection} from './archive.js'
@@ -13,7 +11,7 @@ import {ArchiveChecker, type ArchiveInspection} from './archive.js'
  * its socket fills).
  */
 
-const READ_CHUNK = 1024 * 1024
+const READ_CHUNK = 256 * 1024
 
 /** How far a file's writer has got: the check never reads past it, and waits for more until told the file is complete. */
 export class WrittenSoFar {
@@ -62,21 +60,37 @@ export class WrittenSoFar {
   }
 }
 
-/** The file's bytes as its writer puts them down (a finished file: all of it). */
-export async function* readAsWritten(path: string, written: WrittenSoFar): AsyncGenerator<Buffer> {
+/**
+ * Feeds the file's bytes, as its writer puts them down, into the inflater,
+ * through two buffers used in turn: a buffer is read into again only once the
+ * inflater has called back for it (done with it), so a multi-GB file leaves
+ * no garbage behind, which kept peak RSS growing with the snapshot's size.
+ * Stops early, without touching a buffer again, when the checker gives up.
+ */
+async function feedAsWritten(path: string, written: WrittenSoFar, checker: ArchiveChecker): Promise<void> {
+  const {input} = checker
   const handle = await open(path, 'r')
+  const closed = new Promise<'closed'>((resolve) => {
+    if (input.destroyed) resolve('closed')
+    else input.once('close', () => resolve('closed'))
+  })
+  const buffers = [Buffer.allocUnsafe(READ_CHUNK), Buffer.allocUnsafe(READ_CHUNK)]
+  const consumed: Promise<unknown>[] = [Promise.resolve(), Promise.resolve()]
   try {
     let position = 0
-    for (;;) {
-      const {available, complete} = await written.beyond(position)
-      if (position >= available && complete) return
-      const length = Math.min(READ_CHUNK, available - position)
-      const buffer = Buffer.allocUnsafe(length)
-      const {bytesRead} = await handle.read(buffer, 0, length, position)
-      if (bytesRead === 0) throw Object.assign(new Error(`${path} ends at ${position} bytes although ${available} were written to it`), {code: 'FILE_SHRANK'})
+    for (let slot = 0; ; slot ^= 1) {
+      const next = await Promise.race([written.beyond(position), closed])
+      if (next === 'closed') return
+      if (position >= next.available && next.complete) break
+      if ((await Promise.race([consumed[slot], closed])) === 'closed') return
+      const length = Math.min(READ_CHUNK, next.available - position)
+      const {bytesRead} = await handle.read(buffers[slot], 0, length, position)
+      if (bytesRead === 0) throw Object.assign(new Error(`${path} ends at ${position} bytes although ${next.available} were written to it`), {code: 'FILE_SHRANK'})
       position += bytesRead
-      yield bytesRead === length ? buffer : buffer.subarray(0, bytesRead)
+      consumed[slot] = checker.feed(buffers[slot].subarray(0, bytesRead))
     }
+    if ((await Promise.race([Promise.all(consumed), closed])) === 'closed') return
+    input.end()
   } finally {
     await handle.close()
   }
@@ -84,18 +98,17 @@ export async function* readAsWritten(path: string, written: WrittenSoFar): Async
 
 /**
  * Checks the archive in a file (members, SHA256SUMS, meta.json) without
- * hashing the file itself: the caller does that on its own thread. A read
- * failure is an error, not a finding about the snapshot.
+ * hashing the file itself: the caller does that. A read failure is an error,
+ * not a finding about the snapshot.
  */
 export async function checkFileContents(path: string, written: WrittenSoFar): Promise<ArchiveInspection> {
   const checker = new ArchiveChecker({hashInput: false})
   let readError: Error | undefined
-  const source = Readable.from(readAsWritten(path, written), {highWaterMark: 2})
-  source.on('error', (error) => {
+  // Not awaited: after a fault the checker settles at once, while the feeder may still wait for the writer.
+  void feedAsWritten(path, written, checker).catch((error: Error) => {
     readError = error
+    checker.input.destroy(error)
   })
-  // Both ends' failures surface through the checker's result or readError.
-  void pipeline(source, checker.input).catch(() => undefined)
   const inspection = await checker.result
   if (readError) throw readError
   return inspection
