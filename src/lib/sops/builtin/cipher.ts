@@ -1,9 +1,5 @@
 import {createDecipheriv} from 'node:crypto'
 
-// sops' value format; like sops, the match is unanchored at the end and `.`
-// stops at line breaks.
-const ENCRYPTED = /^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]/
-
 export interface EncryptedValue {
   data: Buffer
   iv: Buffer
@@ -11,14 +7,46 @@ export interface EncryptedValue {
   type: string
 }
 
+const PREFIX = 'ENC[AES256_GCM,data:'
+
+/**
+ * sops' value format, `^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]`
+ * with Go's semantics: unanchored at the end, `.` stops at a line break, each
+ * group greedy. A backtracking regex takes cubic time on a crafted value (the
+ * value comes from the file, which anyone with the public recipient can
+ * write), so the same match is found with a few backward searches: the
+ * greedy groups end at the last separator that still leaves room for the
+ * rest, each group at least one character long.
+ */
 export function parseEncryptedValue(text: string): EncryptedValue | undefined {
-  const match = ENCRYPTED.exec(text)
-  if (!match) return undefined
-  return {data: Buffer.from(match[1], 'base64'), iv: Buffer.from(match[2], 'base64'), tag: Buffer.from(match[3], 'base64'), type: match[4]}
+  if (!text.startsWith(PREFIX)) return undefined
+  const newline = text.indexOf('\n')
+  const line = newline === -1 ? text : text.slice(0, newline)
+  const dataStart = PREFIX.length
+  const close = line.lastIndexOf(']')
+  const typeAt = lastAtOrBefore(line, ',type:', close - ',type:'.length - 1, dataStart)
+  if (typeAt === -1) return undefined
+  const tagAt = lastAtOrBefore(line, ',tag:', typeAt - ',tag:'.length - 1, dataStart)
+  if (tagAt === -1) return undefined
+  const ivAt = lastAtOrBefore(line, ',iv:', tagAt - ',iv:'.length - 1, dataStart + 1)
+  if (ivAt === -1) return undefined
+  return {
+    data: Buffer.from(line.slice(dataStart, ivAt), 'base64'),
+    iv: Buffer.from(line.slice(ivAt + ',iv:'.length, tagAt), 'base64'),
+    tag: Buffer.from(line.slice(tagAt + ',tag:'.length, typeAt), 'base64'),
+    type: line.slice(typeAt + ',type:'.length, close),
+  }
+}
+
+/** The last occurrence of `needle` starting at or before `latest` and at or after `earliest`; -1 when none. */
+function lastAtOrBefore(text: string, needle: string, latest: number, earliest: number): number {
+  if (latest < earliest) return -1
+  const found = text.lastIndexOf(needle, latest)
+  return found >= earliest ? found : -1
 }
 
 export function looksEncrypted(bytes: Buffer): boolean {
-  return bytes.length > 15 && bytes.subarray(0, 15).toString('latin1') === 'ENC[AES256_GCM,' && ENCRYPTED.test(bytes.toString('utf8'))
+  return bytes.length > 15 && bytes.subarray(0, 15).toString('latin1') === 'ENC[AES256_GCM,' && parseEncryptedValue(bytes.toString('utf8')) !== undefined
 }
 
 /**
