@@ -33,18 +33,20 @@ export function goParseFloat(text: string): number | undefined {
   }
   const cleaned = text.includes('_') ? (/^[+-]?0[xX]/.test(text) ? text.replaceAll('_', '') : undefined) : text
   if (cleaned === undefined) return undefined
-  if (/^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(cleaned)) {
+  // Each digit run has one way to match (`\d+(?:\.\d*)?`, not `\d+\.?\d*`): decrypted values reach here, and
+  // an ambiguous pattern backtracks quadratically on a long run of digits.
+  if (/^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/.test(cleaned)) {
     const value = Number(cleaned)
     return Number.isFinite(value) ? value : undefined
   }
-  if (/^[+-]?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)[pP][+-]?\d+$/.test(cleaned)) return parseHexFloat(cleaned)
+  if (/^[+-]?0[xX](?:[0-9a-fA-F]+(?:\.[0-9a-fA-F]*)?|\.[0-9a-fA-F]+)[pP][+-]?\d+$/.test(cleaned)) return parseHexFloat(cleaned)
   return undefined
 }
 
 function parseHexFloat(text: string): number | undefined {
-  const match = /^([+-]?)0[xX]([0-9a-fA-F]*)\.?([0-9a-fA-F]*)[pP]([+-]?\d+)$/.exec(text)
+  const match = /^([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?[pP]([+-]?\d+)$/.exec(text)
   if (!match) return undefined
-  const [, sign, whole, fraction, exponent] = match
+  const [, sign, whole, fraction = '', exponent] = match
   const mantissa = Number.parseInt(`${whole}${fraction}` || '0', 16)
   const value = mantissa * 2 ** (Number(exponent) - 4 * fraction.length)
   if (!Number.isFinite(value)) return undefined

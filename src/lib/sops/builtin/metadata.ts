@@ -1,3 +1,5 @@
+import {RE2JS} from 're2js'
+
 import type {SopsFormat} from '../detect.js'
 import {goParseBool, goRfc3339Seconds} from './go-text.js'
 import {FormatProblem} from './parse-yaml.js'
@@ -15,12 +17,17 @@ export interface KeyGroup {
   others: string[]
 }
 
+/** A sops key pattern, matched anywhere in a key as Go's regexp.MatchString does. */
+export interface KeyPattern {
+  test(key: string): boolean
+}
+
 /** The rules that say which leaves are encrypted; at most one is set. */
 export interface EncryptionRules {
   unencryptedSuffix?: string
   encryptedSuffix?: string
-  unencryptedRegex?: RegExp
-  encryptedRegex?: RegExp
+  unencryptedRegex?: KeyPattern
+  encryptedRegex?: KeyPattern
   /** Comment-based rules depend on where comments sit; the value itself (ENC[…] or not) is used instead. */
   byComments: boolean
 }
@@ -173,23 +180,41 @@ function rules(tree: SopsMap): EncryptionRules {
     case 'encrypted_regex':
       return {encryptedRegex: goRegExp(value, name), byComments: false}
     default:
+      // The comment rules are not evaluated (the value itself says whether it is encrypted), but a
+      // pattern sops could not compile is refused all the same: the file is not what sops wrote.
+      goRegExp(value, name)
       return {byComments: true}
   }
 }
 
-/** A Go (RE2) pattern as a JavaScript RegExp; the leading flag groups RE2 allows become flags. */
-function goRegExp(pattern: string, name: string): RegExp {
-  let flags = ''
-  let source = pattern
-  const leading = /^\(\?([imsU]+)\)/.exec(source)
-  if (leading && !leading[1].includes('U')) {
-    flags = [...new Set(leading[1])].join('')
-    source = source.slice(leading[0].length)
-  }
+/** Longer patterns are not what sops users write, and matching cost grows with the pattern. */
+const MAX_PATTERN_LENGTH = 4096
+
+/**
+ * A sops pattern (Go regexp, RE2 syntax) evaluated as sops evaluates it: with
+ * an RE2 engine, in time linear in the key. The pattern comes from the file —
+ * anyone holding the public recipient can write one — so a backtracking
+ * JavaScript RegExp (`^(a+)+$` never finishes on a 40-character key) is never
+ * used. Results are remembered per key: every leaf tests every key of its path.
+ */
+function goRegExp(pattern: string, name: string): KeyPattern {
+  if (pattern.length > MAX_PATTERN_LENGTH) throw new FormatProblem(`has a sops ${name} longer than ${MAX_PATTERN_LENGTH} characters`)
+  let compiled: RE2JS
   try {
-    return new RegExp(source, flags)
+    compiled = RE2JS.compile(pattern)
   } catch {
-    throw new FormatProblem(`has a sops ${name} this tool cannot evaluate`)
+    throw new FormatProblem(`has a sops ${name} that is not a valid RE2 (Go) regular expression`)
+  }
+  const seen = new Map<string, boolean>()
+  return {
+    test(key: string): boolean {
+      let matched = seen.get(key)
+      if (matched === undefined) {
+        matched = compiled.matcher(key).find()
+        seen.set(key, matched)
+      }
+      return matched
+    },
   }
 }
 
