@@ -8,7 +8,7 @@ import {renderCatalog} from '../../lib/dr/render.js'
 export default class DrList extends BaseCommand<typeof DrList> {
   static override summary = 'List the snapshots in a directory, oldest first, and whether each one verifies.'
 
-  static override description = `Shows region, time taken, kind (snapshot, or safety snapshot taken by \`dr restore\`), size, Raft index, encryption and the result of the same integrity check as \`dr verify\` for every *.snap / *.snap.age file. Interrupted downloads and manifests without an archive are listed as strays.
+  static override description = `Shows region, time taken, kind (snapshot, or safety snapshot taken by \`dr restore\`), size, Raft index, encryption and the result of the same integrity check as \`dr verify\` for every *.snap / *.snap.age file. Interrupted downloads, manifests without an archive, and anything named like a snapshot or manifest that is not a regular file (a FIFO, a device: never opened) are listed as strays. Names are shown with control characters escaped.
 
 Exit codes: 0 every snapshot verifies, 1 at least one does not, 2 error.`
 

@@ -24,6 +24,7 @@ import {
 } from '../../lib/dr/restore.js'
 import type {SnapshotContext} from '../../lib/dr/save.js'
 import type {RegionComparison} from '../../lib/regions/types.js'
+import {displayText, redactUrl} from '../../lib/report/display.js'
 import {runSteps, type Step} from '../../lib/report/progress.js'
 import {connectRegion, type RegionVault} from '../../lib/vault/connect.js'
 
@@ -130,9 +131,10 @@ Exit codes: 0 restored and every check passed; 1 restored but not confirmed (sea
 
       await runSteps<Context>(
         [
-          {title: `verify ${args.file}`, run: (c) => stageVerifySnapshot(c)},
+          {title: `verify ${displayText(args.file)}`, run: (c) => stageVerifySnapshot(c)},
           connect,
-          {title: `pre-flight region ${region.name} (${region.vault.address})`, run: (c) => stagePreflightTarget(c)},
+          // Never the configured address as is: it may carry user:password.
+          {title: `pre-flight region ${region.name} (${redactUrl(region.vault.address)})`, run: (c) => stagePreflightTarget(c)},
         ],
         ctx,
         {json},

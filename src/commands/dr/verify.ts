@@ -12,7 +12,9 @@ export default class DrVerify extends BaseCommand<typeof DrVerify> {
 
 An age-encrypted snapshot is decrypted on the fly with --identity; without it only the file's SHA-256 and size are checked against the manifest (and the report says so).
 
-Exit codes: 0 the snapshot verifies, 1 it does not (corrupt, truncated, not a snapshot, or not what its manifest records), 2 it could not be checked (missing file, wrong key).`
+Only regular files are read: a FIFO or device given as the snapshot or found as its manifest is refused (exit 2) without being opened for reading.
+
+Exit codes: 0 the snapshot verifies, 1 it does not (corrupt, truncated, not a snapshot, or not what its manifest records), 2 it could not be checked (missing file, not a regular file, wrong key).`
 
   static override examples = [
     {description: 'Check a snapshot before relying on it', command: '<%= config.bin %> <%= command.id %> /backups/vault/20250131T021500.000Z-region1.snap'},

@@ -4,7 +4,8 @@ import {join, resolve} from 'node:path'
 import pLimit from 'p-limit'
 
 import {ToolkitError} from '../errors/errors.js'
-import {isPartialFile} from './files.js'
+import {displayText} from '../report/display.js'
+import {describeFileType, isPartialFile} from './files.js'
 import {ENCRYPTED_EXTENSION, SNAPSHOT_EXTENSION, manifestPathFor, parseSnapshotFileName, readManifest, type SnapshotKind, type SnapshotManifest} from './manifest.js'
 import {verifySnapshotFile, type VerifyOptions, type VerifyReport} from './verify.js'
 
@@ -44,23 +45,34 @@ export async function readCatalog(directory: string, options: {verify: boolean; 
   try {
     names = await readdir(dir)
   } catch (error) {
-    throw new ToolkitError('DIRECTORY_UNREADABLE', `cannot read snapshot directory ${dir} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`, {
+    throw new ToolkitError('DIRECTORY_UNREADABLE', `cannot read snapshot directory ${displayText(dir)} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`, {
       hint: 'Pass the directory that `secrets dr snapshot --out` wrote to.',
     })
   }
   const entries: CatalogEntry[] = []
   const strays: Catalog['strays'] = []
   const archives = new Set<string>()
+  const manifests: string[] = []
   for (const name of names.sort()) {
     const file = join(dir, name)
     if (isPartialFile(name)) {
       strays.push({file, reason: 'an interrupted download or manifest write (safe to delete once no snapshot is running)'})
       continue
     }
-    if (!isArchiveName(name)) continue
+    const isManifestName = name.endsWith('.json')
+    if (!isArchiveName(name) && !isManifestName) continue
     // A snapshot pruned by a concurrent run between readdir and stat is simply gone.
     const info = await stat(file).catch(() => undefined)
-    if (!info?.isFile()) continue
+    if (!info) continue
+    if (!info.isFile()) {
+      // A FIFO or device named like a snapshot would block (or never end) a read: named here, never opened.
+      strays.push({file, reason: `${describeFileType(info)}, not a regular file: skipped (never opened)`})
+      continue
+    }
+    if (isManifestName) {
+      manifests.push(name)
+      continue
+    }
     archives.add(name)
     const parsed = parseSnapshotFileName(name)
     const entry: CatalogEntry = {
@@ -86,8 +98,7 @@ export async function readCatalog(directory: string, options: {verify: boolean; 
     }
     entries.push(entry)
   }
-  for (const name of names) {
-    if (!name.endsWith('.json') || isPartialFile(name)) continue
+  for (const name of manifests) {
     const manifest = await readManifest(join(dir, name)).catch(() => undefined)
     if (manifest && !archives.has(manifest.archive.file)) strays.push({file: join(dir, name), reason: `manifest of ${manifest.archive.file}, which is missing`})
   }

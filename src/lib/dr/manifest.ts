@@ -1,10 +1,11 @@
-import {readFile} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
 
 import {z} from 'zod'
 
 import {formatIssues} from '../config/load.js'
 import {ToolkitError} from '../errors/errors.js'
+import {displayText} from '../report/display.js'
+import {openRegularFile} from './files.js'
 
 /**
  * Snapshot files are named `<UTC time>-<region>[.safety].snap[.age]`, with
@@ -118,20 +119,27 @@ export type SnapshotManifest = z.infer<typeof manifestSchema>
 export async function readManifest(path: string): Promise<SnapshotManifest | undefined> {
   let text: string
   try {
-    text = await readFile(path, 'utf8')
+    // A FIFO or device named *.json must not block the read forever: regular files only.
+    const handle = await openRegularFile(path, 'a snapshot manifest')
+    try {
+      text = await handle.readFile('utf8')
+    } finally {
+      await handle.close()
+    }
   } catch (error) {
+    if (error instanceof ToolkitError) throw error
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw new ToolkitError('MANIFEST_UNREADABLE', `cannot read manifest ${path} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`, {hint: 'Check its permissions.'})
+    throw new ToolkitError('MANIFEST_UNREADABLE', `cannot read manifest ${displayText(path)} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`, {hint: 'Check its permissions.'})
   }
   let parsed: unknown
   try {
     parsed = JSON.parse(text)
   } catch {
-    throw new ToolkitError('MANIFEST_INVALID', `manifest ${path} is not valid JSON`, {hint: 'It was damaged: restore it from a copy, or move it away to check the archive alone.'})
+    throw new ToolkitError('MANIFEST_INVALID', `manifest ${displayText(path)} is not valid JSON`, {hint: 'It was damaged: restore it from a copy, or move it away to check the archive alone.'})
   }
   const result = manifestSchema.safeParse(parsed)
   if (!result.success) {
-    throw new ToolkitError('MANIFEST_INVALID', `manifest ${path} is not a snapshot manifest: ${formatIssues(result.error.issues).join('; ')}`, {
+    throw new ToolkitError('MANIFEST_INVALID', `manifest ${displayText(path)} is not a snapshot manifest: ${displayText(formatIssues(result.error.issues).join('; '))}`, {
       hint: 'It was damaged or written by another tool: move it away to check the archive alone.',
     })
   }

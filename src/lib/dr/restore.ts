@@ -5,6 +5,7 @@ import {Transform, type Readable} from 'node:stream'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {ExitCode, isToolkitError, ToolkitError} from '../errors/errors.js'
+import {displayText, redactUrl} from '../report/display.js'
 import type {Step} from '../report/progress.js'
 import type {SecretValue} from '../secret/secret-value.js'
 import type {RegionVault} from '../vault/connect.js'
@@ -110,12 +111,12 @@ export async function stageVerifySnapshot(ctx: RestoreContext): Promise<void> {
   ctx.verify = report
   ctx.manifest = report.manifest
   if (report.encrypted && !report.contentsChecked) {
-    throw new ToolkitError('IDENTITY_REQUIRED', `${report.file} is age-encrypted: restore needs --identity to decrypt and check it`, {
+    throw new ToolkitError('IDENTITY_REQUIRED', `${displayText(report.file)} is age-encrypted: restore needs --identity to decrypt and check it`, {
       hint: 'Pass --identity KEYFILE (the age key of one of the recipients in the manifest).',
     })
   }
   if (!report.ok) {
-    throw new ToolkitError('SNAPSHOT_INVALID', `refusing to restore ${report.file}: it fails the integrity check: ${report.problems.map((p) => p.message).join('; ')}`, {
+    throw new ToolkitError('SNAPSHOT_INVALID', `refusing to restore ${displayText(report.file)}: it fails the integrity check: ${displayText(report.problems.map((p) => p.message).join('; '))}`, {
       hint: 'Nothing was sent to the server. Pick another snapshot (`secrets dr list DIR` shows which verify).',
     })
   }
@@ -139,7 +140,7 @@ export async function stagePreflightTarget(ctx: RestoreContext): Promise<void> {
   if (ctx.plan.clusterMatch === 'different' && !ctx.options.force) {
     throw new ToolkitError(
       'CLUSTER_MISMATCH',
-      `refusing to restore: the snapshot comes from cluster ${describeCluster(ctx.plan.snapshot.clusterName, ctx.plan.snapshot.clusterId)} (region ${ctx.plan.snapshot.region ?? 'unknown'}) but region ${ctx.plan.target.region} is cluster ${describeCluster(ctx.plan.target.clusterName, ctx.plan.target.clusterId)}`,
+      `refusing to restore: the snapshot comes from cluster ${describeCluster(ctx.plan.snapshot.clusterName, ctx.plan.snapshot.clusterId)} (region ${displayText(ctx.plan.snapshot.region ?? 'unknown')}) but region ${ctx.plan.target.region} is cluster ${describeCluster(ctx.plan.target.clusterName, ctx.plan.target.clusterId)}`,
       {
         hint: 'Check --region and the file. To replace this cluster\'s data with another cluster\'s on purpose, add --force: afterwards the snapshot\'s unseal keys and root token apply, not this cluster\'s.',
       },
@@ -148,7 +149,8 @@ export async function stagePreflightTarget(ctx: RestoreContext): Promise<void> {
 }
 
 function describeCluster(name?: string, id?: string): string {
-  return `${name ?? '(no name)'} [${id ?? 'unknown id'}]`
+  // Names come from the manifest file and the server: escaped, as they end up in errors and warnings.
+  return displayText(`${name ?? '(no name)'} [${id ?? 'unknown id'}]`)
 }
 
 /** The token must be able to take the safety snapshot and restore: learn it now, not halfway. */
@@ -197,10 +199,10 @@ function buildPlan(ctx: RestoreContext, sealType: string | undefined, appliedInd
     )
   }
   if (manifest && manifest.region !== options.region) {
-    warnings.push(`the snapshot was taken from region ${manifest.region}, not ${options.region}`)
+    warnings.push(`the snapshot was taken from region ${displayText(manifest.region)}, not ${options.region}`)
   }
   if (manifest?.server.sealType && sealType && manifest.server.sealType !== sealType) {
-    warnings.push(`seal types differ: snapshot ${manifest.server.sealType}, target ${sealType}`)
+    warnings.push(`seal types differ: snapshot ${displayText(manifest.server.sealType)}, target ${displayText(sealType)}`)
   }
   if (manifest?.keyCounts && !manifest.keyCounts.stable) warnings.push('the manifest\'s key counts are approximate (writes happened during the snapshot): a count difference will be a warning only')
   if (clusterMatch === 'same' && appliedIndex !== undefined && raft.index > appliedIndex) {
@@ -221,7 +223,8 @@ function buildPlan(ctx: RestoreContext, sealType: string | undefined, appliedInd
     },
     target: {
       region: options.region,
-      address: ctx.target!.http.address.origin,
+      // As configured, without any user:password in it: the plan is printed and in --json.
+      address: redactUrl(ctx.target!.region.vault.address),
       version: health.version,
       clusterName: health.clusterName,
       clusterId: health.clusterId,
@@ -244,7 +247,7 @@ export function safetySnapshotSteps<C extends RestoreContext & {snapshot: Snapsh
       run: async (c) => {
         c.safetyVerify = await verifySnapshotFile(c.snapshot.archiveFile!)
         if (!c.safetyVerify.ok) {
-          throw new ToolkitError('SAFETY_SNAPSHOT_INVALID', `the safety snapshot ${c.snapshot.archiveFile} does not verify: ${c.safetyVerify.problems.map((p) => p.message).join('; ')}`, {
+          throw new ToolkitError('SAFETY_SNAPSHOT_INVALID', `the safety snapshot ${displayText(c.snapshot.archiveFile!)} does not verify: ${displayText(c.safetyVerify.problems.map((p) => p.message).join('; '))}`, {
             hint: 'Nothing was restored. Check the disk holding the safety snapshot directory, then re-run.',
           })
         }
@@ -289,7 +292,7 @@ export function verifiedPassThrough(expectedSha256: string, what: string, onByte
       const digest = hash.digest('hex')
       if (digest !== expectedSha256) {
         callback(
-          new ToolkitError('SNAPSHOT_CHANGED', `${what} changed after it was checked (SHA-256 ${digest}, checked ${expectedSha256}); the upload was cut short so the server rejects it`, {
+          new ToolkitError('SNAPSHOT_CHANGED', `${displayText(what)} changed after it was checked (SHA-256 ${digest}, checked ${expectedSha256}); the upload was cut short so the server rejects it`, {
             hint: 'Something is writing to the snapshot file: make sure it is not being replaced, then re-run.',
           }),
         )
@@ -324,7 +327,7 @@ export async function stageUpload(ctx: RestoreContext, update: (text: string) =>
   try {
     await ctx.target!.sys.restoreStream(body, {force: options.force, contentLength: inspection.size})
   } catch (error) {
-    const safety = ctx.snapshot?.archiveFile ? ` The safety snapshot is ${ctx.snapshot.archiveFile}.` : ''
+    const safety = ctx.snapshot?.archiveFile ? ` The safety snapshot is ${displayText(ctx.snapshot.archiveFile)}.` : ''
     const reason = isToolkitError(error) ? error.message : (error as Error).message
     throw new ToolkitError('RESTORE_FAILED', `region ${options.region}: the restore upload to ${endpoint} failed after ${formatBytes(sent)}: ${reason}`, {
       hint: `Check \`vault status\` and the server log before anything else.${safety}`,
@@ -402,7 +405,7 @@ export async function stageWaitHealthy(ctx: RestoreContext, update: (text: strin
 }
 
 function checkOnlyCommand(ctx: RestoreContext): string {
-  return `secrets dr restore ${ctx.verify?.file ?? ctx.options.file} --region ${ctx.options.region} --check-only`
+  return `secrets dr restore ${displayText(ctx.verify?.file ?? ctx.options.file)} --region ${ctx.options.region} --check-only`
 }
 
 /**
@@ -494,7 +497,7 @@ export function restoreSucceeded(ctx: RestoreContext): boolean {
 export async function loadManifestOnly(ctx: RestoreContext): Promise<void> {
   const {manifest} = await resolveSnapshotPaths(ctx.options.file)
   if (!manifest && !ctx.options.compare) {
-    throw new ToolkitError('MANIFEST_REQUIRED', `--check-only needs the manifest of ${ctx.options.file} (its key counts)`, {hint: 'Without a manifest, compare with the other region instead: --compare-region NAME.'})
+    throw new ToolkitError('MANIFEST_REQUIRED', `--check-only needs the manifest of ${displayText(ctx.options.file)} (its key counts)`, {hint: 'Without a manifest, compare with the other region instead: --compare-region NAME.'})
   }
   ctx.manifest = manifest
 }

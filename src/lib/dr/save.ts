@@ -6,6 +6,7 @@ import {Transform, Writable, type Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
 import {ExitCode, ToolkitError} from '../errors/errors.js'
+import {redactUrl} from '../report/display.js'
 import type {Step} from '../report/progress.js'
 import type {RegionVault} from '../vault/connect.js'
 import type {VaultHealth} from '../vault/vault-sys.js'
@@ -347,7 +348,8 @@ export async function stagePublish(ctx: SnapshotContext): Promise<void> {
     encryption: options.encryptTo.length > 0 ? {format: 'age', recipients: [...options.encryptTo]} : undefined,
     raft: {id: inspection.raft!.id, index: inspection.raft!.index, term: inspection.raft!.term, version: inspection.raft!.version, stateSize: state.size, sealedSums: inspection.sealedSums},
     server: {
-      address: vault.http.address.origin,
+      // Without any user:password the configured address may carry: manifests are copied around.
+      address: redactUrl(vault.region.vault.address),
       version: ctx.health!.version,
       clusterName: ctx.health!.clusterName,
       clusterId: ctx.health!.clusterId,

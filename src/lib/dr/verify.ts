@@ -6,10 +6,12 @@ import {Transform, type Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
 import {ToolkitError} from '../errors/errors.js'
+import {displayText} from '../report/display.js'
 import type {SecretValue} from '../secret/secret-value.js'
 import {decryptStream, isAgeFile} from './age.js'
 import {inspectArchive, type ArchiveInspection, type SnapshotProblem} from './archive.js'
 import {hashFileOnWorker, startFileCheck} from './file-check.js'
+import {NotARegularFileError, describeFileType} from './files.js'
 import {manifestPathFor, readManifest, type SnapshotManifest} from './manifest.js'
 
 export interface VerifyOptions {
@@ -61,7 +63,7 @@ export async function resolveSnapshotPaths(input: string): Promise<{archive: str
 }
 
 function notFound(path: string): ToolkitError {
-  return new ToolkitError('SNAPSHOT_NOT_FOUND', `snapshot file ${path} does not exist`, {hint: 'Check the path; `secrets dr list DIR` shows the snapshots in a directory.'})
+  return new ToolkitError('SNAPSHOT_NOT_FOUND', `snapshot file ${displayText(path)} does not exist`, {hint: 'Check the path; `secrets dr list DIR` shows the snapshots in a directory.'})
 }
 
 /**
@@ -73,9 +75,10 @@ export async function verifySnapshotFile(input: string, options: VerifyOptions =
   const {archive, manifestFile, manifest} = await resolveSnapshotPaths(input)
   const info = await stat(archive).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') throw notFound(archive)
-    throw new ToolkitError('SNAPSHOT_UNREADABLE', `cannot read snapshot file ${archive} (${error.code ?? 'unreadable'})`, {hint: 'Check its permissions.'})
+    throw new ToolkitError('SNAPSHOT_UNREADABLE', `cannot read snapshot file ${displayText(archive)} (${error.code ?? 'unreadable'})`, {hint: 'Check its permissions.'})
   })
-  if (!info.isFile()) throw new ToolkitError('SNAPSHOT_NOT_A_FILE', `${archive} is not a regular file`, {hint: 'Pass the .snap (or .snap.age) file, or its .json manifest.'})
+  // A FIFO or device would block the reads below forever (or never end, like /dev/zero): refused before any open.
+  if (!info.isFile()) throw new NotARegularFileError(archive, describeFileType(info), 'a snapshot')
 
   const encrypted = info.size > 0 && (await isAgeFile(archive))
   const notes: string[] = []
@@ -97,7 +100,7 @@ export async function verifySnapshotFile(input: string, options: VerifyOptions =
     const check = startFileCheck(archive, {size: info.size})
     const [digest, checked] = await Promise.all([hashFileOnWorker(archive), check.result]).catch(async (error: NodeJS.ErrnoException) => {
       await check.stop()
-      throw new ToolkitError('SNAPSHOT_UNREADABLE', `cannot read snapshot file ${archive} (${error.code ?? error.message})`, {hint: 'Check the file and the disk it is on.'})
+      throw new ToolkitError('SNAPSHOT_UNREADABLE', `cannot read snapshot file ${displayText(archive)} (${error.code ?? error.message})`, {hint: 'Check the file and the disk it is on.'})
     })
     inspection = {...checked, ...digest}
     fileDigest = () => digest
@@ -112,7 +115,7 @@ export async function verifySnapshotFile(input: string, options: VerifyOptions =
     }
   } else {
     if (!manifest) {
-      throw new ToolkitError('CANNOT_VERIFY', `${archive} is age-encrypted and has no manifest: nothing can be checked without the key`, {
+      throw new ToolkitError('CANNOT_VERIFY', `${displayText(archive)} is age-encrypted and has no manifest: nothing can be checked without the key`, {
         hint: 'Pass --identity KEYFILE to decrypt and check the archive inside.',
       })
     }
