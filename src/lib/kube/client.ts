@@ -1,8 +1,13 @@
+import {existsSync, readFileSync} from 'node:fs'
+import {delimiter, dirname, join} from 'node:path'
+
 import * as k8s from '@kubernetes/client-node'
 
+import {checkKubeconfigText, kubeconfigClientError} from '../config/kubeconfig.js'
 import {ToolkitError} from '../errors/errors.js'
 import {SecretValue} from '../secret/secret-value.js'
-import {kubeError} from './errors.js'
+import {displayText, redactUrl} from '../report/display.js'
+import {isMissingKind, kubeError} from './errors.js'
 
 export const FIELD_MANAGER = 'secrets-toolkit'
 export const PUSH_SECRET_API_VERSION = 'external-secrets.io/v1alpha1'
@@ -12,21 +17,69 @@ export interface KubeConnectionOptions {
   context?: string
 }
 
+/** The files kubectl would read: --kubeconfig, else every $KUBECONFIG entry (merged), else ~/.kube/config when it exists. */
+function kubeconfigFiles(explicit: string | undefined, env: NodeJS.ProcessEnv): string[] {
+  if (explicit) return [explicit]
+  const fromEnv = (env.KUBECONFIG ?? '').split(delimiter).filter(Boolean)
+  if (fromEnv.length > 0) return fromEnv
+  const home = k8s.findHomeDir()
+  const file = home ? join(home, '.kube', 'config') : undefined
+  return file && existsSync(file) ? [file] : []
+}
+
+/**
+ * client-node's loadFromFile, with the toolkit's own parse and shape check
+ * first: the client's YAML errors quote the file (tokens included), so the
+ * file reaches it only once it is known to parse, and whatever it still
+ * throws is reworded (config/kubeconfig.ts).
+ */
+function loadKubeconfigFile(config: k8s.KubeConfig, file: string): void {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    throw new ToolkitError('KUBECONFIG_INVALID', `cannot read kubeconfig ${displayText(file)} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`, {
+      hint: 'Check KUBECONFIG / --kubeconfig (or kubernetes.kubeconfig in the configuration).',
+    })
+  }
+  checkKubeconfigText(text, file)
+  try {
+    config.loadFromString(text)
+    config.makePathsAbsolute(dirname(file))
+  } catch (error) {
+    throw kubeconfigClientError(file, error)
+  }
+}
+
 /** kubectl's rules: --kubeconfig, else $KUBECONFIG (merged), else ~/.kube/config, else in-cluster. */
 export function loadKubeConfig(options: KubeConnectionOptions = {}): k8s.KubeConfig {
   const config = new k8s.KubeConfig()
-  try {
-    if (options.kubeconfig) config.loadFromFile(options.kubeconfig)
-    else config.loadFromDefault()
-  } catch (error) {
-    throw new ToolkitError('KUBECONFIG_INVALID', `cannot load kubeconfig${options.kubeconfig ? ` ${options.kubeconfig}` : ''}: ${(error as Error).message}`, {
-      hint: 'Check KUBECONFIG / --kubeconfig.',
-    })
+  const files = kubeconfigFiles(options.kubeconfig, process.env)
+  for (const [index, file] of files.entries()) {
+    if (index === 0) {
+      loadKubeconfigFile(config, file)
+      continue
+    }
+    const next = new k8s.KubeConfig()
+    loadKubeconfigFile(next, file)
+    try {
+      config.mergeConfig(next)
+    } catch (error) {
+      throw kubeconfigClientError(file, error)
+    }
+  }
+  if (files.length === 0) {
+    try {
+      // No kubeconfig file: in-cluster service account, else client-node's localhost default.
+      config.loadFromDefault()
+    } catch (error) {
+      throw kubeconfigClientError('(default: in-cluster service account)', error)
+    }
   }
   if (options.context) {
     if (!config.getContextObject(options.context)) {
       const known = config.getContexts().map((c) => c.name).join(', ') || 'none'
-      throw new ToolkitError('KUBE_CONTEXT_UNKNOWN', `kubeconfig has no context "${options.context}" (known: ${known})`, {
+      throw new ToolkitError('KUBE_CONTEXT_UNKNOWN', displayText(`kubeconfig has no context "${options.context}" (known: ${known})`), {
         hint: 'Pass an existing --context, or fix kubernetes.context in the configuration.',
       })
     }
@@ -79,8 +132,14 @@ export class KubeClient {
     return new KubeClient(loadKubeConfig(options))
   }
 
-  get server(): string {
+  /** The raw address, for error messages (which show it without credentials). */
+  get #serverAddress(): string {
     return this.config.getCurrentCluster()?.server ?? 'unknown'
+  }
+
+  /** The API server's address as shown to the operator: without user:password or credential parameters. */
+  get server(): string {
+    return redactUrl(this.#serverAddress)
   }
 
   async getSecret(namespace: string, name: string): Promise<ObservedSecret | undefined> {
@@ -88,7 +147,7 @@ export class KubeClient {
       return observedSecret(await this.#core.readNamespacedSecret({namespace, name}))
     } catch (error) {
       if ((error as {code?: number}).code === 404) return undefined
-      throw kubeError('read', {kind: 'Secret', namespace, name}, error)
+      throw kubeError('read', {kind: 'Secret', namespace, name}, error, this.#serverAddress)
     }
   }
 
@@ -104,7 +163,7 @@ export class KubeClient {
       } while (continueToken)
       return secrets
     } catch (error) {
-      throw kubeError('list', {kind: 'Secret', namespace}, error)
+      throw kubeError('list', {kind: 'Secret', namespace}, error, this.#serverAddress)
     }
   }
 
@@ -133,7 +192,7 @@ export class KubeClient {
         k8s.PatchStrategy.ServerSideApply,
       )
     } catch (error) {
-      throw kubeError('apply', {kind: object.kind ?? 'object', namespace: object.metadata?.namespace, name: object.metadata?.name}, error)
+      throw kubeError('apply', {kind: object.kind ?? 'object', namespace: object.metadata?.namespace, name: object.metadata?.name}, error, this.#serverAddress)
     }
   }
 
@@ -142,7 +201,7 @@ export class KubeClient {
       return (await this.#objects.read({apiVersion, kind, metadata: {name, namespace}})) as KubeObject
     } catch (error) {
       if ((error as {code?: number}).code === 404 && !isMissingKind(error)) return undefined
-      throw kubeError('read', {kind, namespace, name}, error)
+      throw kubeError('read', {kind, namespace, name}, error, this.#serverAddress)
     }
   }
 
@@ -157,7 +216,7 @@ export class KubeClient {
       } while (continueToken)
       return items
     } catch (error) {
-      throw kubeError('list', {kind, namespace: options.namespace}, error)
+      throw kubeError('list', {kind, namespace: options.namespace}, error, this.#serverAddress)
     }
   }
 
@@ -166,7 +225,7 @@ export class KubeClient {
       await this.#objects.delete({apiVersion, kind, metadata: {name, namespace}})
     } catch (error) {
       if ((error as {code?: number}).code === 404) return
-      throw kubeError('delete', {kind, namespace, name}, error)
+      throw kubeError('delete', {kind, namespace, name}, error, this.#serverAddress)
     }
   }
 
@@ -176,7 +235,7 @@ export class KubeClient {
       return true
     } catch (error) {
       if ((error as {code?: number}).code === 404) return false
-      throw kubeError('read', {kind: 'CustomResourceDefinition', name}, error)
+      throw kubeError('read', {kind: 'CustomResourceDefinition', name}, error, this.#serverAddress)
     }
   }
 
@@ -186,7 +245,7 @@ export class KubeClient {
       return true
     } catch (error) {
       if ((error as {code?: number}).code === 404) return false
-      throw kubeError('read', {kind: 'Namespace', name}, error)
+      throw kubeError('read', {kind: 'Namespace', name}, error, this.#serverAddress)
     }
   }
 
@@ -211,13 +270,7 @@ function observedSecret(secret: k8s.V1Secret): ObservedSecret {
   }
 }
 
-/**
- * client-node answers 404 both for "no such object" and, from its discovery
- * call, for "no such API group"; an unknown kind in a known group is a plain Error.
- */
-export function isMissingKind(error: unknown): boolean {
-  return /Failed to fetch resource metadata|Unrecognized API version and kind/.test((error as Error)?.message ?? '')
-}
+export {isMissingKind}
 
 export function conditionOf(object: KubeObject | undefined, type: string): Condition | undefined {
   const conditions = (object?.status?.conditions as Condition[] | undefined) ?? []

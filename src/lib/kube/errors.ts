@@ -1,4 +1,5 @@
 import {ToolkitError} from '../errors/errors.js'
+import {redactUrl} from '../report/display.js'
 
 export interface KubeTarget {
   kind: string
@@ -11,32 +12,77 @@ function describeTarget(target: KubeTarget): string {
   return target.name ? `${target.kind} ${where}${target.name}` : `${target.kind}${target.namespace ? ` in ${target.namespace}` : ''}`
 }
 
+/** Why a request never got an HTTP answer, in the operator's words, with what to check. */
+export interface TransportFailure {
+  /** e.g. "connection refused (ECONNREFUSED)". */
+  reason: string
+  hint: string
+}
+
+const CONTEXT_HINT = 'check the kubeconfig (--kubeconfig, --context / kubernetes.context) and that the API server is running'
+
+/**
+ * Classifies a failure below HTTP (no status code): refused, timed out, name
+ * not found, reset, TLS. Only the error's code is used — node-fetch's message
+ * repeats the whole request URL.
+ */
+export function transportFailure(error: unknown): TransportFailure | undefined {
+  const code = (error as {code?: unknown})?.code
+  if (typeof code === 'number') return undefined
+  const type = (error as {type?: unknown})?.type
+  const text = typeof code === 'string' ? code : typeof type === 'string' ? type : ''
+  if (/^ECONNREFUSED$/.test(text)) return {reason: 'connection refused (ECONNREFUSED)', hint: `Nothing listens at that address: ${CONTEXT_HINT}.`}
+  if (/^(ETIMEDOUT|ESOCKETTIMEDOUT|UND_ERR_CONNECT_TIMEOUT|request-timeout|body-timeout|ABORT_ERR)$/.test(text) || (error as Error)?.name === 'AbortError') {
+    return {reason: `timed out (${text || 'AbortError'})`, hint: `The server did not answer in time: check the network path (VPN, firewall, proxy) to it, then ${CONTEXT_HINT}.`}
+  }
+  if (/^(ENOTFOUND|EAI_AGAIN|EAI_NONAME)$/.test(text)) return {reason: `host name not found (${text})`, hint: `Check the server address in the kubeconfig and DNS; ${CONTEXT_HINT}.`}
+  if (/^(EHOSTUNREACH|ENETUNREACH|EHOSTDOWN|ENETDOWN)$/.test(text)) return {reason: `no route to host (${text})`, hint: `Check the network path (VPN, routes) to the server; ${CONTEXT_HINT}.`}
+  if (/^(ECONNRESET|EPIPE|ECONNABORTED)$/.test(text)) {
+    return {reason: `connection closed by the server or the network (${text})`, hint: `The API server (or something in front of it) dropped the connection: check that it is running and healthy; ${CONTEXT_HINT}.`}
+  }
+  if (/CERT|SELF_SIGNED|UNABLE_TO_|^ERR_TLS_|^ERR_SSL_|^EPROTO$|SSL|TLS/i.test(text)) {
+    return {reason: `TLS failed (${text})`, hint: 'The server\'s certificate was not accepted: check certificate-authority(-data) and the server name in the kubeconfig.'}
+  }
+  return {reason: text ? `request failed (${text})` : 'request failed before any answer', hint: `${CONTEXT_HINT[0].toUpperCase()}${CONTEXT_HINT.slice(1)}.`}
+}
+
+/**
+ * client-node answers a missing kind in two ways: an unknown API group makes
+ * its discovery call fail with 404 ("Failed to fetch resource metadata"), an
+ * unknown kind in a known group is a plain Error. Any other discovery failure
+ * (refused, timeout, TLS) is the server being unreachable, not a missing CRD.
+ */
+export function isMissingKind(error: unknown): boolean {
+  const message = (error as Error)?.message ?? ''
+  if (/Unrecognized API version and kind/.test(message)) return true
+  return /Failed to fetch resource metadata/.test(message) && (error as {code?: unknown})?.code === 404
+}
+
 /**
  * Turns a client-node failure into a message an operator can act on. Only the
  * Status `reason` and `message` survive (they name fields, not values) — the
- * raw exception text embeds whole response bodies.
+ * raw exception text embeds whole response bodies. `server` is the API
+ * server's address; it is shown without credentials.
  */
-export function kubeError(action: string, target: KubeTarget, error: unknown): ToolkitError {
+export function kubeError(action: string, target: KubeTarget, error: unknown, server?: string): ToolkitError {
   const code = (error as {code?: number | string}).code
   const body = parseBody((error as {body?: unknown}).body)
   const serverMessage = typeof body?.message === 'string' ? body.message.slice(0, 400) : undefined
   const what = describeTarget(target)
-  const missingKind = /Failed to fetch resource metadata|Unrecognized API version and kind/.test((error as Error)?.message ?? '')
-  if (missingKind) {
+  const at = server ? ` at ${redactUrl(server)}` : ''
+  if (isMissingKind(error)) {
     const eso = ['PushSecret', 'ClusterSecretStore', 'ExternalSecret', 'Password'].includes(target.kind)
-    return new ToolkitError('CRD_MISSING', `${target.kind} CRD is not installed${eso ? ': install External Secrets Operator' : ''}`, {
+    return new ToolkitError('CRD_MISSING', `${target.kind} CRD is not installed${at ? ` in the cluster${at}` : ''}${eso ? ': install External Secrets Operator' : ''}`, {
       hint: eso ? 'Install ESO (its CRDs include external-secrets.io/v1alpha1 PushSecret) and re-run.' : 'Install the CRD that defines this kind.',
     })
   }
   if (typeof code !== 'number') {
-    return new ToolkitError('KUBE_UNREACHABLE', `cannot ${action} ${what}: Kubernetes API unreachable (${String(code ?? (error as Error).message ?? 'unknown')})`, {
-      hint: 'Check the kubeconfig, the context (--context / kubernetes.context) and that the API server is running.',
-      cause: undefined,
-    })
+    const failure = transportFailure(error)!
+    return new ToolkitError('KUBE_UNREACHABLE', `cannot ${action} ${what}: the Kubernetes API server${at} is unreachable: ${failure.reason}`, {hint: failure.hint})
   }
   switch (code) {
     case 401:
-      return new ToolkitError('KUBE_UNAUTHORIZED', `cannot ${action} ${what}: the Kubernetes credentials were rejected (401)`, {
+      return new ToolkitError('KUBE_UNAUTHORIZED', `cannot ${action} ${what}: the Kubernetes API server${at} rejected the credentials (401)`, {
         hint: 'Refresh the kubeconfig credentials for this context.',
       })
     case 403:
@@ -53,8 +99,14 @@ export function kubeError(action: string, target: KubeTarget, error: unknown): T
       })
     case 422:
       return new ToolkitError('KUBE_INVALID', `cannot ${action} ${what}: rejected as invalid (422)${serverMessage ? `: ${serverMessage}` : ''}`)
+    case 502:
+    case 503:
+    case 504:
+      return new ToolkitError('KUBE_UNAVAILABLE', `cannot ${action} ${what}: the Kubernetes API server${at} is unavailable (HTTP ${code})${serverMessage ? `: ${serverMessage}` : ''}`, {
+        hint: 'The server (or a proxy in front of it) answered but cannot serve now: check its health, then re-run.',
+      })
     default:
-      return new ToolkitError('KUBE_ERROR', `cannot ${action} ${what}: HTTP ${code}${serverMessage ? `: ${serverMessage}` : ''}`)
+      return new ToolkitError('KUBE_ERROR', `cannot ${action} ${what}: HTTP ${code} from the Kubernetes API server${at}${serverMessage ? `: ${serverMessage}` : ''}`)
   }
 }
 
