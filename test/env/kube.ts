@@ -198,13 +198,17 @@ export function esoCrdDocuments(esoBinary: string, fallbackDir: string): {source
   } else {
     throw new Error(`no ESO CRDs: neither ${bundle} nor ${fallbackDir} exists.\nRun: scripts/test-env/binaries.sh ensure eso`)
   }
+  return {source: sources.join(', '), crds: crdDocumentsFromFiles(sources)}
+}
+
+/** The CustomResourceDefinitions in YAML files (multi-document), ready for applyCrds. */
+export function crdDocumentsFromFiles(files: string[]): KubeObject[] {
   // loadAllYaml turns each CRD into client-node's typed model: applying a plain
   // parsed object would lose every schema key the model spells differently
   // (x-kubernetes-preserve-unknown-fields becomes xKubernetesPreserveUnknownFields).
-  const crds = sources
-    .flatMap((source) => k8s.loadAllYaml(readFileSync(source, 'utf8')) as KubeObject[])
+  return files
+    .flatMap((file) => k8s.loadAllYaml(readFileSync(file, 'utf8')) as KubeObject[])
     .filter((object) => object?.kind === 'CustomResourceDefinition')
-  return {source: sources.join(', '), crds}
 }
 
 /** Server-side apply of every CRD, then waits until each is Established. */

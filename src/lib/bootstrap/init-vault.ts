@@ -2,6 +2,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 
 import type {RegionConfig} from '../config/schema.js'
 import {RefusedError, ToolkitError} from '../errors/errors.js'
+import {displayText, redactUrl} from '../report/display.js'
 import type {SecretValue} from '../secret/secret-value.js'
 import type {VaultSys} from '../vault/vault-sys.js'
 
@@ -68,12 +69,22 @@ export interface InitVaultIo {
 
 export interface InitVaultResult {
   region: string
+  /** As shown to the operator: without user:password (redactUrl). */
   address: string
   keyShares: number
   keyThreshold: number
   initialized: boolean
   sealed: boolean
   active: boolean
+}
+
+/**
+ * The region as prompts, progress, errors and the report name it: its Vault
+ * address without a user:password or credential parameters (redactUrl), so a
+ * password in the address never reaches the terminal beside the keys.
+ */
+export function describeRegionVault(region: Pick<RegionConfig, 'name' | 'vault'>): string {
+  return `region ${displayText(region.name)} (${redactUrl(region.vault.address)})`
 }
 
 /**
@@ -88,7 +99,8 @@ export async function initializeVault(
   io: InitVaultIo,
   options: {activeTimeoutMs?: number} = {},
 ): Promise<InitVaultResult> {
-  const where = `region ${region.name} (${region.vault.address})`
+  const address = redactUrl(region.vault.address)
+  const where = describeRegionVault(region)
   const health = await sys.health()
   if (health.initialized) {
     throw new ToolkitError('ALREADY_INITIALIZED', `${where} is already initialized: nothing was done`, {
@@ -115,7 +127,7 @@ export async function initializeVault(
     })
   }
   const active = await waitActive(sys, options.activeTimeoutMs ?? 30_000)
-  return {region: region.name, address: region.vault.address, keyShares: split.keyShares, keyThreshold: split.keyThreshold, initialized: true, sealed: false, active}
+  return {region: region.name, address, keyShares: split.keyShares, keyThreshold: split.keyThreshold, initialized: true, sealed: false, active}
 }
 
 /** The only text of the toolkit that holds secret material, built at the moment it is written to the terminal. */

@@ -1,11 +1,12 @@
 import {existsSync, readFileSync} from 'node:fs'
 import {resolve} from 'node:path'
-import {parseDocument} from 'yaml'
 import {z} from 'zod'
 
 import {formatIssues} from '../config/load.js'
+import {parseYamlFile} from '../config/yaml-file.js'
 import {ToolkitError} from '../errors/errors.js'
 import {namespaceProblem, nameProblem, secretKeyProblem} from '../kube/names.js'
+import {displayText} from '../report/display.js'
 import {DEFAULT_SPEC_SOURCE, DEFAULT_SPEC_YAML} from './default-spec.js'
 
 /** ESO's Password generator defaults (generators.external-secrets.io/v1alpha1), so local and cluster generation agree. */
@@ -41,7 +42,9 @@ const validationSchema = z
       try {
         new RegExp(rules.regex)
       } catch (error) {
-        ctx.addIssue({code: 'custom', path: ['regex'], message: `is not a valid regular expression (${(error as Error).message})`})
+        // V8 writes "Invalid regular expression: /<pattern>/: <reason>"; the reason alone, as the spec's text is not repeated.
+        const reason = (error as Error).message.split(': ').at(-1)
+        ctx.addIssue({code: 'custom', path: ['regex'], message: `is not a valid regular expression (${reason})`})
       }
     }
     if (rules.minLength !== undefined && rules.maxLength !== undefined && rules.minLength > rules.maxLength) {
@@ -191,17 +194,20 @@ export interface LoadedSpec {
   text: string
 }
 
+/**
+ * The spec in a file's text. Errors name the file, line, column and problem,
+ * never the text: a value pasted into the spec by mistake must not be printed.
+ */
 export function parseSpec(text: string, source: string): BootstrapSpec {
-  const document = parseDocument(text, {prettyErrors: true})
-  if (document.errors.length > 0) {
-    throw new ToolkitError('SPEC_INVALID', `bootstrap spec ${source} is not valid YAML: ${document.errors[0].message}`, {
-      hint: 'Fix the YAML syntax; docs/runbooks/bootstrap.md describes every field.',
-    })
-  }
-  const result = bootstrapSpecSchema.safeParse(document.toJS() ?? {})
+  const data = parseYamlFile(text, {
+    code: 'SPEC_INVALID',
+    what: `bootstrap spec ${displayText(source)}`,
+    hint: 'Fix the YAML syntax; docs/runbooks/bootstrap.md describes every field.',
+  })
+  const result = bootstrapSpecSchema.safeParse(data ?? {})
   if (!result.success) {
     const problems = formatIssues(result.error.issues)
-    throw new ToolkitError('SPEC_INVALID', `bootstrap spec ${source} has ${problems.length} problem(s):\n  ${problems.join('\n  ')}`, {
+    throw new ToolkitError('SPEC_INVALID', `bootstrap spec ${displayText(source)} has ${problems.length} problem(s):\n  ${problems.join('\n  ')}`, {
       hint: 'Fix the spec; docs/runbooks/bootstrap.md describes every field (print the default with --print-spec).',
     })
   }
@@ -212,7 +218,7 @@ export function loadSpec(path: string | undefined, cwd = process.cwd()): LoadedS
   if (!path) return {spec: parseSpec(DEFAULT_SPEC_YAML, DEFAULT_SPEC_SOURCE), source: DEFAULT_SPEC_SOURCE, text: DEFAULT_SPEC_YAML}
   const file = resolve(cwd, path)
   if (!existsSync(file)) {
-    throw new ToolkitError('SPEC_NOT_FOUND', `bootstrap spec ${file} does not exist`, {
+    throw new ToolkitError('SPEC_NOT_FOUND', `bootstrap spec ${displayText(file)} does not exist`, {
       hint: 'Check --spec, or start from the built-in spec: `secrets bootstrap --print-spec > bootstrap.yaml`.',
     })
   }

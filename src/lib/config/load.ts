@@ -1,10 +1,11 @@
 import {existsSync, readFileSync} from 'node:fs'
 import {resolve} from 'node:path'
-import {parseDocument} from 'yaml'
 import type {z} from 'zod'
 
 import {ToolkitError} from '../errors/errors.js'
+import {displayText} from '../report/display.js'
 import {configSchema, type RegionConfig, type ToolkitConfig} from './schema.js'
+import {parseYamlFile} from './yaml-file.js'
 
 export const DEFAULT_CONFIG_FILE = 'secrets-toolkit.yaml'
 export const CONFIG_ENV = 'SECRETS_TOOLKIT_CONFIG'
@@ -25,21 +26,29 @@ export function formatIssuePath(path: readonly PropertyKey[]): string {
   return out || '(root)'
 }
 
+/**
+ * One line per problem: where (`regions[0].vault.address`) and what. Only
+ * zod's message is used, never the rejected input (a pasted token would be
+ * it); keys named in the file are escaped for the terminal.
+ */
 export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
-  return issues.map((issue) => `${formatIssuePath(issue.path)}: ${issue.message}`)
+  return issues.map((issue) => displayText(`${formatIssuePath(issue.path)}: ${issue.message}`))
 }
 
+/**
+ * The configuration in a file's text. A syntax error names the file, line,
+ * column and problem, never the text (see yaml-file.ts).
+ */
 export function parseConfig(text: string, source: string): ToolkitConfig {
-  const document = parseDocument(text, {prettyErrors: true})
-  if (document.errors.length > 0) {
-    throw new ToolkitError('CONFIG_INVALID', `${source} is not valid YAML: ${document.errors[0].message}`, {
-      hint: 'Fix the YAML syntax; `secrets --help` links the configuration reference (docs/configuration.md).',
-    })
-  }
-  const result = configSchema.safeParse(document.toJS() ?? {})
+  const data = parseYamlFile(text, {
+    code: 'CONFIG_INVALID',
+    what: displayText(source),
+    hint: 'Fix the YAML syntax; `secrets --help` links the configuration reference (docs/configuration.md).',
+  })
+  const result = configSchema.safeParse(data ?? {})
   if (!result.success) {
     const problems = formatIssues(result.error.issues)
-    throw new ToolkitError('CONFIG_INVALID', `${source} has ${problems.length} problem(s):\n  ${problems.join('\n  ')}`, {
+    throw new ToolkitError('CONFIG_INVALID', `${displayText(source)} has ${problems.length} problem(s):\n  ${problems.join('\n  ')}`, {
       hint: 'See docs/configuration.md for every field.',
     })
   }

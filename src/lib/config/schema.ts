@@ -32,9 +32,32 @@ const authSchema = z.discriminatedUnion('method', [
     .strict(),
 ])
 
+/**
+ * Why an address carries a credential, or undefined. `https://user:pass@host`
+ * puts a password in the file (and in every message that shows the address),
+ * and a query string is where tokens travel; a Vault address needs neither.
+ * The message never repeats the address.
+ */
+export function addressCredentialProblem(address: string): string | undefined {
+  let url: URL
+  try {
+    url = new URL(address)
+  } catch {
+    return undefined
+  }
+  if (url.username !== '' || url.password !== '') {
+    return 'must not contain a user name or password (user:pass@…): credentials never go in the address; give the token or AppRole secret id through auth (docs/configuration.md)'
+  }
+  if (url.search !== '' || url.hash !== '') return 'must not have a query (?…) or fragment (#…): a Vault address is scheme://host[:port][/path]'
+  return undefined
+}
+
 const vaultSchema = z
   .object({
-    address: z.url({message: 'must be a URL (e.g. https://vault.example.com:8200)'}),
+    address: z.url({message: 'must be a URL (e.g. https://vault.example.com:8200)'}).superRefine((address, ctx) => {
+      const problem = addressCredentialProblem(address)
+      if (problem) ctx.addIssue({code: 'custom', message: problem})
+    }),
     mount: z.string().min(1).regex(/^[^/].*[^/]$|^[^/]$/, 'must not start or end with /').default('secret'),
     namespace: z.string().default(''),
     auth: authSchema.default({method: 'token'}),

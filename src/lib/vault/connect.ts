@@ -1,5 +1,7 @@
 import {resolveVaultLogin} from '../config/credentials.js'
-import type {RegionConfig} from '../config/schema.js'
+import {addressCredentialProblem, type RegionConfig} from '../config/schema.js'
+import {ToolkitError} from '../errors/errors.js'
+import {displayText} from '../report/display.js'
 import {TokenKeeper} from './auth.js'
 import type {RetryPolicy} from './retry.js'
 import {VaultHttp} from './vault-http.js'
@@ -23,6 +25,12 @@ export interface ConnectOptions {
 }
 
 export async function connectRegion(region: RegionConfig, options: ConnectOptions = {}): Promise<RegionVault> {
+  // The configuration loader refuses these already; a RegionConfig built in code (the library API) is checked here,
+  // because a user:password in the address would be sent as Basic auth and shown by every message naming the server.
+  const addressProblem = addressCredentialProblem(region.vault.address)
+  if (addressProblem) {
+    throw new ToolkitError('CONFIG_INVALID', `region ${displayText(region.name)}: vault.address ${addressProblem}`, {hint: 'Remove it from the address; see docs/configuration.md.'})
+  }
   const http = new VaultHttp(region.name, region.vault, {retry: options.retry})
   const store = new VaultKvStore(http, region.vault.mount)
   const sys = new VaultSys(http)
