@@ -1,15 +1,10 @@
 import {existsSync, readFileSync} from 'node:fs'
 import {delimiter, dirname, join} from 'node:path'
 
-import {existsSync, readFileSync} from 'node:fs'
-import {delimiter, dirname, join} from 'node:path'
-
 import * as k8s from '@kubernetes/client-node'
 
 import {checkKubeconfigText, kubeconfigClientError} from '../config/kubeconfig.js'
-import {checkKubeconfigText, kubeconfigClientError} from '../config/kubeconfig.js'
 import {ToolkitError} from '../errors/errors.js'
-import {displayText} from '../report/display.js'
 import {SecretValue} from '../secret/secret-value.js'
 import {displayText, redactUrl} from '../report/display.js'
 import {isMissingKind, kubeError} from './errors.js'
@@ -20,40 +15,6 @@ export const PUSH_SECRET_API_VERSION = 'external-secrets.io/v1alpha1'
 export interface KubeConnectionOptions {
   kubeconfig?: string
   context?: string
-}
-
-/** The files kubectl would read: --kubeconfig, else every $KUBECONFIG entry (merged), else ~/.kube/config when it exists. */
-function kubeconfigFiles(explicit: string | undefined, env: NodeJS.ProcessEnv): string[] {
-  if (explicit) return [explicit]
-  const fromEnv = (env.KUBECONFIG ?? '').split(delimiter).filter(Boolean)
-  if (fromEnv.length > 0) return fromEnv
-  const home = k8s.findHomeDir()
-  const file = home ? join(home, '.kube', 'config') : undefined
-  return file && existsSync(file) ? [file] : []
-}
-
-/**
- * client-node's loadFromFile, with the toolkit's own parse and shape check
- * first: the client's YAML errors quote the file (tokens included), so the
- * file reaches it only once it is known to parse, and whatever it still
- * throws is reworded (config/kubeconfig.ts).
- */
-function loadKubeconfigFile(config: k8s.KubeConfig, file: string): void {
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch (error) {
-    throw new ToolkitError('KUBECONFIG_INVALID', `cannot read kubeconfig ${displayText(file)} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`, {
-      hint: 'Check KUBECONFIG / --kubeconfig (or kubernetes.kubeconfig in the configuration).',
-    })
-  }
-  checkKubeconfigText(text, file)
-  try {
-    config.loadFromString(text)
-    config.makePathsAbsolute(dirname(file))
-  } catch (error) {
-    throw kubeconfigClientError(file, error)
-  }
 }
 
 /** The files kubectl would read: --kubeconfig, else every $KUBECONFIG entry (merged), else ~/.kube/config when it exists. */
