@@ -6,8 +6,7 @@ import * as k8s from '@kubernetes/client-node'
 import {checkKubeconfigText, kubeconfigClientError} from '../config/kubeconfig.js'
 import {ToolkitError} from '../errors/errors.js'
 import {SecretValue} from '../secret/secret-value.js'
-import {displayText, redactUrl} from '../report/display.js'
-import {isMissingKind, kubeError} from './errors.js'
+import {displayServer, isMissingKind, kubeError} from './errors.js'
 
 export const FIELD_MANAGER = 'secrets-toolkit'
 export const PUSH_SECRET_API_VERSION = 'external-secrets.io/v1alpha1'
@@ -139,7 +138,7 @@ export class KubeClient {
 
   /** The API server's address as shown to the operator: without user:password or credential parameters. */
   get server(): string {
-    return redactUrl(this.#serverAddress)
+    return displayServer(this.#serverAddress)
   }
 
   async getSecret(namespace: string, name: string): Promise<ObservedSecret | undefined> {

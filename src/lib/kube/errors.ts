@@ -12,6 +12,16 @@ function describeTarget(target: KubeTarget): string {
   return target.name ? `${target.kind} ${where}${target.name}` : `${target.kind}${target.namespace ? ` in ${target.namespace}` : ''}`
 }
 
+/**
+ * The API server's address as an operator may see it: without user:password
+ * or credential parameters, and as written in the kubeconfig (no trailing
+ * slash added by URL parsing).
+ */
+export function displayServer(address: string): string {
+  const shown = redactUrl(address)
+  return !address.endsWith('/') && shown.endsWith('/') ? shown.slice(0, -1) : shown
+}
+
 /** Why a request never got an HTTP answer, in the operator's words, with what to check. */
 export interface TransportFailure {
   /** e.g. "connection refused (ECONNREFUSED)". */
@@ -69,7 +79,7 @@ export function kubeError(action: string, target: KubeTarget, error: unknown, se
   const body = parseBody((error as {body?: unknown}).body)
   const serverMessage = typeof body?.message === 'string' ? body.message.slice(0, 400) : undefined
   const what = describeTarget(target)
-  const at = server ? ` at ${redactUrl(server)}` : ''
+  const at = server ? ` at ${displayServer(server)}` : ''
   if (isMissingKind(error)) {
     const eso = ['PushSecret', 'ClusterSecretStore', 'ExternalSecret', 'Password'].includes(target.kind)
     return new ToolkitError('CRD_MISSING', `${target.kind} CRD is not installed${at ? ` in the cluster${at}` : ''}${eso ? ': install External Secrets Operator' : ''}`, {
