@@ -16,7 +16,7 @@ export default class MigrateSops extends BaseCommand<typeof MigrateSops> {
 
   static override description = `Finds SOPS files by content (YAML incl. multi-document, JSON, dotenv, INI, binary) under PATHS, honouring .gitignore; decrypts them in memory (the sops binary when installed, else the built-in age engine, MAC verified); maps each to Kubernetes Secrets (a SOPS-encrypted Secret manifest keeps its name, namespace, type, labels and annotations; any other file becomes one Opaque Secret named after the file); and creates, for each Secret, a PushSecret that pushes every key to every region's ClusterSecretStore.
 
-Stages: plan (--dry-run stops here, contacting nothing) → pre-flight against Kubernetes and every Vault (CRD and ClusterSecretStores present, namespaces, existing Secrets, Vault paths free or already ESO's) → confirmation (--yes; refused without a TTY) → PushSecret manifests to --output-dir → server-side apply. One bad file stops the run before anything is written (or is skipped with --continue-on-error). Re-running after success changes nothing; re-running after an interruption completes the migration.
+Stages: plan (--dry-run stops here, contacting nothing) → pre-flight against Kubernetes and every Vault (CRD and ClusterSecretStores present, namespaces, existing Secrets, Vault paths free or already ESO's) → confirmation (--yes; refused without a TTY) → run record (a ConfigMap per target namespace naming the planned Secrets and their sources, never values; \`migrate verify\` checks against it) → PushSecret manifests to --output-dir → server-side apply. One bad file stops the run before anything is written (or is skipped with --continue-on-error). Re-running after success changes nothing; re-running after an interruption completes the migration.
 
 Then run \`secrets migrate verify\`: when it exits 0, remove the SOPS files.
 
@@ -24,7 +24,7 @@ Mapping file (--mapping), names only:
   files:        [{path: "apps/db/*.enc.yaml", name: db-credentials, namespace: db}]
   directories:  [{path: clusters/prod/payments, namespace: payments}]
 
-Exit codes: 0 done (or nothing to change), 1 some files skipped with --continue-on-error, 2 error (nothing written).`
+Exit codes: 0 done (or nothing to change), 1 some files skipped with --continue-on-error, 2 error (before the confirmation nothing is written; after it, the message lists what was written — counts, Secrets without a PushSecret — and re-running the same command completes it).`
 
   static override examples = [
     {description: 'Show the plan without touching anything (no cluster needed)', command: '<%= config.bin %> <%= command.id %> ./clusters/prod --dry-run'},

@@ -10,6 +10,7 @@ import {loadMappingFile} from '../../lib/migrate/mapping.js'
 import {buildMigrationPlan} from '../../lib/migrate/plan.js'
 import {renderVerifyReport} from '../../lib/migrate/render.js'
 import {removeSources, type RemovedSources} from '../../lib/migrate/remove-sources.js'
+import {readRunRecords, type RunRecord} from '../../lib/migrate/run-record.js'
 import {findMigratedSecrets, verifyMigration, verifyUntil, type VerifyReport, type VerifyTarget} from '../../lib/migrate/verify.js'
 import type {SopsEngine} from '../../lib/sops/decrypt.js'
 import {connectRegion, type RegionVault} from '../../lib/vault/connect.js'
@@ -17,11 +18,13 @@ import {connectRegion, type RegionVault} from '../../lib/vault/connect.js'
 export default class MigrateVerify extends BaseCommand<typeof MigrateVerify> {
   static override summary = 'Prove every migrated value arrived: Secret, PushSecret Ready, and an equal value in every regional Vault.'
 
-  static override description = `For every migrated Secret (found by the secrets-toolkit.io/migrated-from label, or named as NAMESPACE/NAME): the Kubernetes Secret exists; its PushSecret is Ready=True; and in each region, the Vault KV v2 secret at the PushSecret's remote key holds each property with a value equal to the Kubernetes value (compared in memory, in constant time; never printed). With --source, the decrypted SOPS files are compared with the Secrets too.
+  static override description = `For every Secret a migration planned or created — those listed in the run records \`migrate sops\` keeps in the cluster (ConfigMaps labelled secrets-toolkit.io/migration-run, written before its first Secret), those labelled secrets-toolkit.io/migrated-from, or those named as NAMESPACE/NAME: the Kubernetes Secret exists; its PushSecret is Ready=True; and in each region, the Vault KV v2 secret at the PushSecret's remote key holds each property with a value equal to the Kubernetes value (compared in memory, in constant time; never printed). With --source, the decrypted SOPS files are compared with the Secrets too.
 
---remove-sources (with --source) then runs \`git rm\` on the SOPS files whose Secrets all verified, and on the .sops.yaml files found, after confirmation.
+A Secret a run record or a SOPS file plans but Kubernetes does not hold (a run that was interrupted) is reported as secret-missing. Without a run record, --source or named Secrets, only the Secrets that exist can be checked: completeness is not proven and the exit code is 1.
 
-Exit codes: 0 everything matches, 1 something is missing or different (the table names secret, key and region), 2 error.`
+--remove-sources (with --source) then runs \`git rm\` on the SOPS files whose Secrets all verified, and on the .sops.yaml files found, after confirmation — only when everything planned is present and in sync.
+
+Exit codes: 0 everything planned exists and matches, 1 something is missing or different (the table names secret, key and region) or completeness is not proven, 2 error (e.g. Kubernetes or a Vault unreachable).`
 
   static override examples = [
     {description: 'Verify every migrated Secret, waiting up to 2 minutes for ESO to push', command: '<%= config.bin %> <%= command.id %> --wait 2m'},
@@ -32,7 +35,7 @@ Exit codes: 0 everything matches, 1 something is missing or different (the table
   static override strict = false
 
   static override args = {
-    secrets: Args.string({description: 'NAMESPACE/NAME of Secrets to verify (default: every Secret labelled by a migration)'}),
+    secrets: Args.string({description: 'NAMESPACE/NAME of Secrets to verify (default: every Secret a migration run recorded or labelled)'}),
   }
 
   static override flags = {
@@ -80,18 +83,23 @@ Exit codes: 0 everything matches, 1 something is missing or different (the table
     try {
       for (const region of config.regions) vaults.push(await connectRegion(region))
       for (const vault of vaults) await vault.sys.requireActive()
-      const targets = explicit.length > 0 || plan ? explicit : await findMigratedSecrets(kube, flags.namespace)
-      if (targets.length === 0 && !plan) {
-        throw new ToolkitError('NOTHING_TO_VERIFY', `no Secret labelled secrets-toolkit.io/migrated-from${flags.namespace ? ` in namespace ${flags.namespace}` : ''} in ${kube.server}`, {
+      const named = explicit.length > 0
+      const targets = named || plan ? explicit : await findMigratedSecrets(kube, flags.namespace)
+      // Named Secrets are a question about those only; otherwise every run record counts.
+      const runRecords: RunRecord[] = named ? [] : await readRunRecords(kube, flags.namespace)
+      if (targets.length === 0 && !plan && runRecords.length === 0) {
+        throw new ToolkitError('NOTHING_TO_VERIFY', `no migration run record and no Secret labelled secrets-toolkit.io/migrated-from${flags.namespace ? ` in namespace ${flags.namespace}` : ''} in ${kube.server}`, {
           hint: 'Run `secrets migrate sops` first, or name Secrets as NAMESPACE/NAME, or pass --source.',
         })
       }
       const sources = plan?.migrations.map((migration) => migration.planned)
-      const report = await verifyUntil(() => verifyMigration({kube, vaults}, {targets, sources, concurrency: flags.concurrency}), waitMs)
-      this.findings = !report.inSync
+      const report = await verifyUntil(() => verifyMigration({kube, vaults}, {targets, sources, runRecords, named, concurrency: flags.concurrency}), waitMs)
+      const complete = report.inSync && report.completeness.proven
+      this.findings = !complete
       this.say(renderVerifyReport(report))
+      this.say(describeCompleteness(report))
       if (!flags['remove-sources'] || !plan) return report
-      if (!report.inSync) {
+      if (!complete) {
         this.say('\nNot removing any source: fix the differences above and re-run.')
         return report
       }
@@ -105,4 +113,23 @@ Exit codes: 0 everything matches, 1 something is missing or different (the table
       await Promise.all(vaults.map((vault) => vault.close()))
     }
   }
+}
+
+/** What the verdict rests on, in one or two lines: which records, and whether completeness is proven. */
+function describeCompleteness(report: VerifyReport): string {
+  const {completeness} = report
+  if (!completeness.proven) {
+    return 'Completeness NOT proven: no migration run record was found, so only the Secrets that exist were checked (a run that stopped early would look complete). Pass --source PATHS to compare with the SOPS files, or re-run `secrets migrate sops` (it records the run).'
+  }
+  const records = completeness.runRecords
+  const unfinished = records.filter((record) => record.state !== 'applied').map((record) => record.object)
+  const lines: string[] = []
+  if (records.length > 0) {
+    lines.push(`Checked against ${records.length} migration run record(s): ${records.map((record) => record.object).join(', ')}.`)
+  }
+  if (completeness.missing.length > 0) {
+    lines.push(`${completeness.missing.length} planned Secret(s) do not exist in Kubernetes: ${completeness.missing.slice(0, 20).join(', ')}${completeness.missing.length > 20 ? ` and ${completeness.missing.length - 20} more` : ''}. Re-run the same \`secrets migrate sops\` command to complete the migration.`)
+  }
+  if (unfinished.length > 0 && completeness.missing.length > 0) lines.push(`Run(s) that did not finish: ${unfinished.join(', ')}.`)
+  return lines.join('\n')
 }

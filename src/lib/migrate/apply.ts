@@ -168,24 +168,131 @@ function withSyncAnnotation(pushSecret: Record<string, unknown>): never {
   return {...pushSecret, metadata: {...metadata, annotations: {...metadata.annotations, [SYNCED_AT_ANNOTATION]: new Date().toISOString()}}} as never
 }
 
-/** Server-side applies what pre-flight found missing or different; unchanged objects are not touched. */
-export async function applyMigration(preflight: Preflight, kube: KubeClient, options: {overwrite: boolean; concurrency: number; onProgress?: (done: number, total: number) => void}): Promise<ApplyResult> {
-  const result: ApplyResult = {secrets: {create: 0, update: 0, unchanged: 0}, pushSecrets: {create: 0, update: 0, unchanged: 0}, namespacesCreated: []}
+/**
+ * What a run has written so far, kept as it goes: when it stops half way the
+ * operator is told what exists (and what would keep a Secret from reaching
+ * Vault), not "nothing was written". Names and counts only.
+ */
+export interface WrittenSoFar {
+  namespacesCreated: string[]
+  /** ConfigMaps (namespace/name) recording the run. */
+  runRecords: string[]
+  manifests: string[]
+  secrets: {create: number; update: number}
+  pushSecrets: {create: number; update: number}
+  /** Secrets that exist now but whose PushSecret does not: nothing pushes them to Vault yet. */
+  secretsWithoutPushSecret: string[]
+  /** Objects whose write failed: the server may have applied it and lost the answer. */
+  uncertain: string[]
+  /** Secrets and PushSecrets the run still had to write when it stopped. */
+  notWritten: {secrets: number; pushSecrets: number}
+}
+
+export function emptyWritten(): WrittenSoFar {
+  return {
+    namespacesCreated: [],
+    runRecords: [],
+    manifests: [],
+    secrets: {create: 0, update: 0},
+    pushSecrets: {create: 0, update: 0},
+    secretsWithoutPushSecret: [],
+    uncertain: [],
+    notWritten: {secrets: 0, pushSecrets: 0},
+  }
+}
+
+export function writeCount(written: WrittenSoFar): number {
+  return (
+    written.namespacesCreated.length +
+    written.runRecords.length +
+    written.manifests.length +
+    written.secrets.create +
+    written.secrets.update +
+    written.pushSecrets.create +
+    written.pushSecrets.update
+  )
+}
+
+/** Creates the namespaces pre-flight found missing (before the run record, which lives in them). */
+export async function createMissingNamespaces(preflight: Preflight, kube: KubeClient, written: WrittenSoFar): Promise<void> {
   for (const namespace of preflight.missingNamespaces) {
     await kube.apply({apiVersion: 'v1', kind: 'Namespace', metadata: {name: namespace, labels: {[MANAGED_BY_LABEL]: 'secrets-toolkit'}}})
-    result.namespacesCreated.push(namespace)
+    written.namespacesCreated.push(namespace)
   }
+}
+
+/** Server-side applies the run record ConfigMaps (names and counts only). */
+export async function writeRunRecords(objects: KubeObject[], kube: KubeClient, written?: WrittenSoFar): Promise<string[]> {
+  const names: string[] = []
+  for (const object of objects) {
+    await kube.apply(object, {force: true})
+    const name = `${object.metadata?.namespace}/${object.metadata?.name}`
+    names.push(name)
+    if (written && !written.runRecords.includes(name)) written.runRecords.push(name)
+  }
+  return names
+}
+
+/**
+ * Server-side applies what pre-flight found missing or different; unchanged
+ * objects are not touched. On the first failure no new Secret is started,
+ * the writes in flight are let finish, and the error says what was written
+ * (in `written`, which the caller turns into the report).
+ */
+export async function applyMigration(
+  preflight: Preflight,
+  kube: KubeClient,
+  options: {overwrite: boolean; concurrency: number; onProgress?: (done: number, total: number) => void; written?: WrittenSoFar},
+): Promise<ApplyResult> {
+  const written = options.written ?? emptyWritten()
+  const result: ApplyResult = {secrets: {create: 0, update: 0, unchanged: 0}, pushSecrets: {create: 0, update: 0, unchanged: 0}, namespacesCreated: [...written.namespacesCreated]}
   const limit = pLimit(options.concurrency)
   let done = 0
-  await Promise.all(
+  let firstError: unknown
+  // What each Secret still lacks; what is left when the run stops is the report.
+  const pendingSecret = new Set<string>()
+  const pendingPushSecret = new Set<string>()
+  const pushSecretMissing = new Set<string>()
+  for (const item of preflight.prepared) {
+    const id = `${item.planned.spec.namespace}/${item.planned.spec.name}`
+    const nudge = item.secretAction === 'update' && item.pushSecretAction === 'unchanged'
+    if (item.secretAction !== 'unchanged') pendingSecret.add(id)
+    if (item.pushSecretAction !== 'unchanged' || nudge) pendingPushSecret.add(id)
+    if (item.pushSecretAction === 'create') pushSecretMissing.add(id)
+  }
+  const write = async (what: string, action: () => Promise<unknown>) => {
+    try {
+      await action()
+    } catch (error) {
+      written.uncertain.push(what)
+      throw error
+    }
+  }
+  const settled = await Promise.allSettled(
     preflight.prepared.map((item) =>
       limit(async () => {
-        // The Secret first: a PushSecret without its Secret would report errors until it appears.
-        if (item.secretAction !== 'unchanged') await kube.applySecret(item.planned.spec, {force: options.overwrite})
-        // ESO does not watch Secrets: a changed Secret under an unchanged PushSecret would wait for
-        // the next refreshInterval. A changed annotation makes ESO reconcile (and push) now.
-        const nudge = item.secretAction === 'update' && item.pushSecretAction === 'unchanged'
-        if (item.pushSecretAction !== 'unchanged' || nudge) await kube.apply(withSyncAnnotation(item.pushSecret), {force: true})
+        if (firstError !== undefined) return
+        const id = `${item.planned.spec.namespace}/${item.planned.spec.name}`
+        try {
+          // The Secret first: a PushSecret without its Secret would report errors until it appears.
+          if (item.secretAction !== 'unchanged') {
+            await write(`Secret ${id}`, () => kube.applySecret(item.planned.spec, {force: options.overwrite}))
+            written.secrets[item.secretAction] += 1
+            pendingSecret.delete(id)
+          }
+          // ESO does not watch Secrets: a changed Secret under an unchanged PushSecret would wait for
+          // the next refreshInterval. A changed annotation makes ESO reconcile (and push) now.
+          const nudge = item.secretAction === 'update' && item.pushSecretAction === 'unchanged'
+          if (item.pushSecretAction !== 'unchanged' || nudge) {
+            await write(`PushSecret ${id}`, () => kube.apply(withSyncAnnotation(item.pushSecret), {force: true}))
+            if (item.pushSecretAction !== 'unchanged') written.pushSecrets[item.pushSecretAction] += 1
+            pendingPushSecret.delete(id)
+            pushSecretMissing.delete(id)
+          }
+        } catch (error) {
+          firstError ??= error
+          throw error
+        }
         result.secrets[item.secretAction] += 1
         result.pushSecrets[item.pushSecretAction] += 1
         done += 1
@@ -193,5 +300,14 @@ export async function applyMigration(preflight: Preflight, kube: KubeClient, opt
       }),
     ),
   )
-  return result
+  if (firstError === undefined) {
+    const unexpected = settled.find((outcome) => outcome.status === 'rejected')
+    if (unexpected) throw (unexpected as PromiseRejectedResult).reason
+    return result
+  }
+  // A Secret in place (written now, or already there) whose PushSecret is not: ESO pushes nothing for it.
+  written.secretsWithoutPushSecret = [...pushSecretMissing].filter((id) => !pendingSecret.has(id)).sort()
+  written.notWritten = {secrets: pendingSecret.size, pushSecrets: pendingPushSecret.size}
+  written.uncertain.sort()
+  throw firstError
 }

@@ -7,6 +7,8 @@ import type {SecretValue} from '../secret/secret-value.js'
 import type {SecretData} from '../vault/secret-store.js'
 import type {RegionVault} from '../vault/connect.js'
 import {MIGRATED_FROM_LABEL, SOURCE_ANNOTATION, type PlannedSecret} from './mapping.js'
+import type {RunRecord} from './run-record.js'
+import {displayText} from '../report/display.js'
 
 export type CheckStatus =
   | 'in-sync'
@@ -17,6 +19,7 @@ export type CheckStatus =
   | 'missing-in-vault'
   | 'property-missing'
   | 'value-differs'
+  | 'source-not-migrated'
 
 /** One Secret in one place (a region, or "kubernetes" for the Secret itself). Names only, never values. */
 export interface CheckRow {
@@ -28,11 +31,27 @@ export interface CheckRow {
   detail?: string
 }
 
+/**
+ * What the "all present" claim rests on: the run records of `migrate sops`
+ * (every Secret a run set out to migrate), the SOPS files given with
+ * --source, the Secrets named on the command line — or nothing but the
+ * Secrets that happen to exist, which proves no completeness.
+ */
+export interface Completeness {
+  basis: Array<'run-records' | 'source' | 'named'>
+  /** False when only labelled Secrets were found: a run cut off early would look complete. */
+  proven: boolean
+  runRecords: {object: string; id: string; state: string; planned: number}[]
+  /** Secrets the records (or sources) plan that do not exist in Kubernetes. */
+  missing: string[]
+}
+
 export interface VerifyReport {
   secrets: number
   rows: CheckRow[]
   counts: Partial<Record<CheckStatus, number>>
   inSync: boolean
+  completeness: Completeness
   /** Sources whose every Secret is in sync everywhere (for --remove-sources). */
   verifiedSources: string[]
 }
@@ -77,10 +96,18 @@ async function readKubeView(kube: KubeClient, namespaces: string[]): Promise<Kub
 }
 
 /** Compares one Secret with what every region's Vault holds at the remote keys its PushSecret names. */
-async function checkSecret(target: VerifyTarget, systems: {view: KubeView; vaults: RegionVault[]}, source: PlannedSecret | undefined): Promise<{rows: CheckRow[]; sourcePath?: string}> {
+async function checkSecret(
+  target: VerifyTarget,
+  systems: {view: KubeView; vaults: RegionVault[]},
+  source: PlannedSecret | undefined,
+  recorded: {source: string; run: string} | undefined,
+): Promise<{rows: CheckRow[]; sourcePath?: string}> {
   const id = `${target.namespace}/${target.name}`
   const secret = systems.view.secrets.get(id)
-  if (!secret) return {rows: [{secret: id, where: 'kubernetes', status: 'secret-missing', keys: source ? [...source.spec.data.keys()].sort() : []}]}
+  if (!secret) {
+    const detail = recorded ? `planned by migration run ${recorded.run} from ${displayText(recorded.source)}; never created` : undefined
+    return {rows: [{secret: id, where: 'kubernetes', status: 'secret-missing', keys: source ? [...source.spec.data.keys()].sort() : [], ...(detail ? {detail} : {})}], sourcePath: source?.source ?? recorded?.source}
+  }
   const rows: CheckRow[] = []
   if (source) {
     const differing = [...source.spec.data].filter(([key, value]) => !secret.data.get(key)?.equals(value)).map(([key]) => key)
@@ -138,20 +165,32 @@ export async function findMigratedSecrets(kube: KubeClient, namespace?: string):
  * Proves each migrated value arrived: the Secret exists (and matches its SOPS
  * source when given), its PushSecret is Ready, and in every region the Vault
  * secret holds each property with a value equal to the Kubernetes value
- * (constant-time compare in memory; nothing printed).
+ * (constant-time compare in memory; nothing printed). Every Secret a run
+ * record or a source plans is checked too, so one that was never created is
+ * reported missing instead of going unseen.
  */
 export async function verifyMigration(
   systems: {kube: KubeClient; vaults: RegionVault[]},
-  options: {targets: VerifyTarget[]; sources?: PlannedSecret[]; concurrency: number},
+  options: {targets: VerifyTarget[]; sources?: PlannedSecret[]; runRecords?: RunRecord[]; named?: boolean; concurrency: number},
 ): Promise<VerifyReport> {
   const sources = new Map((options.sources ?? []).map((item) => [`${item.spec.namespace}/${item.spec.name}`, item]))
   const targets = new Map(options.targets.map((target) => [`${target.namespace}/${target.name}`, target]))
   for (const [id, item] of sources) if (!targets.has(id)) targets.set(id, {namespace: item.spec.namespace, name: item.spec.name})
+  const records = options.runRecords ?? []
+  const recorded = new Map<string, {source: string; run: string}>()
+  for (const record of records) {
+    for (const entry of record.entries) {
+      const id = `${entry.namespace}/${entry.name}`
+      if (!recorded.has(id)) recorded.set(id, {source: entry.source, run: record.object})
+      if (!targets.has(id)) targets.set(id, {namespace: entry.namespace, name: entry.name})
+    }
+  }
   const limit = pLimit(options.concurrency)
   const ids = [...targets.keys()].sort()
   const view = await readKubeView(systems.kube, [...new Set([...targets.values()].map((target) => target.namespace))].sort())
-  const results = await Promise.all(ids.map((id) => limit(() => checkSecret(targets.get(id)!, {view, vaults: systems.vaults}, sources.get(id)))))
+  const results = await Promise.all(ids.map((id) => limit(() => checkSecret(targets.get(id)!, {view, vaults: systems.vaults}, sources.get(id), recorded.get(id)))))
   const rows = results.flatMap((result) => result.rows)
+  rows.push(...unmigratedSources(records, [...recorded.values()].map((entry) => entry.source), view))
   const counts: Partial<Record<CheckStatus, number>> = {}
   for (const row of rows) counts[row.status] = (counts[row.status] ?? 0) + 1
   const failedSources = new Set<string>()
@@ -162,13 +201,43 @@ export async function verifyMigration(
     allSources.add(source)
     if (result.rows.some((row) => row.status !== 'in-sync')) failedSources.add(source)
   })
+  const basis: Completeness['basis'] = []
+  if (records.length > 0) basis.push('run-records')
+  if (sources.size > 0) basis.push('source')
+  if (options.named) basis.push('named')
   return {
     secrets: ids.length,
     rows,
     counts,
     inSync: rows.every((row) => row.status === 'in-sync'),
+    completeness: {
+      basis,
+      proven: basis.length > 0,
+      runRecords: records.map((record) => ({object: record.object, id: record.id, state: record.state, planned: record.plannedTotal})),
+      missing: rows.filter((row) => row.status === 'secret-missing').map((row) => row.secret),
+    },
     verifiedSources: [...allSources].filter((source) => !failedSources.has(source)).sort(),
   }
+}
+
+/**
+ * Files a run skipped (--continue-on-error) that no run has migrated since
+ * and no Secret comes from: their SOPS files must stay.
+ */
+function unmigratedSources(records: RunRecord[], recordedSources: string[], view: KubeView): CheckRow[] {
+  const migrated = new Set(recordedSources)
+  for (const secret of view.secrets.values()) {
+    const source = secret.annotations[SOURCE_ANNOTATION]
+    if (source) migrated.add(source)
+  }
+  const rows = new Map<string, CheckRow>()
+  for (const record of records) {
+    for (const source of record.skippedSources) {
+      if (migrated.has(source) || rows.has(source)) continue
+      rows.set(source, {secret: displayText(source), where: 'source', status: 'source-not-migrated', keys: [], detail: `skipped by migration run ${record.object} (--continue-on-error); no Secret comes from it`})
+    }
+  }
+  return [...rows.values()].sort((a, b) => (a.secret < b.secret ? -1 : 1))
 }
 
 /** Polls until everything is in sync or the time is up; returns the last report. */
