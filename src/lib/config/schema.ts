@@ -63,6 +63,8 @@ const vaultSchema = z
     auth: authSchema.default({method: 'token'}),
     tls: tlsSchema.default({skipVerify: false}),
     requestTimeoutMs: z.number().int().positive().default(30_000),
+    // How long a failed request is retried (with backoff) before it counts as failed; 0: never retried.
+    retryBudgetMs: z.number().int().nonnegative().default(60_000),
     maxConcurrency: z.number().int().positive().max(256).default(16),
   })
   .strict()

@@ -25,6 +25,12 @@ export interface SecretMetadata {
   customMetadata: Record<string, string>
   /** State of the current version: a soft-deleted or destroyed current version has no readable data. */
   current: SecretVersionState
+  /**
+   * Every version the backend still lists, by number. A repair checks the
+   * version it compared and the one it wrote: soft-delete and destroy change
+   * a version's state but not the current version number.
+   */
+  versions?: Record<number, SecretVersionState>
 }
 
 export interface MetadataUpdate {

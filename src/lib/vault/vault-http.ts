@@ -8,8 +8,9 @@ import pLimit from 'p-limit'
 import type {VaultConfig} from '../config/schema.js'
 import {ToolkitError} from '../errors/errors.js'
 import type {SecretValue} from '../secret/secret-value.js'
+import {redactUrl} from '../report/display.js'
 import {StoreRequestError, safeDetail} from './errors.js'
-import {DEFAULT_RETRY, isRetryable, type RetryPolicy, withRetry} from './retry.js'
+import {type Deadline, DEFAULT_RETRY, isRetryable, type RetryPolicy, withRetry} from './retry.js'
 
 export interface VaultResponse<T = unknown> {
   status: number
@@ -23,12 +24,38 @@ export interface RequestOptions {
   /** sys/health answers with 429/503 on purpose: do not retry those. */
   retry?: boolean
   timeoutMs?: number
+  /**
+   * Checks that a 200 body has the shape the endpoint promises. A body that
+   * fails is a bad answer (retried, then an error), never data: a proxy's
+   * HTML page must not read as "no keys here".
+   */
+  expect?: (body: unknown) => boolean
 }
+
+/** What this client met on the way: failures it retried past, by kind. Counts only, never bodies. */
+export interface RequestStats {
+  requests: number
+  retried: number
+  badResponses: number
+  timeouts: number
+  networkErrors: number
+  serverErrors: number
+}
+
+/** A request attempt's limits: the per-request timeout, cut short by the deadline when that comes first. */
+export interface AttemptLimits {
+  timeoutMs: number
+  /** The deadline, not the request timeout, bounds this attempt. */
+  byDeadline: boolean
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
 
 /**
  * Raw HTTP to one Vault server: keep-alive, per-request timeout, retries with
- * jittered backoff, a concurrency limit, and streaming bodies (node-vault
- * buffers whole responses, which a multi-gigabyte Raft snapshot cannot afford).
+ * jittered backoff within a time budget, an optional overall deadline, a
+ * concurrency limit, and streaming bodies (node-vault buffers whole
+ * responses, which a multi-gigabyte Raft snapshot cannot afford).
  */
 export class VaultHttp {
   readonly region: string
@@ -38,15 +65,19 @@ export class VaultHttp {
   readonly timeoutMs: number
   readonly limit: ReturnType<typeof pLimit>
   readonly retryPolicy: RetryPolicy
+  /** The command's overall deadline, when it has one (set by the command after connecting). */
+  deadline: Deadline | undefined
+  readonly stats: RequestStats = {requests: 0, retried: 0, badResponses: 0, timeouts: 0, networkErrors: 0, serverErrors: 0}
   #token: SecretValue | undefined
 
-  constructor(region: string, vault: VaultConfig, options: {retry?: RetryPolicy} = {}) {
+  constructor(region: string, vault: VaultConfig, options: {retry?: RetryPolicy; deadline?: Deadline} = {}) {
     this.region = region
     this.address = new URL(vault.address)
     this.namespace = vault.namespace
     this.timeoutMs = vault.requestTimeoutMs
     this.limit = pLimit(vault.maxConcurrency)
-    this.retryPolicy = options.retry ?? DEFAULT_RETRY
+    this.retryPolicy = options.retry ?? {...DEFAULT_RETRY, budgetMs: vault.retryBudgetMs ?? DEFAULT_RETRY.budgetMs}
+    this.deadline = options.deadline
     const agentOptions = {keepAlive: true, maxSockets: vault.maxConcurrency}
     if (this.address.protocol === 'https:') {
       let ca: Buffer | undefined
@@ -63,6 +94,11 @@ export class VaultHttp {
     } else {
       this.agent = new http.Agent(agentOptions)
     }
+  }
+
+  /** The address as it may be shown: origin and path, never credentials. */
+  get displayAddress(): string {
+    return redactUrl(`${this.address.origin}${this.address.pathname.replace(/\/$/, '')}`)
   }
 
   setToken(token: SecretValue | undefined): void {
@@ -85,54 +121,157 @@ export class VaultHttp {
     return new URL(`${base}/v1/${path.replace(/^\//, '')}`, this.address)
   }
 
-  /** A JSON request, retried on 429/5xx and connection failures. */
-  async request<T = any>(method: string, path: string, options: RequestOptions = {}): Promise<VaultResponse<T>> {
-    const accept = new Set([200, 204, ...(options.accept ?? [])])
+  /** The time an attempt may take: the request timeout, or what is left of the deadline when that is less. */
+  attemptLimits(requestedMs: number = this.timeoutMs): AttemptLimits {
+    const left = this.deadline?.remainingMs() ?? Number.POSITIVE_INFINITY
+    return left < requestedMs ? {timeoutMs: Math.max(1, Math.floor(left)), byDeadline: true} : {timeoutMs: requestedMs, byDeadline: false}
+  }
+
+  /** The error for a deadline that has run out (or ran out while waiting for an answer). */
+  deadlineError(method: string, path: string): StoreRequestError {
+    return new StoreRequestError({
+      region: this.region,
+      method,
+      path,
+      retryable: false,
+      kind: 'deadline',
+      address: this.displayAddress,
+      limitMs: this.deadline?.limitMs,
+      limitSource: this.deadline?.source,
+    })
+  }
+
+  /** The error for an attempt that got no answer in time: the request timeout's, or the deadline's when that cut it short. */
+  timeoutError(method: string, path: string, limits: AttemptLimits, limitSource = '--request-timeout, vault.requestTimeoutMs'): StoreRequestError {
+    if (limits.byDeadline) return this.deadlineError(method, path)
+    return new StoreRequestError({
+      region: this.region,
+      method,
+      path,
+      networkCode: 'ETIMEDOUT',
+      retryable: true,
+      kind: 'timeout',
+      address: this.displayAddress,
+      limitMs: limits.timeoutMs,
+      limitSource,
+    })
+  }
+
+  /** An answer that is not what the endpoint promises: a proxy, a WAF or a broken server answered. Retryable. */
+  badResponseError(method: string, path: string, status: number, detail: string): StoreRequestError {
+    return new StoreRequestError({region: this.region, method, path, status, retryable: true, kind: 'bad-response', detail, address: this.displayAddress})
+  }
+
+  /**
+   * Runs one logical request under the region's concurrency limit, retrying
+   * retryable failures within the retry budget and the deadline. Every
+   * request of this region goes through here — raw ones and node-vault's —
+   * so all share one policy, one timeout and one error conversion.
+   */
+  async run<T>(method: string, path: string, attempt: (limits: AttemptLimits, attempt: number) => Promise<T>, options: {retry?: boolean} = {}): Promise<T> {
     return this.limit(() =>
       withRetry(
-        async () => {
-          const response = await this.#send(method, path, options.body, options.timeoutMs)
-          if (!accept.has(response.status)) {
-            throw new StoreRequestError({
-              region: this.region,
-              method,
-              path,
-              status: response.status,
-              detail: safeDetail((response.body as {errors?: unknown})?.errors),
-              retryable: isRetryable(response.status, undefined),
-            })
+        async (index) => {
+          if (this.deadline?.expired()) throw this.deadlineError(method, path)
+          if (index > 0) this.stats.retried++
+          this.stats.requests++
+          try {
+            return await attempt(this.attemptLimits(), index)
+          } catch (error) {
+            this.#count(error)
+            throw error
           }
-          return response as VaultResponse<T>
         },
         (error) => options.retry !== false && error instanceof StoreRequestError && error.retryable,
         this.retryPolicy,
+        {
+          deadline: this.deadline,
+          exhausted: (error, exhaustion) => {
+            if (exhaustion.reason === 'deadline' && error instanceof StoreRequestError) {
+              return new StoreRequestError({...this.deadlineError(method, path).init, exhaustion, detail: error.message})
+            }
+            return error instanceof StoreRequestError ? error.exhausted(exhaustion, this.retryPolicy.budgetMs) : error
+          },
+        },
       ),
     )
   }
 
-  #send(method: string, path: string, body: unknown, timeoutMs = this.timeoutMs): Promise<VaultResponse> {
+  #count(error: unknown): void {
+    if (!(error instanceof StoreRequestError)) return
+    if (error.kind === 'bad-response') this.stats.badResponses++
+    else if (error.kind === 'timeout') this.stats.timeouts++
+    else if (error.kind === undefined && error.status === undefined) this.stats.networkErrors++
+    else if (error.status !== undefined && error.status >= 500) this.stats.serverErrors++
+  }
+
+  /**
+   * A JSON request, retried on 429/5xx, connection failures, timeouts and
+   * answers that are not JSON. A 2xx answer must be a JSON object (GETs may
+   * not answer empty; 204 has no body); an accepted error status (404 on a
+   * read) must carry Vault's JSON error object too, or it is not Vault talking.
+   */
+  async request<T = any>(method: string, path: string, options: RequestOptions = {}): Promise<VaultResponse<T>> {
+    const accept = new Set([200, 204, ...(options.accept ?? [])])
+    return this.run(
+      method,
+      path,
+      async (limits) => {
+        const response = await this.#send(method, path, options.body, options.timeoutMs === undefined ? limits : this.attemptLimits(options.timeoutMs))
+        const status = response.status
+        if (!accept.has(status)) {
+          throw new StoreRequestError({
+            region: this.region,
+            method,
+            path,
+            status,
+            detail: safeDetail((parseJson(response.text) as {errors?: unknown} | undefined)?.errors),
+            retryable: isRetryable(status, undefined),
+          })
+        }
+        if (status === 204) return {status, body: undefined as T}
+        const body = parseJson(response.text)
+        if (response.text.length === 0 && method !== 'GET' && status === 200) return {status, body: undefined as T}
+        if (!isObject(body)) {
+          throw this.badResponseError(method, path, status, describeBody(response))
+        }
+        if (status === 200 && options.expect && !options.expect(body)) {
+          throw this.badResponseError(method, path, status, 'JSON without the fields this endpoint returns')
+        }
+        return {status, body: body as T}
+      },
+      {retry: options.retry},
+    )
+  }
+
+  #send(method: string, path: string, body: unknown, limits: AttemptLimits): Promise<{status: number; text: string; contentType: string}> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body))
     const headers = this.headers(payload ? {'Content-Type': 'application/json', 'Content-Length': String(payload.length)} : {})
     return new Promise((resolve, reject) => {
-      const request = this.#transport().request(this.url(path), {method, headers, agent: this.agent, timeout: timeoutMs}, (response) => {
+      let timedOut = false
+      const request = this.#transport().request(this.url(path), {method, headers, agent: this.agent}, (response) => {
         const chunks: Buffer[] = []
         response.on('data', (chunk: Buffer) => chunks.push(chunk))
-        response.on('error', (error) => reject(this.#networkError(method, path, error)))
+        response.on('error', (error) => reject(timedOut ? this.timeoutError(method, path, limits) : this.#networkError(method, path, error)))
+        // A connection cut in the middle of the body: the answer is incomplete, never a short body.
+        response.on('close', () => {
+          clearTimeout(timer)
+          if (!response.complete) reject(timedOut ? this.timeoutError(method, path, limits) : this.#networkError(method, path, Object.assign(new Error('connection closed mid-answer'), {code: 'ECONNRESET'})))
+        })
         response.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8')
-          let parsed: unknown = undefined
-          if (text.length > 0) {
-            try {
-              parsed = JSON.parse(text)
-            } catch {
-              parsed = undefined
-            }
-          }
-          resolve({status: response.statusCode ?? 0, body: parsed})
+          clearTimeout(timer)
+          resolve({status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), contentType: String(response.headers['content-type'] ?? '')})
         })
       })
-      request.on('timeout', () => request.destroy(Object.assign(new Error('request timed out'), {code: 'ETIMEDOUT'})))
-      request.on('error', (error) => reject(this.#networkError(method, path, error)))
+      // A whole-request timer, not an idle one: a server that trickles bytes must not hold the command.
+      const timer = setTimeout(() => {
+        timedOut = true
+        request.destroy(Object.assign(new Error('request timed out'), {code: 'ETIMEDOUT'}))
+      }, limits.timeoutMs)
+      request.on('error', (error) => {
+        clearTimeout(timer)
+        reject(timedOut ? this.timeoutError(method, path, limits) : this.#networkError(method, path, error))
+      })
       request.end(payload)
     })
   }
@@ -221,4 +360,20 @@ export class VaultHttp {
     const code = (error as NodeJS.ErrnoException).code ?? 'UNKNOWN'
     return new StoreRequestError({region: this.region, method, path, networkCode: code, retryable: isRetryable(undefined, code)})
   }
+}
+
+function parseJson(text: string): unknown {
+  if (text.length === 0) return undefined
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+/** What kind of wrong answer it was, by type and size only: the body itself is never quoted (it could hold a value). */
+function describeBody(response: {text: string; contentType: string}): string {
+  const type = response.contentType.split(';')[0].trim() || 'no content type'
+  if (response.text.length === 0) return `empty body, ${type}`
+  return `${parseJson(response.text) === undefined ? 'not JSON' : 'JSON but not an object'}: ${type}, ${Buffer.byteLength(response.text)} bytes`
 }

@@ -1,10 +1,12 @@
+import {randomBytes, timingSafeEqual} from 'node:crypto'
+
 import type NodeVault from 'node-vault'
 
 import {SecretValue} from '../secret/secret-value.js'
 import {StoreRequestError, safeDetail} from './errors.js'
-import {isRetryable, withRetry} from './retry.js'
-import type {MetadataUpdate, SecretData, SecretMetadata, SecretRecord, SecretStore, WriteOptions} from './secret-store.js'
-import type {VaultHttp} from './vault-http.js'
+import {isRetryable} from './retry.js'
+import type {MetadataUpdate, SecretData, SecretMetadata, SecretRecord, SecretStore, SecretVersionState, WriteOptions} from './secret-store.js'
+import type {AttemptLimits, VaultHttp} from './vault-http.js'
 
 /** Encodes each segment of a slash-separated key (spaces, unicode, '#', '?'). */
 export function encodeKeyPath(key: string): string {
@@ -68,8 +70,8 @@ export class VaultKvStore implements SecretStore {
   }
 
   async *#walk(folder: string): AsyncIterable<string> {
-    const body = await this.#get<{data?: {keys?: string[]}}>(`${this.mount}/metadata/${encodeKeyPath(folder)}?list=true`)
-    const keys = [...(body?.data?.keys ?? [])].sort()
+    const body = await this.#get<{data: {keys: string[]}}>(`${this.mount}/metadata/${encodeKeyPath(folder)}?list=true`, isListing)
+    const keys = [...(body?.data.keys ?? [])].sort()
     for (const entry of keys) {
       if (entry.endsWith('/')) yield* this.#walk(`${folder}${entry}`)
       else yield `${folder}${entry}`
@@ -77,42 +79,76 @@ export class VaultKvStore implements SecretStore {
   }
 
   async read(key: string): Promise<SecretRecord | undefined> {
-    const body = await this.#get<{data?: {data?: Record<string, unknown> | null; metadata?: {version?: number}}}>(`${this.mount}/data/${encodeKeyPath(key)}`)
-    if (!body?.data?.data) return undefined
-    return {key, data: toSecretData(body.data.data), version: body.data.metadata?.version ?? 0}
+    const body = await this.#get<{data: {data: Record<string, unknown> | null; metadata: {version: number}}}>(`${this.mount}/data/${encodeKeyPath(key)}`, isSecretRead)
+    if (!body?.data.data) return undefined
+    return {key, data: toSecretData(body.data.data), version: body.data.metadata.version}
   }
 
+  /**
+   * A write, with check-and-set when `options.cas` is given. When an attempt
+   * failed in a way that may have reached the server (lost response, timeout,
+   * 5xx) and the retry then fails its check-and-set, the first attempt may
+   * well have been applied: the key is read back, and if its current version
+   * holds exactly what was written (keyed hashes compared in memory), the
+   * write succeeded — it is not reported as a conflict.
+   */
   async write(key: string, data: SecretData, options: WriteOptions = {}): Promise<number> {
     const path = `${this.mount}/data/${encodeKeyPath(key)}`
     const payload: {data: Record<string, string>; options?: {cas: number}} = {data: {}}
     for (const [property, value] of data) payload.data[property] = value.revealString()
     if (options.cas !== undefined) payload.options = {cas: options.cas}
-    const body = await this.#call<{data?: {version?: number}}>('POST', path, (client) => client.write(path, payload), {
-      // A CAS mismatch is final: retrying it would only race the other writer again.
-      casSensitive: options.cas !== undefined,
-    })
-    return body?.data?.version ?? 0
+    let mayHaveLanded = false
+    try {
+      const body = await this.#call<{data: {version: number}}>('POST', path, (client, limits) => client.write(path, payload, {timeout: limits.timeoutMs}), {
+        // A CAS mismatch is final: retrying it would only race the other writer again.
+        casSensitive: options.cas !== undefined,
+        expect: isWriteAnswer,
+        onRetryableFailure: () => (mayHaveLanded = true),
+      })
+      return body?.data.version ?? 0
+    } catch (error) {
+      if (mayHaveLanded && error instanceof StoreRequestError && error.code === 'CAS_MISMATCH') {
+        const landed = await this.#holds(key, data)
+        if (landed !== undefined) return landed
+      }
+      throw error
+    } finally {
+      for (const property of Object.keys(payload.data)) payload.data[property] = ''
+    }
+  }
+
+  /** The current version's number when it holds exactly `data`, else undefined. */
+  async #holds(key: string, data: SecretData): Promise<number | undefined> {
+    const current = await this.read(key)
+    if (!current) return undefined
+    try {
+      const hashKey = randomBytes(32)
+      if (current.data.size !== data.size) return undefined
+      for (const [property, value] of data) {
+        const stored = current.data.get(property)
+        if (!stored || !timingSafeEqual(stored.keyedHash(hashKey), value.keyedHash(hashKey))) return undefined
+      }
+      return current.version
+    } finally {
+      current.data.clear()
+    }
   }
 
   async readMetadata(key: string): Promise<SecretMetadata | undefined> {
-    const body = await this.#get<{data?: RawMetadata}>(`${this.mount}/metadata/${encodeKeyPath(key)}`)
-    if (!body?.data) return undefined
+    const body = await this.#get<{data: RawMetadata}>(`${this.mount}/metadata/${encodeKeyPath(key)}`, isMetadata)
+    if (!body) return undefined
     const raw = body.data
     const currentVersion = raw.current_version ?? 0
-    const version = raw.versions?.[String(currentVersion)]
-    const deletionTime = version?.deletion_time ?? ''
+    const versions: Record<number, SecretVersionState> = {}
+    for (const [number, state] of Object.entries(raw.versions ?? {})) versions[Number(number)] = versionState(Number(number), state)
     return {
       currentVersion,
       maxVersions: raw.max_versions ?? 0,
       casRequired: raw.cas_required ?? false,
       deleteVersionAfter: raw.delete_version_after ?? '0s',
       customMetadata: raw.custom_metadata ?? {},
-      current: {
-        version: currentVersion,
-        createdTime: version?.created_time,
-        deleted: deletionTime !== '' && new Date(deletionTime).getTime() <= Date.now(),
-        destroyed: version?.destroyed ?? false,
-      },
+      current: versions[currentVersion] ?? {version: currentVersion, deleted: false, destroyed: false},
+      versions,
     }
   }
 
@@ -123,72 +159,125 @@ export class VaultKvStore implements SecretStore {
     if (update.casRequired !== undefined) payload.cas_required = update.casRequired
     if (update.deleteVersionAfter !== undefined) payload.delete_version_after = update.deleteVersionAfter
     if (update.customMetadata !== undefined) payload.custom_metadata = update.customMetadata
-    await this.#call('POST', path, (client) => client.write(path, payload))
+    await this.#call('POST', path, (client, limits) => client.write(path, payload, {timeout: limits.timeoutMs}), {expect: isEmptyAnswer})
   }
 
   async delete(key: string): Promise<void> {
     const path = `${this.mount}/metadata/${encodeKeyPath(key)}`
-    await this.#call('DELETE', path, (client) => client.delete(path))
+    await this.#call('DELETE', path, (client, limits) => client.delete(path, {timeout: limits.timeoutMs}), {expect: isEmptyAnswer})
   }
 
   async softDelete(key: string, version: number): Promise<void> {
     const path = `${this.mount}/delete/${encodeKeyPath(key)}`
-    await this.#call('POST', path, (client) => client.write(path, {versions: [version]}))
+    await this.#call('POST', path, (client, limits) => client.write(path, {versions: [version]}, {timeout: limits.timeoutMs}), {expect: isEmptyAnswer})
   }
 
   async close(): Promise<void> {
     this.#http.close()
   }
 
-
   /**
    * Reads (LIST, data and metadata GETs) go through VaultHttp, not node-vault:
    * same keep-alive agent, concurrency limit, timeout and retry policy, but
    * without axios' per-request cost, which dominated whole-tree walks
-   * (`verify regions` reads every key twice per region). 404 is an answer.
+   * (`verify regions` reads every key twice per region). 404 is an answer
+   * (when it is Vault's JSON); a 200 must have the shape the endpoint
+   * promises, or it is retried and then an error — never "absent" or "empty".
    */
-  async #get<T>(path: string): Promise<T | undefined> {
-    const response = await this.#http.request<T>('GET', path, {accept: [404]})
+  async #get<T>(path: string, expect: (body: unknown) => boolean): Promise<T | undefined> {
+    const response = await this.#http.request<T>('GET', path, {accept: [404], expect})
     return response.status === 404 ? undefined : response.body
   }
 
   /**
-   * Runs one node-vault call under the region's concurrency limit and retry
-   * policy. 404 is an answer (undefined), not an error.
+   * Runs one node-vault call through the region's VaultHttp.run: the same
+   * concurrency limit, retry budget, timeout and deadline as every other
+   * request. 404 is an answer (undefined), not an error.
    */
-  async #call<T>(method: string, path: string, send: (client: NodeVault.client) => Promise<unknown>, options: {casSensitive?: boolean} = {}): Promise<T | undefined> {
+  async #call<T>(
+    method: string,
+    path: string,
+    send: (client: NodeVault.client, limits: AttemptLimits) => Promise<unknown>,
+    options: {casSensitive?: boolean; expect?: (body: unknown) => boolean; onRetryableFailure?: () => void} = {},
+  ): Promise<T | undefined> {
     const client = await this.#nodeVault()
     // The token may have changed since the last call (login, renewal).
     client.token = this.#http.token?.revealString() ?? ''
-    return this.#http.limit(() =>
-      withRetry(
-        async () => {
-          try {
-            return (await send(client)) as T
-          } catch (error) {
-            const converted = this.#convert(method, path, error, options.casSensitive ?? false)
-            if (converted === 'absent') return undefined
-            throw converted
-          }
-        },
-        (error) => error instanceof StoreRequestError && error.retryable,
-        this.#http.retryPolicy,
-      ),
-    )
+    return this.#http.run(method, path, async (limits) => {
+      let body: unknown
+      try {
+        body = await send(client, limits)
+      } catch (error) {
+        const converted = this.#convert(method, path, error, options.casSensitive ?? false, limits)
+        if (converted === 'absent') return undefined
+        if (converted.retryable) options.onRetryableFailure?.()
+        throw converted
+      }
+      if (options.expect && !options.expect(body)) {
+        options.onRetryableFailure?.()
+        throw this.#http.badResponseError(method, path, 200, typeof body === 'string' ? `not JSON: ${Buffer.byteLength(body)} bytes` : 'JSON without the fields this endpoint returns')
+      }
+      return body as T
+    })
   }
 
-  #convert(method: string, path: string, error: unknown, casSensitive: boolean): StoreRequestError | 'absent' {
-    const response = (error as {response?: {statusCode?: number; body?: {errors?: unknown}}}).response
+  #convert(method: string, path: string, error: unknown, casSensitive: boolean, limits: AttemptLimits): StoreRequestError | 'absent' {
+    if (error instanceof StoreRequestError) return error
+    const response = (error as {response?: {statusCode?: number; body?: unknown}}).response
     const status = response?.statusCode
-    if (status === 404) return 'absent'
-    const detail = safeDetail(response?.body?.errors)
     if (status !== undefined) {
+      const body = response?.body
+      // Vault's errors are JSON objects; anything else came from something in front of it.
+      if (typeof body !== 'object' || body === null) {
+        return this.#http.badResponseError(method, path, status, typeof body === 'string' && body.length > 0 ? `not JSON: ${Buffer.byteLength(body)} bytes` : 'empty body')
+      }
+      if (status === 404) return 'absent'
+      const detail = safeDetail((body as {errors?: unknown}).errors)
       const cas = casSensitive && status === 400 && /check-and-set/i.test(detail ?? '')
       return new StoreRequestError({region: this.name, method, path, status, detail, networkCode: cas ? 'CAS' : undefined, retryable: isRetryable(status, undefined)})
     }
     const code = (error as {code?: string}).code ?? 'UNKNOWN'
+    // axios reports its own timeout as ECONNABORTED ("timeout of N ms exceeded").
+    if (code === 'ETIMEDOUT' || (code === 'ECONNABORTED' && /timeout/i.test((error as Error).message ?? ''))) return this.#http.timeoutError(method, path, limits)
     return new StoreRequestError({region: this.name, method, path, networkCode: code, retryable: isRetryable(undefined, code)})
   }
+}
+
+function versionState(version: number, raw: {created_time?: string; deletion_time?: string; destroyed?: boolean}): SecretVersionState {
+  const deletionTime = raw.deletion_time ?? ''
+  return {
+    version,
+    createdTime: raw.created_time,
+    deleted: deletionTime !== '' && new Date(deletionTime).getTime() <= Date.now(),
+    destroyed: raw.destroyed ?? false,
+  }
+}
+
+const isObject = (value: unknown): value is Record<string, any> => typeof value === 'object' && value !== null && !Array.isArray(value)
+
+/** LIST answers `{data: {keys: [...]}}`: anything else is not a folder listing, empty or not. */
+function isListing(body: unknown): boolean {
+  return isObject(body) && isObject(body.data) && Array.isArray(body.data.keys) && body.data.keys.every((key: unknown) => typeof key === 'string')
+}
+
+/** A KV v2 read answers `{data: {data: {...} | null, metadata: {version: N}}}`. */
+function isSecretRead(body: unknown): boolean {
+  return isObject(body) && isObject(body.data) && (body.data.data === null || isObject(body.data.data)) && isObject(body.data.metadata) && typeof body.data.metadata.version === 'number'
+}
+
+/** A KV v2 metadata read answers `{data: {current_version: N, versions: {...}}}`. */
+function isMetadata(body: unknown): boolean {
+  return isObject(body) && isObject(body.data) && typeof body.data.current_version === 'number' && isObject(body.data.versions)
+}
+
+/** A KV v2 write answers `{data: {version: N, ...}}`. */
+function isWriteAnswer(body: unknown): boolean {
+  return isObject(body) && isObject(body.data) && typeof body.data.version === 'number'
+}
+
+/** Metadata writes and deletes answer 204 without a body (or, from some servers, a JSON object). */
+function isEmptyAnswer(body: unknown): boolean {
+  return body === undefined || body === null || body === '' || isObject(body)
 }
 
 interface RawMetadata {
