@@ -2,13 +2,16 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../lib/cli/base-command.js'
 import {confirmOrRefuse} from '../../lib/cli/confirm.js'
+import {parseDuration} from '../../lib/cli/duration.js'
 import {ExitCode, ToolkitError} from '../../lib/errors/errors.js'
 import {runSteps} from '../../lib/report/progress.js'
 import {planDeletes, type RepairPlan} from '../../lib/regions/plan.js'
-import {type OutputFormat, renderComparison, renderPlan, renderRepairResult} from '../../lib/regions/render.js'
+import {IncompleteComparisonError} from '../../lib/regions/compare.js'
+import {type OutputFormat, renderComparison, renderPlan, renderRepairResult, renderRequestNote} from '../../lib/regions/render.js'
 import type {RepairResult} from '../../lib/regions/repair.js'
 import type {RegionComparison} from '../../lib/regions/types.js'
 import {backupSteps, closeVerifyContext, newVerifyContext, requireBackupForDeletes, selectRegions, STAGES, type VerifyContext} from '../../lib/regions/verify.js'
+import type {RequestStats} from '../../lib/vault/vault-http.js'
 
 export interface VerifyRegionsOutput extends RegionComparison {
   repair?: {
@@ -20,6 +23,10 @@ export interface VerifyRegionsOutput extends RegionComparison {
     /** The comparison after the repair; decides the exit code. */
     after?: RegionComparison
   }
+  /** Per region: requests sent and the failures retried past (counts only). */
+  requests?: Record<string, RequestStats>
+  /** Set with exit 2: why the result cannot be trusted in full. The report above it still holds what was found. */
+  error?: {code: string; message: string; hint?: string}
 }
 
 export default class VerifyRegions extends BaseCommand<typeof VerifyRegions> {
@@ -29,7 +36,9 @@ export default class VerifyRegions extends BaseCommand<typeof VerifyRegions> {
 
 With --repair --from REGION it plans the changes that make the other region match (create missing keys, update differing values with check-and-set on the version just compared, copy metadata; with --delete-extra also delete what the source lacks), shows the plan, asks for confirmation, takes a Raft snapshot of the target with --backup-dir (required when the plan deletes keys, unless --no-backup), applies it and compares again. A key changed by someone else in the meantime is reported as a conflict, never overwritten. Nothing outside --path / --exclude is read or touched.
 
-Exit codes: 0 in sync, 1 drift (after a repair: drift left), 2 error (unreachable or sealed region, unreadable keys, failed repair step, refused confirmation).`
+Every request has a timeout (--request-timeout, default vault.requestTimeoutMs: 30 s); a failed one (timeout, connection reset, 429/5xx, an answer that is not Vault's JSON) is retried with backoff for up to --retry-budget (default vault.retryBudgetMs: 60 s); the whole run stops at --deadline (default 30 m; time at the confirmation prompt does not count). The error says which one ran out, naming the region and its address. An answer that is not what the API promises is never read as data (as "absent" or "empty").
+
+Exit codes: 0 in sync, 1 drift (after a repair: drift left), 2 error (unreachable, sealed or frozen region, unreadable keys, a limit ran out, failed repair step, refused confirmation). With exit 2 the report still lists the drift found in the keys that were compared (in --json too, with an "error" field).`
 
   static override examples = [
     {description: 'Compare the two configured regions', command: '<%= config.bin %> <%= command.id %>'},
@@ -38,6 +47,7 @@ Exit codes: 0 in sync, 1 drift (after a repair: drift left), 2 error (unreachabl
     {description: 'Show what a repair from region1 would change, without changing anything', command: '<%= config.bin %> <%= command.id %> --repair --from region1 --dry-run'},
     {description: 'Repair region2 from region1, including deletions, after a Raft snapshot of region2, non-interactively', command: '<%= config.bin %> <%= command.id %> --repair --from region1 --delete-extra --backup-dir /backups/vault --yes'},
     {description: 'Choose two of several configured regions and read harder', command: '<%= config.bin %> <%= command.id %> --regions eu-west,eu-central --concurrency 32'},
+    {description: 'Give up quickly on a frozen region: 5 s per request, 20 s of retries, 2 minutes in all', command: '<%= config.bin %> <%= command.id %> --request-timeout 5s --retry-budget 20s --deadline 2m'},
   ]
 
   static override flags = {
@@ -53,6 +63,9 @@ Exit codes: 0 in sync, 1 drift (after a repair: drift left), 2 error (unreachabl
     yes: Flags.boolean({char: 'y', description: 'with --repair: do not ask for confirmation (required without a TTY)', default: false}),
     'backup-dir': Flags.string({description: 'with --repair: take a verified Raft snapshot of the target region into this directory before applying (needs a token allowed to read sys/storage/raft/snapshot)'}),
     'no-backup': Flags.boolean({description: 'with --repair: allow a plan that deletes keys without --backup-dir', default: false}),
+    'request-timeout': Flags.string({description: 'how long one request may wait for an answer, e.g. 10s (default: each region\'s vault.requestTimeoutMs, 30s unless configured)'}),
+    'retry-budget': Flags.string({description: 'how long a failed request is retried with backoff before it counts as failed, e.g. 60s; 0s never retries (default: each region\'s vault.retryBudgetMs, 60s unless configured)'}),
+    deadline: Flags.string({description: 'how long the whole run may take against the Vaults, e.g. 10m; time at the confirmation prompt does not count; 0s for none', default: '30m'}),
   }
 
   public async run(): Promise<VerifyRegionsOutput> {
@@ -65,16 +78,25 @@ Exit codes: 0 in sync, 1 drift (after a repair: drift left), 2 error (unreachabl
       prefix: flags.path,
       exclude: flags.exclude ?? [],
       concurrency: flags.concurrency,
+      limits: {
+        requestTimeoutMs: flags['request-timeout'] === undefined ? undefined : parseDuration(flags['request-timeout'], '--request-timeout'),
+        retryBudgetMs: flags['retry-budget'] === undefined ? undefined : parseDuration(flags['retry-budget'], '--retry-budget'),
+        deadlineMs: parseDuration(flags.deadline, '--deadline'),
+      },
       repair: flags.repair ? {from: flags.from!, deleteExtra: flags['delete-extra']} : undefined,
       backupDir: flags['backup-dir'],
     })
     // Stage lines go to stdout (listr2): keep them out of machine-readable output.
     const steps = {json: human !== 'table'}
     try {
-      await runSteps([STAGES.preflight, STAGES.compare], context, steps)
+      if (!(await this.comparing(() => runSteps([STAGES.preflight, STAGES.compare], context, steps)))) {
+        if (human) this.log(renderComparison(context.comparison!, human))
+        return this.finish(context, format)
+      }
       const comparison = context.comparison!
       if (human) this.log(renderComparison(comparison, human))
-      if (!flags.repair) return this.finish(context, format)
+      // A repair is planned only from a complete comparison: finish() reports why not.
+      if (!flags.repair || comparison.errors.length > 0) return this.finish(context, format)
 
       await runSteps([STAGES.plan], context, steps)
       const plan = context.plan!
@@ -88,21 +110,35 @@ Exit codes: 0 in sync, 1 drift (after a repair: drift left), 2 error (unreachabl
         return this.finish(context, format)
       }
       requireBackupForDeletes(context, flags['no-backup'])
+      // The operator's reading time is not the Vaults' time.
+      context.deadline?.pause()
       await confirmOrRefuse({
         yes: flags.yes,
         message: `Apply ${plan.steps.length} step(s) to ${plan.keys} key(s) in region ${plan.to}?`,
         typeToConfirm: planDeletes(plan) ? plan.to : undefined,
         nonInteractiveHint: 'Review the plan with --dry-run, then re-run with --yes.',
       })
+      context.deadline?.resume()
       await runSteps([...backupSteps(context), {...STAGES.apply, title: `Apply the plan to ${plan.to} (check-and-set)`}], context, steps)
       if (human && context.snapshot?.archiveFile) this.log(`\nBackup of ${plan.to} before the repair: ${context.snapshot.archiveFile}`)
       // Printed before the re-comparison, so what was applied is on record even if that stage fails.
       if (human) this.log(`\n${renderRepairResult(context.result!, human)}`)
-      await runSteps([STAGES.verify], context, steps)
-      if (human) this.log(`\nAfter the repair:\n${renderComparison(context.after!, human)}`)
+      const complete = await this.comparing(() => runSteps([STAGES.verify], context, steps))
+      if (human) this.log(`\nAfter the repair${complete ? '' : ' (incomplete)'}:\n${renderComparison(context.after!, human)}`)
       return this.finish(context, format)
     } finally {
       await closeVerifyContext(context)
+    }
+  }
+
+  /** Runs a comparing stage; false when it stopped early with a partial report (kept in the context), which finish() turns into exit 2. */
+  private async comparing(stage: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await stage()
+      return true
+    } catch (error) {
+      if (error instanceof IncompleteComparisonError) return false
+      throw error
     }
   }
 
@@ -125,14 +161,40 @@ Exit codes: 0 in sync, 1 drift (after a repair: drift left), 2 error (unreachabl
       const backup = context.snapshot?.archiveFile ? {file: context.snapshot.archiveFile, manifestFile: context.snapshot.manifestFile!} : undefined
       output.repair = {dryRun: this.flags['dry-run'], plan: context.plan, backup, result: context.result, after: context.after}
     }
-    if (final.errors.length > 0 || (context.result?.failures ?? 0) > 0) {
+    if (context.vaults) output.requests = Object.fromEntries(context.vaults.map((vault) => [vault.region.name, {...vault.http.stats}]))
+    const error = this.errorOf(context, final)
+    if (error) {
       // The report is printed first; the exit code still says the run is not trustworthy.
       process.exitCode = ExitCode.Error
-      this.logToStderr(`Error: ${final.errors.length > 0 ? `${final.errors.length} key(s) could not be read` : `${context.result!.failures} repair step(s) failed`}\n  → See the table above; fix the cause and re-run.`)
+      output.error = error
+      this.logToStderr(`Error: ${error.message}${error.hint ? `\n  → ${error.hint}` : ''}`)
     } else {
       this.findings = !final.inSync
     }
+    if (format !== 'json' && output.requests) {
+      const note = renderRequestNote(output.requests)
+      if (note) this.logToStderr(note)
+    }
     if (format === 'json' && !this.jsonEnabled()) this.log(JSON.stringify(output, null, 2))
     return output
+  }
+
+  private errorOf(context: VerifyContext, final: RegionComparison): VerifyRegionsOutput['error'] {
+    const which = context.after ? 'the comparison after the repair' : 'the comparison'
+    const notPlanned = this.flags.repair && !context.plan ? ' No repair was planned: a repair needs a complete comparison.' : ''
+    if (final.incomplete) {
+      return {
+        code: final.incomplete.code,
+        message: `${which} stopped early: ${final.incomplete.message}`,
+        hint: `${final.incomplete.hint ? `${final.incomplete.hint} ` : ''}The drift listed was found in the keys compared before it stopped; ${final.incomplete.keysNotCompared} listed key(s) were not compared.${notPlanned}`,
+      }
+    }
+    if (final.errors.length > 0) {
+      return {code: 'KEYS_UNREADABLE', message: `${final.errors.length} key(s) could not be read in ${which}`, hint: `See the table above (the drift listed is real for the other keys); fix the cause and re-run.${notPlanned}`}
+    }
+    if ((context.result?.failures ?? 0) > 0) {
+      return {code: 'REPAIR_FAILED', message: `${context.result!.failures} repair step(s) failed`, hint: 'See the table above: the other steps were applied. Fix the cause and re-run the same command: it compares again and plans only what is left.'}
+    }
+    return undefined
   }
 }

@@ -26,8 +26,28 @@ export const DEFAULT_CONCURRENCY = 16
 const DEFAULT_MAX_KEY_ERRORS = 50
 const PROGRESS_EVERY = 250
 
-/** Errors that say the region, not one key, is at fault: the comparison stops, it is never reported as partial. */
-const REGION_FAILURES = new Set(['UNREACHABLE', 'SEALED_OR_UNAVAILABLE'])
+/**
+ * Errors that say the region, not one key, is at fault (after the retry
+ * budget): the comparison stops. It then throws an IncompleteComparisonError
+ * that carries what was found so far — never a verdict of "in sync".
+ */
+const REGION_FAILURES = new Set(['UNREACHABLE', 'SEALED_OR_UNAVAILABLE', 'REQUEST_TIMEOUT', 'DEADLINE_EXCEEDED'])
+
+/**
+ * The comparison stopped before the end. `partial` is the report of the keys
+ * both regions answered for (their drift is real), with `incomplete` set;
+ * the error's code and message are those of the failure that stopped it.
+ */
+export class IncompleteComparisonError extends ToolkitError {
+  constructor(
+    readonly partial: RegionComparison,
+    cause: unknown,
+  ) {
+    const failure = isToolkitError(cause) ? cause : undefined
+    super(failure?.code ?? 'UNEXPECTED', failure?.message ?? `unexpected error: ${(cause as Error)?.message ?? String(cause)}`, {hint: failure?.hint, cause})
+    this.name = 'IncompleteComparisonError'
+  }
+}
 
 export function classesFor(a: string, b: string): DriftClass[] {
   return [onlyIn(a), onlyIn(b), VALUE_DIFFERS, METADATA_DIFFERS, deletedIn(a), deletedIn(b), IN_SYNC]
@@ -147,29 +167,45 @@ export async function compareRegions(a: SecretStore, b: SecretStore, options: Co
   }
 
   await Promise.all([walk(0), walk(1)])
-  if (fatal) throw fatal.error
 
-  // What is left was listed by one region only.
-  for (const [key, entry] of waiting) {
-    if (entry === 'failed') continue
-    if (entry.side === 0) record(key, entry.snapshot, ABSENT)
-    else record(key, ABSENT, entry.snapshot)
+  let incomplete: RegionComparison['incomplete']
+  if (fatal) {
+    // Keys one region answered for while the other never got to them have no verdict: counted, not guessed.
+    const failure = isToolkitError(fatal.error) ? fatal.error : undefined
+    incomplete = {
+      code: failure?.code ?? 'UNEXPECTED',
+      message: failure?.message ?? `unexpected error: ${(fatal.error as Error)?.message ?? String(fatal.error)}`,
+      hint: failure?.hint,
+      keysNotCompared: [...waiting.values()].filter((entry) => entry !== 'failed').length,
+    }
+  } else {
+    // What is left was listed by one region only.
+    for (const [key, entry] of waiting) {
+      if (entry === 'failed') continue
+      if (entry.side === 0) record(key, entry.snapshot, ABSENT)
+      else record(key, ABSENT, entry.snapshot)
+    }
   }
   waiting.clear()
   options.onProgress?.(progress)
 
   differences.sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0))
   errors.sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0))
-  return {
+  const comparison: RegionComparison = {
     regions: names,
     prefix: scope.prefix,
     exclude: scope.exclude,
     keysCompared,
     counts,
     keysWithDrift,
-    inSync: keysWithDrift === 0 && errors.length === 0,
+    inSync: keysWithDrift === 0 && errors.length === 0 && incomplete === undefined,
     differences,
     errors,
     durationMs: Math.round(performance.now() - started),
   }
+  if (incomplete) {
+    comparison.incomplete = incomplete
+    throw new IncompleteComparisonError(comparison, fatal!.error)
+  }
+  return comparison
 }

@@ -1,6 +1,6 @@
 import {ToolkitError} from '../errors/errors.js'
 import {keyScope} from './scope.js'
-import type {ComparedMetadata, KeyDifference, RegionComparison, RegionSide} from './types.js'
+import type {ComparedMetadata, KeyDifference, KeyState, RegionComparison, RegionSide} from './types.js'
 
 export type RepairAction = 'create' | 'update-value' | 'copy-metadata' | 'delete' | 'soft-delete'
 
@@ -23,6 +23,12 @@ export interface RepairStep {
    * re-read it first and stop if it moved.
    */
   targetVersion?: number
+  /**
+   * The target's state that was compared (live, deleted, destroyed…). A
+   * soft-delete or destroy does not change the version number, so the
+   * repair re-reads the state too, right before it writes, and after.
+   */
+  targetState?: KeyState
   /** copy-metadata: the source's metadata, written whole (custom_metadata is replaced, not merged). */
   metadata?: ComparedMetadata
 }
@@ -65,7 +71,7 @@ function stepsFor(difference: KeyDifference, from: string, to: string, deleteExt
 
   if (source.state === 'absent') {
     if (!deleteExtra) return skip(`exists only in ${to}; --delete-extra deletes it`)
-    return [{key, action: 'delete', reason: `exists only in ${to}`, targetVersion: target.version}]
+    return [{key, action: 'delete', reason: `exists only in ${to}`, targetVersion: target.version, targetState: target.state}]
   }
   if (target.state === 'absent') {
     if (!isLive(source)) {
@@ -73,17 +79,17 @@ function stepsFor(difference: KeyDifference, from: string, to: string, deleteExt
       return mirrored.length > 0 ? mirrored : skip(`exists only in ${from}, which holds no current value (${source.state}) and no metadata to copy`)
     }
     return [
-      {key, action: 'create', reason: `exists only in ${from}`, sourceVersion: source.version, targetVersion: 0},
+      {key, action: 'create', reason: `exists only in ${from}`, sourceVersion: source.version, targetVersion: 0, targetState: 'absent'},
       ...copyMetadata(`created from ${from}`),
     ]
   }
   const steps: RepairStep[] = []
   if (isLive(source) && (!isLive(target) || difference.properties.length > 0)) {
     const what = isLive(target) ? `properties differ: ${difference.properties.map((p) => p.property).join(', ')}` : `current version is ${target.state} in ${to}`
-    steps.push({key, action: 'update-value', reason: what, sourceVersion: source.version, targetVersion: target.version})
+    steps.push({key, action: 'update-value', reason: what, sourceVersion: source.version, targetVersion: target.version, targetState: target.state})
   } else if (!isLive(source) && isLive(target)) {
     if (!deleteExtra) return skip(`current version is ${source.state} in ${from} but live in ${to}; --delete-extra soft-deletes it in ${to}`)
-    steps.push({key, action: 'soft-delete', reason: `current version is ${source.state} in ${from}`, targetVersion: target.version})
+    steps.push({key, action: 'soft-delete', reason: `current version is ${source.state} in ${from}`, targetVersion: target.version, targetState: target.state})
   }
   if (difference.metadata.length > 0) steps.push(...copyMetadata(`differs: ${difference.metadata.map((m) => m.field).join(', ')}`))
   return steps
@@ -99,6 +105,11 @@ export function planRepair(comparison: RegionComparison, options: PlanOptions): 
   if (options.from !== first && options.from !== second) {
     throw new ToolkitError('UNKNOWN_REGION', `--from ${options.from} is not one of the compared regions (${first}, ${second})`, {
       hint: `Use --from ${first} or --from ${second}.`,
+    })
+  }
+  if (comparison.incomplete) {
+    throw new ToolkitError('INCOMPLETE_COMPARISON', `cannot plan a repair: the comparison stopped early (${comparison.incomplete.message})`, {
+      hint: 'Fix the cause and re-run: a repair is planned only from a complete comparison, so that nothing is deleted or overwritten on a partial view.',
     })
   }
   if (comparison.errors.length > 0) {

@@ -1,4 +1,6 @@
+import {displayText} from '../report/display.js'
 import {renderMarkdownTable, renderTable} from '../report/table.js'
+import type {RequestStats} from '../vault/vault-http.js'
 import type {RepairPlan} from './plan.js'
 import type {RepairResult} from './repair.js'
 import {type KeyDifference, type RegionComparison, type RegionSide} from './types.js'
@@ -50,13 +52,15 @@ function timing(ms: number): string {
 export function renderSummary(comparison: RegionComparison, format: OutputFormat): string {
   const [a, b] = comparison.regions
   const scope = [comparison.prefix ? `under "${comparison.prefix}"` : 'whole mount', ...(comparison.exclude.length ? [`excluding ${comparison.exclude.join(', ')}`] : [])].join(', ')
-  const verdict =
-    comparison.errors.length > 0
-      ? `INCOMPLETE: ${comparison.errors.length} key(s) could not be read`
+  const verdict = comparison.incomplete
+    ? `INCOMPLETE: stopped early (${comparison.incomplete.code}); drift found so far: ${comparison.keysWithDrift} key(s); ${comparison.incomplete.keysNotCompared} listed key(s) not compared${comparison.errors.length > 0 ? `; ${comparison.errors.length} key(s) could not be read` : ''}`
+    : comparison.errors.length > 0
+      ? `INCOMPLETE: ${comparison.errors.length} key(s) could not be read; drift in the others: ${comparison.keysWithDrift} key(s)`
       : comparison.inSync
         ? 'IN SYNC'
         : `DRIFT: ${comparison.keysWithDrift} of ${comparison.keysCompared} key(s) differ`
   const lines = [`Compared ${a} and ${b} (${scope}): ${comparison.keysCompared} keys in ${timing(comparison.durationMs)} — ${verdict}`]
+  if (comparison.incomplete) lines.push(`Stopped because: ${displayText(comparison.incomplete.message)}`)
   if (comparison.keysCompared === 0 && comparison.errors.length === 0) {
     lines.push(`Note: neither region has any key ${comparison.prefix ? `under "${comparison.prefix}"` : 'in this mount'}; check --path if you expected some.`)
   }
@@ -112,4 +116,24 @@ export function renderRepairResult(result: RepairResult, format: OutputFormat): 
     parts.push(table(format, ['result', 'action', 'key', 'why'], problems.map((o) => [o.result, o.action, displayKey(o.key), o.message ?? ''])))
   }
   return parts.join('\n\n')
+}
+
+/**
+ * One line per region that needed retries: the failures the run recovered
+ * from (answers that were not Vault's JSON, timeouts, server errors, lost
+ * connections). Every verdict above still comes from a good answer.
+ */
+export function renderRequestNote(requests: Record<string, RequestStats>): string {
+  const lines: string[] = []
+  for (const [region, stats] of Object.entries(requests)) {
+    if (stats.retried === 0 && stats.badResponses + stats.timeouts + stats.networkErrors + stats.serverErrors === 0) continue
+    const kinds = [
+      stats.badResponses ? `${stats.badResponses} answer(s) that were not Vault's JSON` : '',
+      stats.timeouts ? `${stats.timeouts} timeout(s)` : '',
+      stats.serverErrors ? `${stats.serverErrors} server error(s)` : '',
+      stats.networkErrors ? `${stats.networkErrors} connection failure(s)` : '',
+    ].filter(Boolean)
+    lines.push(`Note: region ${region}: ${stats.retried} of ${stats.requests} request(s) were retries after failures (${kinds.join(', ') || 'no detail'}); no failed answer was read as data.`)
+  }
+  return lines.join('\n')
 }

@@ -1,7 +1,8 @@
 import {isToolkitError} from '../errors/errors.js'
-import type {SecretStore} from '../vault/secret-store.js'
+import type {SecretMetadata, SecretStore} from '../vault/secret-store.js'
 import type {RepairAction, RepairPlan, RepairStep} from './plan.js'
 import {forEachLimited} from './slots.js'
+import type {KeyState} from './types.js'
 
 export type StepResult = 'applied' | 'conflict' | 'failed' | 'not-attempted'
 
@@ -39,38 +40,96 @@ class Conflict extends Error {
   }
 }
 
+function casConflict(step: RepairStep, target: SecretStore): Conflict {
+  const expected = step.targetVersion === 0 ? 'absent' : `at version ${step.targetVersion}`
+  return new Conflict(`changed in ${target.name} since it was compared (check-and-set expected it ${expected}); not overwritten`, 'CAS_MISMATCH')
+}
+
+/** A key's state as its metadata tells it, in the comparison's terms. */
+function stateOf(metadata: SecretMetadata | undefined, version?: number): KeyState | undefined {
+  if (!metadata) return 'absent'
+  if (version === undefined || version === metadata.currentVersion) {
+    if (metadata.currentVersion === 0) return 'no-version'
+    return metadata.current.destroyed ? 'destroyed' : metadata.current.deleted ? 'deleted' : 'live'
+  }
+  const state = metadata.versions?.[version]
+  // Trimmed by max_versions, or a backend without version history: nothing to tell.
+  if (!state) return undefined
+  return state.destroyed ? 'destroyed' : state.deleted ? 'deleted' : 'live'
+}
+
+const describeState = (state: KeyState | undefined): string =>
+  state === 'deleted' ? 'soft-deleted' : state === 'no-version' ? 'without a version' : state === 'absent' ? 'absent' : (state ?? 'unknown')
+
+/**
+ * The target as the comparison saw it, read again right before a change:
+ * same current version, and the same deletion state — a soft-delete or a
+ * destroy leaves the version number alone, so check-and-set alone would let
+ * a repair bring a deleted value back.
+ */
+async function requireTargetAsCompared(step: RepairStep, target: SecretStore, verb: string, read?: SecretMetadata): Promise<void> {
+  const metadata = read ?? (await target.readMetadata(step.key))
+  const version = metadata?.currentVersion ?? 0
+  if (version !== (step.targetVersion ?? 0)) {
+    // For a write this is the check-and-set failing early, and reported as such.
+    if (verb === 'overwritten') throw casConflict(step, target)
+    throw new Conflict(`changed in ${target.name} since it was compared (version ${step.targetVersion ?? 0}, now ${version}); not ${verb}`, 'TARGET_CHANGED')
+  }
+  const now = stateOf(metadata)
+  if (step.targetState !== undefined && now !== step.targetState) {
+    throw new Conflict(
+      `version ${step.targetVersion ?? 0} is now ${describeState(now)} in ${target.name} (it was ${describeState(step.targetState)} when compared): someone changed it since; not ${verb}`,
+      'TARGET_STATE_CHANGED',
+    )
+  }
+}
+
 /**
  * Copies the source's current value to the target. The value is read again
  * here (the comparison kept only hashes) and must still be the version that
- * was compared; the write is a check-and-set on the target version that was
- * compared, so a concurrent writer on either side wins and is reported.
+ * was compared; the target's version and deletion state are read again right
+ * before the write, which is a check-and-set on the target version that was
+ * compared, so a concurrent writer on either side wins and is reported. A
+ * soft-delete or destroy that lands between that read and the write (it
+ * does not move the version, so check-and-set lets the write through) is
+ * caught by reading the state once more afterwards: the written version is
+ * then soft-deleted again, so nothing deleted comes back, and the step is a
+ * conflict.
  */
 async function copyValue(step: RepairStep, source: SecretStore, target: SecretStore): Promise<void> {
   const record = await source.read(step.key)
   if (!record || record.version !== step.sourceVersion) {
     const now = record ? `now version ${record.version}` : 'now has no current value'
+    record?.data.clear()
     throw new Conflict(`changed in ${source.name} since it was compared (version ${step.sourceVersion}, ${now}); not copied`, 'SOURCE_CHANGED')
   }
+  let written: number
   try {
-    await target.write(step.key, record.data, {cas: step.targetVersion})
+    // A create is guarded by check-and-set 0 alone: there is no earlier version whose deletion it could undo.
+    if (step.action !== 'create') await requireTargetAsCompared(step, target, 'overwritten')
+    written = await target.write(step.key, record.data, {cas: step.targetVersion})
   } catch (error) {
-    if (isToolkitError(error) && error.code === 'CAS_MISMATCH') {
-      const expected = step.targetVersion === 0 ? 'absent' : `at version ${step.targetVersion}`
-      throw new Conflict(`changed in ${target.name} since it was compared (check-and-set expected it ${expected}); not overwritten`, 'CAS_MISMATCH')
-    }
+    if (isToolkitError(error) && error.code === 'CAS_MISMATCH') throw casConflict(step, target)
     throw error
   } finally {
     record.data.clear()
   }
+  if (step.action === 'create' || step.targetState === undefined) return
+  const after = stateOf(await target.readMetadata(step.key), step.targetVersion)
+  if (after !== undefined && after !== step.targetState) {
+    await target.softDelete(step.key, written)
+    throw new Conflict(
+      `version ${step.targetVersion} was ${describeState(after)} in ${target.name} while the repair wrote version ${written} on top of it: version ${written} was soft-deleted again, so nothing deleted came back`,
+      'TARGET_STATE_CHANGED',
+    )
+  }
 }
 
-/** Deletions have no check-and-set in KV v2: re-read the target's version and stop if it moved. */
+/** Deletions have no check-and-set in KV v2: re-read the target's version and state, and stop if either moved. */
 async function requireTargetUnchanged(step: RepairStep, target: SecretStore): Promise<boolean> {
   const metadata = await target.readMetadata(step.key)
   if (!metadata) return false
-  if (metadata.currentVersion !== step.targetVersion) {
-    throw new Conflict(`changed in ${target.name} since it was compared (version ${step.targetVersion}, now ${metadata.currentVersion}); not deleted`, 'TARGET_CHANGED')
-  }
+  await requireTargetAsCompared(step, target, 'deleted', metadata)
   return true
 }
 

@@ -80,7 +80,22 @@ export interface RegionComparison {
   differences: KeyDifference[]
   /** Keys that could not be read in a region: the comparison is incomplete when non-empty. */
   errors: KeyError[]
+  /**
+   * Set when the comparison stopped early (a region failed, the deadline ran
+   * out, too many keys failed): `differences` then holds the drift found in
+   * the keys both regions did answer for, and `keysNotCompared` how many
+   * listed keys were left without a verdict. Never "in sync".
+   */
+  incomplete?: IncompleteReason
   durationMs: number
+}
+
+export interface IncompleteReason {
+  code: string
+  message: string
+  hint?: string
+  /** Keys listed by a region but not compared (the other side had not answered when the comparison stopped). */
+  keysNotCompared: number
 }
 
 export interface CompareProgress {

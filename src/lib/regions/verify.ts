@@ -5,7 +5,10 @@ import {ToolkitError} from '../errors/errors.js'
 import type {Step} from '../report/progress.js'
 import {connectRegion, type RegionVault} from '../vault/connect.js'
 import {StoreRequestError} from '../vault/errors.js'
-import {compareRegions, DEFAULT_CONCURRENCY} from './compare.js'
+import {Deadline, formatDuration} from '../vault/retry.js'
+import {VaultHttp} from '../vault/vault-http.js'
+import {VaultSys} from '../vault/vault-sys.js'
+import {compareRegions, DEFAULT_CONCURRENCY, IncompleteComparisonError} from './compare.js'
 import {planRepair, type RepairPlan} from './plan.js'
 import {applyRepair, type RepairResult} from './repair.js'
 import type {CompareProgress, RegionComparison} from './types.js'
@@ -21,6 +24,10 @@ export interface VerifyContext {
   exclude: string[]
   /** Requests in flight per region; undefined keeps each region's configured maxConcurrency. */
   concurrency?: number
+  /** Overrides of the regions' vault.requestTimeoutMs / vault.retryBudgetMs, and the overall deadline (default DEFAULT_DEADLINE_MS). */
+  limits?: VerifyLimits
+  /** Started by the preflight; paused while the operator reads the plan. */
+  deadline?: Deadline
   repair?: {from: string; deleteExtra: boolean}
   /** Where the Raft snapshot of the target region goes before a repair is applied. */
   backupDir?: string
@@ -34,6 +41,16 @@ export interface VerifyContext {
   /** The comparison after the repair. */
   after?: RegionComparison
 }
+
+export interface VerifyLimits {
+  requestTimeoutMs?: number
+  retryBudgetMs?: number
+  /** 0: no deadline. */
+  deadlineMs?: number
+}
+
+/** How long `verify regions` may work against the Vaults in all, unless --deadline says otherwise (time at the confirmation prompt does not count). */
+export const DEFAULT_DEADLINE_MS = 30 * 60_000
 
 /** `--regions a,b`, else the two configured regions. */
 export function selectRegions(config: ToolkitConfig, names?: string): [RegionConfig, RegionConfig] {
@@ -62,7 +79,7 @@ export function selectRegions(config: ToolkitConfig, names?: string): [RegionCon
   throw new ToolkitError('BAD_REGIONS', `the configuration has ${config.regions.length} regions (${known}): choose two with --regions`, {hint: `e.g. --regions ${config.regions[0].name},${config.regions[1].name}`})
 }
 
-export function newVerifyContext(init: Omit<VerifyContext, 'vaults' | 'comparison' | 'plan' | 'snapshot' | 'result' | 'after'>): VerifyContext {
+export function newVerifyContext(init: Omit<VerifyContext, 'vaults' | 'comparison' | 'plan' | 'snapshot' | 'result' | 'after' | 'deadline'>): VerifyContext {
   if (init.concurrency !== undefined && (!Number.isInteger(init.concurrency) || init.concurrency < 1 || init.concurrency > 256)) {
     throw new ToolkitError('BAD_CONCURRENCY', `--concurrency ${init.concurrency} is out of range`, {hint: 'Use a whole number from 1 to 256 (requests in flight per region).'})
   }
@@ -71,11 +88,23 @@ export function newVerifyContext(init: Omit<VerifyContext, 'vaults' | 'compariso
       hint: `Use --from ${init.regions[0].name} or --from ${init.regions[1].name}.`,
     })
   }
+  const limits = init.limits ?? {}
+  if (limits.requestTimeoutMs !== undefined && !(limits.requestTimeoutMs >= 1)) {
+    throw new ToolkitError('USAGE', `--request-timeout ${limits.requestTimeoutMs} ms is too short`, {hint: 'Give a positive duration, e.g. --request-timeout 10s.'})
+  }
+  if (limits.retryBudgetMs !== undefined && !(limits.retryBudgetMs >= 0)) {
+    throw new ToolkitError('USAGE', `--retry-budget ${limits.retryBudgetMs} ms is negative`, {hint: 'Give a duration, e.g. --retry-budget 60s (0s: never retry).'})
+  }
   return {...init}
 }
 
-function withConcurrency(region: RegionConfig, concurrency: number | undefined): RegionConfig {
-  return concurrency === undefined ? region : {...region, vault: {...region.vault, maxConcurrency: concurrency}}
+/** The region's configuration with the command's overrides (--concurrency, --request-timeout, --retry-budget). */
+function effectiveRegion(context: VerifyContext, region: RegionConfig): RegionConfig {
+  const vault = {...region.vault}
+  if (context.concurrency !== undefined) vault.maxConcurrency = context.concurrency
+  if (context.limits?.requestTimeoutMs !== undefined) vault.requestTimeoutMs = context.limits.requestTimeoutMs
+  if (context.limits?.retryBudgetMs !== undefined) vault.retryBudgetMs = context.limits.retryBudgetMs
+  return {...region, vault}
 }
 
 /** Keys in flight per region: as many as the region's HTTP limit lets through, so that limit stays busy. */
@@ -83,32 +112,51 @@ function keyConcurrency(context: VerifyContext): number {
   return context.concurrency ?? Math.max(...context.regions.map((region) => region.vault.maxConcurrency ?? DEFAULT_CONCURRENCY))
 }
 
-async function requireRegionActive(vault: RegionVault): Promise<void> {
+/**
+ * Health first, on a connection of its own without retries: an unreachable,
+ * sealed or frozen region is reported within one request timeout (or the
+ * deadline), before any login is tried against it.
+ */
+async function requireRegionActive(region: RegionConfig, deadline: Deadline | undefined): Promise<void> {
+  const http = new VaultHttp(region.name, region.vault, {retry: {attempts: 1, baseDelayMs: 0, maxDelayMs: 0}, deadline})
   try {
-    await vault.sys.requireActive()
+    await new VaultSys(http).requireActive()
   } catch (error) {
-    if (error instanceof StoreRequestError && error.status === undefined) {
-      throw new ToolkitError('REGION_UNREACHABLE', `region ${vault.region.name} (${vault.http.address.origin}) is unreachable (${error.networkCode ?? 'network error'})`, {
+    if (error instanceof StoreRequestError && error.kind === 'timeout') {
+      throw new ToolkitError(
+        'REQUEST_TIMEOUT',
+        `region ${region.name} (${http.displayAddress}) did not answer within the request timeout of ${formatDuration(http.timeoutMs)} (--request-timeout, vault.requestTimeoutMs)`,
+        {hint: 'The server accepts connections but does not answer: it may be frozen or overloaded. Check it; a region that cannot be read is never reported as in sync.'},
+      )
+    }
+    if (error instanceof StoreRequestError && error.kind === undefined && error.status === undefined) {
+      throw new ToolkitError('REGION_UNREACHABLE', `region ${region.name} (${http.displayAddress}) is unreachable (${error.networkCode ?? 'network error'})`, {
         hint: 'Check that its Vault is running and that the address in the configuration is right. A region that cannot be read is never reported as in sync.',
       })
     }
     throw error
+  } finally {
+    http.close()
   }
 }
 
 export async function stagePreflight(context: VerifyContext): Promise<void> {
-  const settled = await Promise.allSettled(context.regions.map((region) => connectRegion(withConcurrency(region, context.concurrency), {env: context.env})))
+  const deadlineMs = context.limits?.deadlineMs ?? DEFAULT_DEADLINE_MS
+  context.deadline ??= new Deadline(deadlineMs, `--deadline ${formatDuration(deadlineMs)}`)
+  const regions = context.regions.map((region) => effectiveRegion(context, region))
+  // Both are checked, and the first failure in region order is reported, so the message does not depend on timing.
+  const checks = await Promise.allSettled(regions.map((region) => requireRegionActive(region, context.deadline)))
+  const problem = checks.find((outcome) => outcome.status === 'rejected')
+  if (problem) throw problem.reason
+  const settled = await Promise.allSettled(regions.map((region) => connectRegion(region, {env: context.env})))
   const vaults = settled.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []))
   const failed = settled.find((outcome) => outcome.status === 'rejected')
   if (failed) {
     await Promise.all(vaults.map((vault) => vault.close()))
     throw failed.reason
   }
+  for (const vault of vaults) vault.http.deadline = context.deadline
   context.vaults = vaults as [RegionVault, RegionVault]
-  // Both are checked, and the first failure in region order is reported, so the message does not depend on timing.
-  const checks = await Promise.allSettled(context.vaults.map((vault) => requireRegionActive(vault)))
-  const problem = checks.find((outcome) => outcome.status === 'rejected')
-  if (problem) throw problem.reason
 }
 
 /** At most one progress line a second: the plain renderer prints every update on its own line. */
@@ -128,27 +176,29 @@ function progressLine(progress: CompareProgress): string {
     .join(', ')
 }
 
-async function compare(context: VerifyContext, update: (output: string) => void): Promise<RegionComparison> {
+/**
+ * Runs the comparison. When it stops early, what it found so far is kept in
+ * the context (`comparison`, or `after` for the re-comparison) before the
+ * error goes on, so the report can still list the drift in the keys that
+ * were compared.
+ */
+async function compare(context: VerifyContext, update: (output: string) => void, into: 'comparison' | 'after'): Promise<void> {
   const [a, b] = context.vaults!
   try {
-    return await compareRegions(a.store, b.store, {
+    context[into] = await compareRegions(a.store, b.store, {
       prefix: context.prefix,
       exclude: context.exclude,
       concurrency: keyConcurrency(context),
       onProgress: throttled((progress) => update(progressLine(progress))),
     })
   } catch (error) {
-    if (error instanceof StoreRequestError && (error.code === 'UNREACHABLE' || error.code === 'SEALED_OR_UNAVAILABLE')) {
-      throw new ToolkitError(error.code === 'UNREACHABLE' ? 'REGION_UNREACHABLE' : 'SEALED', `region ${error.region} failed during the comparison: ${error.message}`, {
-        hint: `${error.hint ?? 'Check the server.'} The comparison is incomplete and was stopped; re-run when the region is healthy.`,
-      })
-    }
+    if (error instanceof IncompleteComparisonError) context[into] = error.partial
     throw error
   }
 }
 
 export async function stageCompare(context: VerifyContext, update: (output: string) => void = () => {}): Promise<void> {
-  context.comparison = await compare(context, update)
+  await compare(context, update, 'comparison')
 }
 
 export async function stagePlan(context: VerifyContext): Promise<void> {
@@ -197,7 +247,7 @@ export async function stageApply(context: VerifyContext, update: (output: string
 }
 
 export async function stageVerify(context: VerifyContext, update: (output: string) => void = () => {}): Promise<void> {
-  context.after = await compare(context, update)
+  await compare(context, update, 'after')
 }
 
 export async function closeVerifyContext(context: VerifyContext): Promise<void> {
