@@ -6,10 +6,13 @@ import * as k8s from '@kubernetes/client-node'
 import {checkKubeconfigText, kubeconfigClientError} from '../config/kubeconfig.js'
 import {ToolkitError} from '../errors/errors.js'
 import {SecretValue} from '../secret/secret-value.js'
+import {displayText} from '../report/display.js'
 import {displayServer, isMissingKind, kubeError} from './errors.js'
 
 export const FIELD_MANAGER = 'secrets-toolkit'
 export const PUSH_SECRET_API_VERSION = 'external-secrets.io/v1alpha1'
+/** How long one Kubernetes request may take, answer included. */
+export const KUBE_REQUEST_TIMEOUT_MS = 60_000
 
 export interface KubeConnectionOptions {
   kubeconfig?: string
@@ -113,6 +116,15 @@ export interface Condition {
   message?: string
 }
 
+/** KubernetesObjectApi.makeApiClient, for a configuration of our own (the default namespace comes from the kubeconfig context). */
+class ObjectApi extends k8s.KubernetesObjectApi {
+  static create(configuration: k8s.Configuration, config: k8s.KubeConfig): ObjectApi {
+    const api = new ObjectApi(configuration)
+    api.setDefaultNamespace(config)
+    return api
+  }
+}
+
 /** The narrow slice of the Kubernetes API the toolkit uses. */
 export class KubeClient {
   readonly config: k8s.KubeConfig
@@ -120,11 +132,32 @@ export class KubeClient {
   readonly #core: k8s.CoreV1Api
   readonly #extensions: k8s.ApiextensionsV1Api
 
-  constructor(config: k8s.KubeConfig) {
+  /**
+   * `requestTimeoutMs` bounds every request, answer included: client-node has
+   * no timeout, so a frozen API server (or a silent firewall) would hang a
+   * command for ever instead of ending in "timed out" (exit 2).
+   */
+  constructor(config: k8s.KubeConfig, options: {requestTimeoutMs?: number} = {}) {
     this.config = config
-    this.#objects = k8s.KubernetesObjectApi.makeApiClient(config)
-    this.#core = config.makeApiClient(k8s.CoreV1Api)
-    this.#extensions = config.makeApiClient(k8s.ApiextensionsV1Api)
+    const timeoutMs = options.requestTimeoutMs ?? KUBE_REQUEST_TIMEOUT_MS
+    const cluster = config.getCurrentCluster()
+    if (!cluster) throw new ToolkitError('KUBECONFIG_INVALID', 'kubeconfig has no current cluster', {hint: 'Set a context with --context or `kubectl config use-context`.'})
+    // client-node's makeApiClient, with the kubeconfig's authentication followed by a deadline.
+    const configuration = k8s.createConfiguration({
+      baseServer: new k8s.ServerConfiguration(cluster.server, {}),
+      authMethods: {
+        default: {
+          getName: () => 'kubeconfig-with-deadline',
+          applySecurityAuthentication: async (context: k8s.RequestContext) => {
+            await config.applySecurityAuthentication(context)
+            context.setSignal(AbortSignal.timeout(timeoutMs) as never)
+          },
+        },
+      },
+    })
+    this.#objects = ObjectApi.create(configuration, config)
+    this.#core = new k8s.CoreV1Api(configuration)
+    this.#extensions = new k8s.ApiextensionsV1Api(configuration)
   }
 
   static connect(options: KubeConnectionOptions = {}): KubeClient {

@@ -42,9 +42,10 @@ export function transportFailure(error: unknown): TransportFailure | undefined {
   const type = (error as {type?: unknown})?.type
   const text = typeof code === 'string' ? code : typeof type === 'string' ? type : ''
   if (/^ECONNREFUSED$/.test(text)) return {reason: 'connection refused (ECONNREFUSED)', hint: `Nothing listens at that address: ${CONTEXT_HINT}.`}
-  if (/^(ETIMEDOUT|ESOCKETTIMEDOUT|UND_ERR_CONNECT_TIMEOUT|request-timeout|body-timeout|ABORT_ERR)$/.test(text) || (error as Error)?.name === 'AbortError') {
-    return {reason: `timed out (${text || 'AbortError'})`, hint: `The server did not answer in time: check the network path (VPN, firewall, proxy) to it, then ${CONTEXT_HINT}.`}
-  }
+  const timeoutHint = `The server did not answer in time: check the network path (VPN, firewall, proxy) to it and whether it is overloaded or frozen; ${CONTEXT_HINT}.`
+  // The client's own deadline (KubeClient's request timeout) aborts the request.
+  if ((error as Error)?.name === 'AbortError' || /^(aborted|ABORT_ERR)$/.test(text)) return {reason: 'timed out (no answer within the request timeout)', hint: timeoutHint}
+  if (/^(ETIMEDOUT|ESOCKETTIMEDOUT|UND_ERR_CONNECT_TIMEOUT|request-timeout|body-timeout)$/.test(text)) return {reason: `timed out (${text})`, hint: timeoutHint}
   if (/^(ENOTFOUND|EAI_AGAIN|EAI_NONAME)$/.test(text)) return {reason: `host name not found (${text})`, hint: `Check the server address in the kubeconfig and DNS; ${CONTEXT_HINT}.`}
   if (/^(EHOSTUNREACH|ENETUNREACH|EHOSTDOWN|ENETDOWN)$/.test(text)) return {reason: `no route to host (${text})`, hint: `Check the network path (VPN, routes) to the server; ${CONTEXT_HINT}.`}
   if (/^(ECONNRESET|EPIPE|ECONNABORTED)$/.test(text)) {

@@ -80,6 +80,22 @@ describe('Kubernetes unreachable is reported as unreachable', () => {
     }
   })
 
+  test('a server that accepts and never answers times out, naming the server', async () => {
+    const silent = net.createServer(() => undefined)
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const {port: silentPort} = silent.address() as net.AddressInfo
+    try {
+      const client = new KubeClient(KubeClient.connect({kubeconfig: kubeconfigFor(`https://127.0.0.1:${silentPort}`)}).config, {requestTimeoutMs: 300})
+      const started = Date.now()
+      const error = await failure(() => client.list('v1', 'Secret', {labelSelector: 'secrets-toolkit.io/migrated-from'}))
+      expect(Date.now() - started).toBeLessThan(10_000)
+      expect(error.code).toBe('KUBE_UNREACHABLE')
+      expect(error.message).toContain(`the Kubernetes API server at https://127.0.0.1:${silentPort} is unreachable: timed out (no answer within the request timeout)`)
+    } finally {
+      silent.close()
+    }
+  })
+
   test('the address is shown without credentials', () => {
     const error = kubeError('list', {kind: 'Secret'}, Object.assign(new Error('request to https://admin:hunter2@k8s.example:6443/api/v1 failed'), {code: 'ECONNREFUSED'}), 'https://admin:hunter2@k8s.example:6443')
     expect(error.message).toContain('https://***@k8s.example:6443')
