@@ -21,6 +21,9 @@ import {
   type ScrubPlan,
 } from '../../lib/git/scrub.js'
 import {sopsDetector} from '../../lib/git/sops-adapter.js'
+import {MIN_VALUE_BYTES} from '../../lib/git/value-patterns.js'
+import {assertCompleteRepository} from '../../lib/git/repository-checks.js'
+import {displayText} from '../../lib/report/display.js'
 import type {PreflightCheck} from '../../lib/git/preflight.js'
 
 interface ScrubOutput {
@@ -40,7 +43,9 @@ export default class GitScrub extends BaseCommand<typeof GitScrub> {
 
   static override description = `Stages: preflight (the repository must look like a fresh clone, as git-filter-repo defines it, unless --force) → plan (--dry-run stops here) → confirmation (--yes; refused without a TTY) → backup (git bundle create <backup> --all, path printed) → rewrite (git-filter-repo when installed, else the built-in fast-export | filter | fast-import pipeline) → cleanup (reflog expire, gc --prune=now) → rescan. Exits 0 only when the rescan is clean, 1 when something remains, 2 on error.
 
-Every path that ever held a SOPS file and every .sops.yaml is removed from every commit, and every SOPS blob id is stripped wherever it appears; with --replace-values, every known value (and its base64, URL-encoded and JSON-escaped forms) is replaced by ***REMOVED*** in text blobs and in commit and tag messages.`
+Every SOPS blob and every .sops.yaml blob is removed, by blob id, from the commits that hold it (the file is absent there); every other version of the same path stays. A SOPS file stored through Git LFS loses its pointer the same way (the LFS object itself stays on the LFS server). With --replace-values, every known value (and its base64, URL-encoded and JSON-escaped forms) is replaced by ***REMOVED*** in text blobs and in commit and tag messages; a known value from --values-from sops is only a value sops encrypted (an ENC[…] in the file), never a clear field such as kind or metadata.name, and values shorter than --min-value-length bytes (default 8) are left out. The plan shows, per secret/key name, how many blobs and messages each value would rewrite.
+
+Refused (exit 2) before anything changes, --force or not: a shallow clone (git fetch --unshallow), a partial clone (git clone --mirror without --filter), a repository missing objects, and Git LFS objects that are not present (git lfs fetch --all). The git-filter-repo engine needs git-filter-repo 2.47 or later (--file-info-callback); auto falls back to the built-in engine otherwise.`
 
   static override examples = [
     {description: 'See what would be removed, without touching the repository', command: '<%= config.bin %> <%= command.id %> ./fresh-clone --dry-run'},
@@ -49,7 +54,8 @@ Every path that ever held a SOPS file and every .sops.yaml is removed from every
   ]
 
   static override args = {
-    repo: Args.directory({description: 'repository to rewrite (a fresh clone)', default: '.', exists: true}),
+    // Checked by the command (a usage error naming the path), not by oclif.
+    repo: Args.string({description: 'repository to rewrite (a fresh clone)', default: '.'}),
   }
 
   static override flags = {
@@ -61,6 +67,7 @@ Every path that ever held a SOPS file and every .sops.yaml is removed from every
     'replace-values': Flags.boolean({description: 'replace known values with ***REMOVED*** in blobs and commit/tag messages (needs --values-from)', default: false}),
     'ignore-mac': Flags.boolean({description: 'decrypt SOPS files even when their MAC does not verify (values-from sops)', default: false}),
     backup: Flags.string({description: 'where to write the backup bundle (default: next to the repository, timestamped)'}),
+    'min-value-length': Flags.integer({description: 'values shorter than this many bytes are neither searched for nor replaced (they would match ordinary text); the plan names them', default: MIN_VALUE_BYTES, min: 1}),
   }
 
   public async run(): Promise<ScrubOutput> {
@@ -70,14 +77,17 @@ Every path that ever held a SOPS file and every .sops.yaml is removed from every
       this.error('--replace-values needs --values-from sops and/or --values-from vault', {exit: 2})
     }
     const detector = sopsDetector()
+    await assertCompleteRepository(args.repo, 'scrub')
     const {patterns, warnings} = await loadKnownValues({
       repo: args.repo,
       sources: flags['values-from'] as ValueSourceName[],
       detector,
       regions: () => this.loadConfig().config.regions,
       ignoreMac: flags['ignore-mac'],
+      minValueLength: flags['min-value-length'],
+      repositoryChecked: true,
     })
-    for (const warning of warnings) this.progress(`warning: ${warning}`)
+    for (const warning of warnings) this.progress(`warning: ${displayText(warning)}`)
     const ctx = newScrubContext({
       repo: args.repo,
       detector,
@@ -89,7 +99,7 @@ Every path that ever held a SOPS file and every .sops.yaml is removed from every
     })
     const onStage = (name: string, state: 'start' | 'done') => this.progress(`[${name}] ${state === 'start' ? '…' : 'ok'}`)
     await runScrubStages(ctx, [{name: 'preflight', run: stagePreflight}, {name: 'plan', run: stagePlan}], onStage)
-    for (const check of ctx.preflight!.filter((c) => !c.ok)) this.progress(`warning: preflight check "${check.name}" failed (${check.detail ?? 'see git status'}); continuing because of --force`)
+    for (const check of ctx.preflight!.filter((c) => !c.ok)) this.progress(`warning: preflight check "${check.name}" failed (${displayText(check.detail ?? 'see git status')}); continuing because of --force`)
     this.say(renderPlan(ctx.plan!))
     const output = (): ScrubOutput => ({
       dryRun: flags['dry-run'],
@@ -113,11 +123,11 @@ Every path that ever held a SOPS file and every .sops.yaml is removed from every
     }
     await confirmOrRefuse({
       yes: flags.yes,
-      message: `Rewrite every ref of ${ctx.repo} with ${ctx.engine} (${ctx.plan!.pathsToRemove.length} paths, ${ctx.plan!.blobsToStrip.length} blobs, ${ctx.plan!.replacements} value forms)?`,
+      message: `Rewrite every ref of ${displayText(ctx.repo)} with ${ctx.engine} (${ctx.plan!.blobsToStrip.length} blobs at ${ctx.plan!.pathsToRemove.length} paths, ${ctx.plan!.replacements} value forms)?`,
       nonInteractiveHint: 'Review the plan with --dry-run, then re-run with --yes.',
     })
     await this.stages(ctx, onStage)
-    this.say(`Backup of the old history: ${ctx.backupPath}`)
+    this.say(`Backup of the old history: ${displayText(ctx.backupPath ?? '')}`)
     this.say(`Engine: ${ctx.rewrite!.engine}${ctx.rewrite!.notes.length ? ` (${ctx.rewrite!.notes.join(', ')})` : ''}`)
     this.say(renderScanReport(ctx.after!))
     this.say('')
@@ -135,7 +145,7 @@ Every path that ever held a SOPS file and every .sops.yaml is removed from every
           run: async (c) => {
             await stageBackup(c)
             // Printed before the rewrite, so the operator knows where it is even if a later stage fails.
-            this.progress(`backup written: ${c.backupPath}`)
+            this.progress(`backup written: ${displayText(c.backupPath ?? '')}`)
           },
         },
         {name: 'rewrite', run: stageRewrite},

@@ -72,14 +72,37 @@ export class AhoCorasick {
 
   /** Calls onMatch(patternIndex, endOffsetExclusive) for every occurrence. */
   scan(data: Uint8Array, onMatch: (pattern: number, end: number) => void): void {
+    this.scanFrom(0, data, onMatch)
+  }
+
+  /**
+   * One chunk of a longer stream: starts in `state` (0 at the beginning of
+   * the stream) and returns the state to continue from with the next chunk,
+   * so a match that spans chunks is still found and nothing needs to hold
+   * the whole stream. Offsets passed to onMatch are relative to this chunk.
+   */
+  scanFrom(state: number, data: Uint8Array, onMatch: (pattern: number, end: number) => void): number {
     const delta = this.#delta
     const hasOutput = this.#hasOutput
-    let state = 0
     for (let i = 0; i < data.length; i++) {
       state = delta[(state << 8) | data[i]]
       if (hasOutput[state] === 1) {
         for (const pattern of this.#outputs[state]!) onMatch(pattern, i + 1)
       }
+    }
+    return state
+  }
+
+  /** A matcher for a stream fed in chunks; `found` collects the pattern indexes seen so far. */
+  stream(): {write(chunk: Uint8Array): void; readonly found: Set<number>} {
+    const found = new Set<number>()
+    let state = 0
+    const record = (pattern: number) => found.add(pattern)
+    return {
+      write: (chunk) => {
+        state = this.scanFrom(state, chunk, record)
+      },
+      found,
     }
   }
 

@@ -10,7 +10,21 @@ export interface ObjectVisitor {
   wants(type: GitObjectType): boolean
   /** Receives each wanted object's full content; `content` may be reused after return only by the caller. */
   visit(oid: string, type: GitObjectType, content: Buffer): void
+  /**
+   * Receives a wanted object larger than `maxInMemory` in pieces instead:
+   * memory stays bounded whatever the largest blob (a 600 MB blob would
+   * otherwise be one Buffer, and one string once decoded).
+   */
+  visitLarge?(oid: string, type: GitObjectType, size: number): ObjectSink
 }
+
+export interface ObjectSink {
+  write(chunk: Buffer): void
+  end(): void
+}
+
+/** Objects up to this size are handed over whole; larger ones are streamed. */
+export const MAX_IN_MEMORY_OBJECT = 16 * 1024 * 1024
 
 export interface ReadStats {
   objects: number
@@ -36,8 +50,12 @@ export class CatFileBatchParser {
   /** Remaining bytes of the current object (content + trailing LF); 0 when expecting a header. */
   #remaining = 0
   #skip = false
+  #sink: ObjectSink | undefined
 
-  constructor(private readonly visitor: ObjectVisitor) {}
+  constructor(
+    private readonly visitor: ObjectVisitor,
+    private readonly maxInMemory = MAX_IN_MEMORY_OBJECT,
+  ) {}
 
   push(chunk: Buffer): void {
     let offset = 0
@@ -56,9 +74,10 @@ export class CatFileBatchParser {
       }
       const take = Math.min(this.#remaining, chunk.length - offset)
       const contentLeft = this.#remaining - 1
-      if (!this.#skip && this.#content && contentLeft > 0) {
+      if (!this.#skip && contentLeft > 0) {
         const copy = Math.min(take, contentLeft)
-        chunk.copy(this.#content, this.#filled, offset, offset + copy)
+        if (this.#sink) this.#sink.write(chunk.subarray(offset, offset + copy))
+        else if (this.#content) chunk.copy(this.#content, this.#filled, offset, offset + copy)
         this.#filled += copy
       }
       offset += take
@@ -82,8 +101,10 @@ export class CatFileBatchParser {
     const size = Number(parts[2])
     this.#oid = parts[0]
     this.#type = parts[1] as GitObjectType
+    if (!Number.isSafeInteger(size) || size < 0) throw new ToolkitError('GIT_FAILED', `unexpected git cat-file header: ${header.slice(0, 120)}`, {hint: 'Run git fsck on the repository.'})
     this.#skip = !this.visitor.wants(this.#type)
-    this.#content = this.#skip ? undefined : Buffer.allocUnsafe(size)
+    this.#sink = !this.#skip && size > this.maxInMemory && this.visitor.visitLarge ? this.visitor.visitLarge(this.#oid, this.#type, size) : undefined
+    this.#content = this.#skip || this.#sink ? undefined : Buffer.allocUnsafe(size)
     this.#filled = 0
     this.#remaining = size + 1
     this.stats.objects++
@@ -91,8 +112,10 @@ export class CatFileBatchParser {
   }
 
   #finishObject(): void {
-    if (!this.#skip && this.#content) this.visitor.visit(this.#oid, this.#type, this.#content)
+    if (this.#sink) this.#sink.end()
+    else if (!this.#skip && this.#content) this.visitor.visit(this.#oid, this.#type, this.#content)
     this.#content = undefined
+    this.#sink = undefined
   }
 }
 
@@ -100,12 +123,12 @@ export class CatFileBatchParser {
  * Streams every object in the repository (`--batch-all-objects`, pack order
  * for speed) through the visitor. Objects are never written anywhere.
  */
-export async function readAllObjects(repo: string, visitor: ObjectVisitor): Promise<ReadStats> {
+export async function readAllObjects(repo: string, visitor: ObjectVisitor, options: {maxInMemory?: number} = {}): Promise<ReadStats> {
   const child = spawn('git', ['-C', repo, 'cat-file', '--batch-all-objects', '--batch', '--unordered'], {
     env: gitEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
   })
-  const parser = new CatFileBatchParser(visitor)
+  const parser = new CatFileBatchParser(visitor, options.maxInMemory)
   const exit = waitForExit(child, 'git cat-file')
   let failure: unknown
   let stderr = ''

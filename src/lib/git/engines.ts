@@ -26,6 +26,12 @@ export interface FilterRepoSupport {
   version?: string
   sensitiveDataRemoval: boolean
   noFetch: boolean
+  /**
+   * `--file-info-callback` (git-filter-repo ≥ 2.47): needed to drop a blob
+   * from exactly the commits that hold it (turning that change into a
+   * deletion); `--strip-blobs-with-ids` alone leaves the parent's version there.
+   */
+  fileInfoCallback: boolean
 }
 
 /** Whether git-filter-repo is on PATH and which of its safety features it has. */
@@ -34,9 +40,15 @@ export async function probeFilterRepo(): Promise<FilterRepoSupport> {
     const version = await runGit('.', ['filter-repo', '--version'], {stderrInErrors: false})
     const help = await runGit('.', ['filter-repo', '-h'], {okCodes: [0, 1, 2, 129], stderrInErrors: false})
     const text = help.stdout.toString('utf8') + help.stderr
-    return {installed: true, version: version.stdout.toString('utf8').trim(), sensitiveDataRemoval: text.includes('--sensitive-data-removal'), noFetch: text.includes('--no-fetch')}
+    return {
+      installed: true,
+      version: version.stdout.toString('utf8').trim(),
+      sensitiveDataRemoval: text.includes('--sensitive-data-removal'),
+      noFetch: text.includes('--no-fetch'),
+      fileInfoCallback: text.includes('--file-info-callback'),
+    }
   } catch {
-    return {installed: false, sensitiveDataRemoval: false, noFetch: false}
+    return {installed: false, sensitiveDataRemoval: false, noFetch: false, fileInfoCallback: false}
   }
 }
 
@@ -183,7 +195,12 @@ export async function rewriteFilterRepo(repo: string, rules: FilterRules, option
     }
     await writeFile(pathsFile, Buffer.concat(pathLines), {mode: 0o600})
     await writeFile(blobsFile, [...rules.blobIds].map((id) => `${id}\n`).join(''), {mode: 0o600})
-    const args = ['filter-repo', '--quiet', '--replace-refs', 'delete-no-add', '--strip-blobs-with-ids', blobsFile]
+    const callbackFile = join(privateDir, 'file-info-callback.py')
+    await writeFile(callbackFile, fileInfoCallback(blobsFile, rules.replacements.length > 0), {mode: 0o600})
+    // The callback replaces --strip-blobs-with-ids: it turns the change that
+    // adds a listed blob into a deletion of that file in that commit, and
+    // keeps every other version of the path (as the built-in engine does).
+    const args = ['filter-repo', '--quiet', '--replace-refs', 'delete-no-add', '--file-info-callback', callbackFile]
     if (rules.paths.size > 0) args.push('--invert-paths', '--paths-from-file', pathsFile)
     if (rules.replacements.length > 0) {
       const valuesFile = join(privateDir, 'replacements')
@@ -220,6 +237,39 @@ export async function rewriteFilterRepo(repo: string, rules: FilterRules, option
   } finally {
     await rm(privateDir, {recursive: true, force: true})
   }
+}
+
+/**
+ * The body of git-filter-repo's `--file-info-callback` (Python, run for every
+ * added or modified file of every commit): a listed blob becomes a deletion
+ * of that file in that commit; otherwise, with replacements, text blobs get
+ * the --replace-text list (git-filter-repo does not apply it itself when this
+ * callback is given), each distinct blob once. Gitlinks name commits, not
+ * blobs, and pass through.
+ */
+function fileInfoCallback(blobsFile: string, replace: boolean): string {
+  return [
+    `strip = value.data.get('strip')`,
+    `if strip is None:`,
+    `  with open(${JSON.stringify(blobsFile)}, 'rb') as f:`,
+    `    strip = value.data['strip'] = set(f.read().split())`,
+    `if mode == b'160000':`,
+    `  return (filename, mode, blob_id)`,
+    `if blob_id in strip:`,
+    `  return (filename, None, blob_id)`,
+    ...(replace
+      ? [
+          `done = value.data.setdefault('replaced', {})`,
+          `if blob_id not in done:`,
+          `  contents = value.get_contents_by_identifier(blob_id)`,
+          `  changed = contents if value.is_binary(contents) else value.apply_replace_text(contents)`,
+          `  done[blob_id] = blob_id if changed == contents else value.insert_file_with_contents(changed)`,
+          `blob_id = done[blob_id]`,
+        ]
+      : []),
+    `return (filename, mode, blob_id)`,
+    '',
+  ].join('\n')
 }
 
 async function gitDirOf(repo: string): Promise<string> {

@@ -3,9 +3,9 @@ import {pathKeyFromBytes, type PathKey} from './history-index.js'
 import {replaceValues} from './value-patterns.js'
 
 export interface FilterRules {
-  /** Paths removed from every commit (a path also removes everything below it, as git-filter-repo's --path does). */
+  /** Paths removed from every commit (a path also removes everything below it, as git-filter-repo's --path does). Scrub removes by blob id instead. */
   paths: ReadonlySet<PathKey>
-  /** Blob ids dropped wherever they appear. */
+  /** Blob ids dropped wherever they appear; a commit that held one no longer has that file, other versions of the path stay. */
   blobIds: ReadonlySet<string>
   /** Byte strings replaced by ***REMOVED*** in text blobs and in commit/tag messages, in this order. */
   replacements: readonly Buffer[]
@@ -161,8 +161,16 @@ export class FastExportFilter {
       const refEnd = line.indexOf(0x20, modeEnd + 1)
       const dataref = line.toString('latin1', modeEnd + 1, refEnd)
       const path = pathKeyFromBytes(cUnquote(line.subarray(refEnd + 1)))
-      if (this.#droppedMarks.has(dataref) || this.#rules.blobIds.has(dataref) || this.#removedPath(path)) {
+      if (this.#removedPath(path)) {
         this.stats.fileChangesDropped++
+        return true
+      }
+      if (this.#droppedMarks.has(dataref) || this.#rules.blobIds.has(dataref)) {
+        // Only this version goes: the commit that held it no longer has the
+        // file (rather than silently keeping the parent's version), and every
+        // other version of the path stays where it was.
+        this.stats.fileChangesDropped++
+        this.#emit(DELETE, line.subarray(refEnd + 1), NEWLINE)
         return true
       }
       this.#emitLine(line)
@@ -302,3 +310,4 @@ export class FastExportFilter {
 
 const NEWLINE = Buffer.from('\n')
 const DATA = Buffer.from('data ')
+const DELETE = Buffer.from('D ')

@@ -2,7 +2,7 @@ import type {RegionConfig} from '../config/schema.js'
 import {ToolkitError} from '../errors/errors.js'
 import {scanRepository, type SopsDetector} from './scan.js'
 import {valuesFromSopsBlobs} from './sops-adapter.js'
-import {buildPatternSet, type KnownValue, type PatternSet} from './value-patterns.js'
+import {buildPatternSet, MIN_VALUE_BYTES, type KnownValue, type PatternSet} from './value-patterns.js'
 import {valuesFromRegions} from './vault-values.js'
 
 export type ValueSourceName = 'sops' | 'vault'
@@ -14,6 +14,10 @@ export interface KnownValuesOptions {
   /** Regions to read for `vault` (from the configuration). */
   regions?: () => RegionConfig[]
   ignoreMac?: boolean
+  /** Values shorter than this (bytes) are not searched for; default MIN_VALUE_BYTES. */
+  minValueLength?: number
+  /** The caller already ran assertCompleteRepository on the repository. */
+  repositoryChecked?: boolean
 }
 
 /**
@@ -25,12 +29,15 @@ export async function loadKnownValues(options: KnownValuesOptions): Promise<{pat
   const values: KnownValue[] = []
   const warnings: string[] = []
   if (options.sources.includes('sops')) {
-    const {report} = await scanRepository(options.repo, {detector: options.detector})
-    const {values: decrypted, failures} = await valuesFromSopsBlobs(options.repo, report.sopsBlobs, {ignoreMac: options.ignoreMac})
+    const {report, lfsObjectsDirectory} = await scanRepository(options.repo, {detector: options.detector, repositoryChecked: options.repositoryChecked})
+    const {values: decrypted, failures, notEncrypted} = await valuesFromSopsBlobs(options.repo, report.sopsBlobs, {ignoreMac: options.ignoreMac, lfsObjects: lfsObjectsDirectory})
     values.push(...decrypted)
     for (const failure of failures) warnings.push(`could not decrypt ${failure}`)
-    if (report.sopsBlobs.length > 0 && decrypted.length === 0) {
-      throw new ToolkitError('NO_VALUES', `none of the ${report.sopsBlobs.length} SOPS blobs could be decrypted, so no value can be searched for`, {
+    if (notEncrypted > 0) {
+      warnings.push(`${notEncrypted} fields of the SOPS files were never encrypted by sops (e.g. kind, metadata.name, unencrypted_suffix keys): they are not secrets and are not searched for`)
+    }
+    if (report.sopsBlobs.length > 0 && failures.length === report.sopsBlobs.length) {
+      throw new ToolkitError('NO_VALUES', `none of the ${report.sopsBlobs.length} SOPS blobs could be decrypted, so no value can be searched for (first: ${failures[0]})`, {
         hint: 'Provide the keys as for sops itself (SOPS_AGE_KEY_FILE, SOPS_AGE_KEY or a GnuPG keyring), or use --values-from vault.',
       })
     }
@@ -40,5 +47,5 @@ export async function loadKnownValues(options: KnownValuesOptions): Promise<{pat
     values.push(...(await valuesFromRegions(options.regions())))
   }
   if (options.sources.length === 0) return {patterns: undefined, warnings}
-  return {patterns: buildPatternSet(values), warnings}
+  return {patterns: buildPatternSet(values, options.minValueLength ?? MIN_VALUE_BYTES), warnings}
 }

@@ -2,10 +2,12 @@ import {access, chmod} from 'node:fs/promises'
 import {basename, dirname, join, resolve} from 'node:path'
 
 import {ToolkitError} from '../errors/errors.js'
+import {displayText} from '../report/display.js'
 import {probeFilterRepo, rewriteBuiltin, rewriteFilterRepo, type EngineName, type FilterRepoSupport, type RewriteResult} from './engines.js'
 import {runGit} from './exec.js'
 import {displayPath, type PathKey} from './history-index.js'
 import {freshCloneChecks, type PreflightCheck} from './preflight.js'
+import {assertCompleteRepository} from './repository-checks.js'
 import {scanRepository, type ScanReport, type ScanResult, type SopsDetector} from './scan.js'
 import {replacementPatterns, type PatternSet} from './value-patterns.js'
 
@@ -27,13 +29,49 @@ export interface ScrubPlan {
   engine: EngineName
   filterRepo?: {version?: string; sensitiveDataRemoval: boolean}
   pathsToRemove: string[]
-  /** Paths that exist at HEAD today and will disappear from it too (e.g. an ExternalSecret that replaced a SOPS file). */
+  /** Paths whose HEAD version is a SOPS file or .sops.yaml: they disappear from HEAD too. */
   pathsAtHead: string[]
   blobsToStrip: string[]
   valueObjects: number
+  /**
+   * Per known value (by secret/key name, never the value): how many blobs and
+   * commit/tag messages hold it, i.e. what --replace-values would rewrite. A
+   * value that also is ordinary text shows up here with many objects.
+   */
+  valueImpact: ValueImpact[]
+  /** Values not searched for (shorter than minValueLength bytes), by name. */
+  skippedValues: {source: string; secret: string; key: string}[]
+  minValueLength?: number
+  /** LFS objects (SHA-256) that held SOPS files: their pointers go; the objects stay on the LFS server. */
+  lfsObjects: string[]
+  /** Blobs the scan could not check (too large, with SOPS markers): not removed. */
+  unchecked: number
   /** Distinct byte strings (values and their encodings) that will be replaced; never the strings. */
   replacements: number
   nothingToDo: boolean
+}
+
+export interface ValueImpact {
+  source: string
+  secret: string
+  key: string
+  blobs: number
+  messages: number
+}
+
+/** Aggregates the scan's value findings per secret/key name. */
+export function valueImpact(report: ScanReport): ValueImpact[] {
+  const byName = new Map<string, ValueImpact>()
+  for (const finding of report.valueFindings) {
+    for (const match of finding.matches) {
+      const name = JSON.stringify([match.source, match.secret, match.key])
+      let impact = byName.get(name)
+      if (!impact) byName.set(name, (impact = {source: match.source, secret: match.secret, key: match.key, blobs: 0, messages: 0}))
+      if (finding.objectType === 'blob') impact.blobs++
+      else impact.messages++
+    }
+  }
+  return [...byName.values()].sort((a, b) => b.blobs + b.messages - (a.blobs + a.messages) || a.secret.localeCompare(b.secret) || a.key.localeCompare(b.key))
 }
 
 export interface ScrubContext {
@@ -58,6 +96,10 @@ export async function stagePreflight(ctx: ScrubContext): Promise<void> {
   const bare = (await runGit(ctx.options.repo, ['rev-parse', '--is-bare-repository'], {okCodes: [128]})).stdout.toString('utf8').trim() === 'true'
   if (top.code !== 0 && !bare) throw new ToolkitError('NOT_A_REPOSITORY', `${ctx.options.repo} is not a Git repository`, {hint: 'Pass the path of a clone: secrets git scrub <repo>.'})
   ctx.repo = bare ? resolve(ctx.options.repo) : top.stdout.toString('utf8').trim()
+  // Not a fresh-clone check: --force does not override it. A rewrite of a
+  // shallow clone makes its cut a new root, and one of a partial clone cannot
+  // see the blobs it never fetched.
+  await assertCompleteRepository(ctx.repo, 'scrub')
   ctx.preflight = await freshCloneChecks(ctx.repo)
   const failed = ctx.preflight.filter((check) => !check.ok)
   if (failed.length > 0 && !ctx.options.force) {
@@ -70,7 +112,13 @@ export async function stagePreflight(ctx: ScrubContext): Promise<void> {
   if (choice === 'filter-repo' && !ctx.support.installed) {
     throw new ToolkitError('ENGINE_MISSING', 'git-filter-repo is not installed', {hint: 'Install it (apt-get install git-filter-repo, or pip install git-filter-repo), or use --engine builtin.'})
   }
-  ctx.engine = choice === 'auto' ? (ctx.support.installed ? 'filter-repo' : 'builtin') : choice
+  if (choice === 'filter-repo' && !ctx.support.fileInfoCallback) {
+    throw new ToolkitError('ENGINE_TOO_OLD', `git-filter-repo ${ctx.support.version ?? ''} has no --file-info-callback (2.47 or later has it), which scrub needs to remove a SOPS version of a file without removing the file's other versions`.replace('  ', ' '), {
+      hint: 'Upgrade it (pip install --upgrade git-filter-repo), or use --engine builtin.',
+    })
+  }
+  const filterRepoUsable = ctx.support.installed && ctx.support.fileInfoCallback
+  ctx.engine = choice === 'auto' ? (filterRepoUsable ? 'filter-repo' : 'builtin') : choice
   const remote = await runGit(ctx.repo, ['config', '--get', 'remote.origin.url'], {okCodes: [1]})
   // Kept only to restore the remote git-filter-repo removes; never printed (it may embed a token).
   ctx.originUrl = remote.code === 0 ? remote.stdout.toString('utf8').trim() : undefined
@@ -78,8 +126,14 @@ export async function stagePreflight(ctx: ScrubContext): Promise<void> {
 
 /** Stage 2: scan, and turn the findings into what the rewrite will remove. `--dry-run` stops after this. */
 export async function stagePlan(ctx: ScrubContext): Promise<void> {
-  ctx.before = await scanRepository(ctx.repo, {detector: ctx.options.detector, patterns: ctx.options.patterns})
-  const headPaths = await pathsAtHead(ctx.repo, ctx.before.pathsToRemove)
+  ctx.before = await scanRepository(ctx.repo, {detector: ctx.options.detector, patterns: ctx.options.patterns, repositoryChecked: true})
+  const missingLfs = ctx.before.report.uncheckedBlobs.filter((blob) => blob.reason === 'lfs-object-missing')
+  if (missingLfs.length > 0) {
+    throw new ToolkitError('LFS_OBJECTS_MISSING', `${missingLfs.length} Git LFS objects are not in ${displayText(ctx.repo)} (e.g. ${missingLfs[0].lfsObject} at ${displayText(missingLfs[0].paths[0] ?? missingLfs[0].blob)}), so nobody can tell whether they hold SOPS files or values`, {
+      hint: 'Fetch every LFS object first (git lfs fetch --all), then plan again.',
+    })
+  }
+  const headPaths = await pathsAtHead(ctx.repo, ctx.before.blobsToStrip)
   const replacements = ctx.options.replaceValues && ctx.options.patterns ? replacementPatterns(ctx.options.patterns).length : 0
   ctx.plan = {
     repository: ctx.repo,
@@ -89,8 +143,16 @@ export async function stagePlan(ctx: ScrubContext): Promise<void> {
     pathsAtHead: headPaths,
     blobsToStrip: [...ctx.before.blobsToStrip].sort(),
     valueObjects: ctx.before.report.valueFindings.length,
+    valueImpact: valueImpact(ctx.before.report),
+    skippedValues: ctx.before.report.skippedValues.map(({source, secret, key}) => ({source, secret, key})),
+    minValueLength: ctx.options.patterns?.minBytes,
+    lfsObjects: ctx.before.report.sopsBlobs.filter((blob) => blob.lfsObject).map((blob) => blob.lfsObject!),
+    unchecked: ctx.before.report.uncheckedBlobs.length,
     replacements,
     nothingToDo: ctx.before.report.clean,
+  }
+  if (ctx.plan.unchecked > 0) {
+    ctx.before.report.warnings.push(`${ctx.plan.unchecked} blobs are too large to parse and carry SOPS markers: scrub does not remove them (they may be ordinary files); the rescan will report them until you remove them yourself`)
   }
   if (ctx.before.report.valueFindings.length > 0 && !ctx.options.replaceValues) {
     // Not an error at plan time, but the rescan would fail: say so now.
@@ -106,13 +168,18 @@ export async function stagePlan(ctx: ScrubContext): Promise<void> {
   ctx.parents = parents
 }
 
-async function pathsAtHead(repo: string, paths: ReadonlySet<PathKey>): Promise<string[]> {
-  if (paths.size === 0) return []
-  const head = await runGit(repo, ['ls-tree', '-r', '-z', '--name-only', 'HEAD'], {okCodes: [128]})
+/** Paths whose current (HEAD) version is a blob the rewrite removes: they disappear from HEAD too. */
+async function pathsAtHead(repo: string, blobs: ReadonlySet<string>): Promise<string[]> {
+  if (blobs.size === 0) return []
+  const head = await runGit(repo, ['ls-tree', '-r', '-z', 'HEAD'], {okCodes: [128]})
   if (head.code !== 0) return []
   const present: string[] = []
-  for (const name of head.stdout.toString('latin1').split('\0')) {
-    if (name && paths.has(name)) present.push(displayPath(name))
+  // "<mode> <type> <oid>\t<path>" entries, NUL-separated.
+  for (const entry of head.stdout.toString('latin1').split('\0')) {
+    const tab = entry.indexOf('\t')
+    if (tab === -1) continue
+    const oid = entry.slice(0, tab).split(' ')[2]
+    if (blobs.has(oid)) present.push(displayPath(entry.slice(tab + 1)))
   }
   return present.sort()
 }
@@ -135,7 +202,8 @@ export async function stageBackup(ctx: ScrubContext): Promise<void> {
 /** Stage 5: rewrite every ref with the chosen engine. */
 export async function stageRewrite(ctx: ScrubContext): Promise<void> {
   const rules = {
-    paths: ctx.before!.pathsToRemove,
+    // By blob id only: a path that once held a SOPS file keeps its other versions.
+    paths: new Set<PathKey>(),
     blobIds: ctx.before!.blobsToStrip,
     replacements: ctx.options.replaceValues && ctx.options.patterns ? replacementPatterns(ctx.options.patterns) : [],
   }
@@ -161,11 +229,18 @@ export async function stageRescan(ctx: ScrubContext): Promise<void> {
   ctx.after = (await scanRepository(ctx.repo, {detector: ctx.options.detector, patterns: ctx.options.patterns})).report
 }
 
-/** Old commits that changed while all their parents did not: where the rewritten history first differs. */
+/**
+ * Old commits that changed while all their parents did not: where the
+ * rewritten history first differs. Only a commit the map gives a different id
+ * (or all zeros: pruned) changed; a commit the map leaves out (git-filter-repo
+ * omits some, e.g. the commits of an untouched refs/notes/* history) or maps to
+ * itself is the same commit, and listing it would send operators and Git hosts
+ * after commits that are still there.
+ */
 export function firstChangedCommits(commitMap: ReadonlyMap<string, string>, parents: ReadonlyMap<string, string[]>): string[] {
   const changed = (commit: string) => {
     const now = commitMap.get(commit)
-    return now === undefined || now !== commit
+    return now !== undefined && now !== commit
   }
   const first: string[] = []
   for (const [commit, parentList] of parents) {
@@ -189,6 +264,9 @@ export function nextSteps(ctx: ScrubContext): NextSteps {
     ],
     firstChangedCommits: first,
     notes: [
+      ...(ctx.plan && ctx.plan.lfsObjects.length > 0
+        ? [`The SOPS files stored through Git LFS are still on the LFS server and in .git/lfs/objects (objects ${ctx.plan.lfsObjects.map((oid) => oid.slice(0, 12)).join(', ')}): delete them there (your Git host's LFS settings) and locally.`]
+        : []),
       'Every other clone, fork and CI cache still holds the old history: delete them and re-clone; never merge or push from an old clone.',
       'Ask your Git host to purge cached views and pull-request refs (refs/pull/*) that still reference the old commits.',
       'If the repository was ever public or shared beyond the team, treat every removed secret as leaked: rotate it.',

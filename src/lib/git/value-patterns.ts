@@ -21,8 +21,12 @@ export interface ValuePattern {
   bytes: Buffer
 }
 
-/** Shorter values would match all over any repository; they are reported as skipped instead. */
-export const MIN_VALUE_BYTES = 6
+/**
+ * Shorter values would match all over any repository (and a scrub would
+ * rewrite them everywhere); they are reported as skipped instead.
+ * `--min-value-length` changes it.
+ */
+export const MIN_VALUE_BYTES = 8
 
 export interface PatternSet {
   values: KnownValue[]
@@ -30,6 +34,8 @@ export interface PatternSet {
   matcher: AhoCorasick | undefined
   /** Names of values too short to search for (never the values). */
   skipped: {source: string; secret: string; key: string; byteLength: number}[]
+  /** The minimum length (bytes) a value needed to be searched for. */
+  minBytes: number
 }
 
 /**
@@ -69,7 +75,7 @@ export function buildPatternSet(values: KnownValue[], minBytes = MIN_VALUE_BYTES
   kept.forEach((known, index) => {
     for (const {form, bytes} of valueForms(known.value)) patterns.push({value: index, form, bytes})
   })
-  return {values: kept, patterns, matcher: patterns.length > 0 ? new AhoCorasick(patterns.map((p) => p.bytes)) : undefined, skipped}
+  return {values: kept, patterns, matcher: patterns.length > 0 ? new AhoCorasick(patterns.map((p) => p.bytes)) : undefined, skipped, minBytes}
 }
 
 /**

@@ -20,12 +20,22 @@ describe('value patterns', () => {
     expect(JSON.stringify(set.skipped)).not.toContain('1234')
   })
 
+  test('the default minimum length is 8 bytes, and a caller may choose another', () => {
+    const values = [
+      {source: 's', secret: 'app', key: 'namespace', value: SecretValue.fromString('payments')},
+      {source: 's', secret: 'app', key: 'kind', value: SecretValue.fromString('Secret')},
+    ]
+    expect(buildPatternSet(values).skipped.map((skip) => skip.key)).toEqual(['kind'])
+    expect(buildPatternSet(values).minBytes).toBe(8)
+    expect(buildPatternSet(values, 9).skipped.map((skip) => skip.key)).toEqual(['namespace', 'kind'])
+  })
+
   test('replacement is longest first and left to right', () => {
     const set = buildPatternSet([
-      {source: 's', secret: 'a', key: 'k', value: SecretValue.fromString('secret')},
-      {source: 's', secret: 'b', key: 'k', value: SecretValue.fromString('secret-extended')},
+      {source: 's', secret: 'a', key: 'k', value: SecretValue.fromString('secret-one')},
+      {source: 's', secret: 'b', key: 'k', value: SecretValue.fromString('secret-one-extended')},
     ])
-    const out = replaceValues(Buffer.from('x secret-extended y secret z'), replacementPatterns(set))
+    const out = replaceValues(Buffer.from('x secret-one-extended y secret-one z'), replacementPatterns(set))
     expect(out.toString()).toBe('x ***REMOVED*** y ***REMOVED*** z')
     expect(replaceAll(Buffer.from('aaaa'), Buffer.from('aa'), Buffer.from('b')).toString()).toBe('bb')
   })
