@@ -1,5 +1,6 @@
 import {classifyKey, snapshotOf} from '../../../src/lib/regions/classify.js'
-import {compareRegions} from '../../../src/lib/regions/compare.js'
+import {compareRegions, IncompleteComparisonError} from '../../../src/lib/regions/compare.js'
+import {planRepair} from '../../../src/lib/regions/plan.js'
 import {renderComparison} from '../../../src/lib/regions/render.js'
 import {globToRegExp, keyScope} from '../../../src/lib/regions/scope.js'
 import {Slots} from '../../../src/lib/regions/slots.js'
@@ -226,5 +227,37 @@ describe('Slots', () => {
     slots.give()
     await done
     expect(idle).toBe(true)
+  })
+})
+
+describe('a comparison that stops early keeps what it found', () => {
+  test('a region failing half way: the error carries the drift found in the keys both regions answered for', async () => {
+    const stores = pair()
+    for (let i = 0; i < 40; i++) both(stores, `k${String(i).padStart(2, '0')}`, {p: '1'})
+    stores[0].put('k03', {p: 'changed'})
+    stores[1].failWith = (method, key) =>
+      method === 'read' && key === 'k30' ? new StoreRequestError({region: 'region2', method: 'GET', path: 'secret/data/k30', networkCode: 'ETIMEDOUT', retryable: true, kind: 'timeout', limitMs: 5000}) : undefined
+    const error = await compareRegions(stores[0], stores[1], {concurrency: 1}).catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(IncompleteComparisonError)
+    const partial = (error as IncompleteComparisonError).partial
+    expect((error as IncompleteComparisonError).code).toBe('REQUEST_TIMEOUT')
+    expect(partial.inSync).toBe(false)
+    expect(partial.incomplete).toMatchObject({code: 'REQUEST_TIMEOUT', message: expect.stringContaining('no answer within the request timeout of 5 s')})
+    expect(partial.differences.map((d) => [d.key, d.classes])).toEqual([['k03', ['value-differs']]])
+    // Nothing listed by one side only is guessed to be "only in" that side.
+    expect(partial.counts['only-in-region1']).toBe(0)
+    expect(partial.counts['only-in-region2']).toBe(0)
+    const printed = renderComparison(partial, 'table')
+    expect(printed).toContain('INCOMPLETE: stopped early (REQUEST_TIMEOUT); drift found so far: 1 key(s)')
+    expect(printed).toMatch(/value-differs\s*│?\s*k03|k03/)
+  })
+
+  test('the partial report refuses to plan a repair', async () => {
+    const stores = pair()
+    both(stores, 'a', {p: '1'})
+    stores[1].failWith = (method) => (method === 'list' ? new StoreRequestError({region: 'region2', method: 'GET', path: 'secret/metadata/', status: 200, kind: 'bad-response', detail: 'not JSON', retryable: true}) : undefined)
+    const error = (await compareRegions(stores[0], stores[1]).catch((caught: unknown) => caught)) as IncompleteComparisonError
+    expect(error.partial.incomplete).toMatchObject({code: 'BAD_RESPONSE'})
+    expect(() => planRepair(error.partial, {from: 'region1', deleteExtra: true})).toThrow(/cannot plan a repair: the comparison stopped early/)
   })
 })

@@ -27,6 +27,8 @@ export class MemoryStore implements SecretStore {
   failWith?: (method: string, key: string) => Error | undefined
   /** Runs before a write lands: lets a test play a concurrent writer. */
   beforeWrite?: (key: string) => void
+  /** Runs before a metadata read answers: lets a test act between two steps of a repair. */
+  beforeReadMetadata?: (key: string) => void
 
   constructor(readonly name: string) {}
 
@@ -90,6 +92,7 @@ export class MemoryStore implements SecretStore {
 
   async readMetadata(key: string): Promise<SecretMetadata | undefined> {
     this.#check('readMetadata', key)
+    this.beforeReadMetadata?.(key)
     const entry = this.entries.get(key)
     if (!entry) return undefined
     const current = entry.versions.at(-1)
@@ -100,6 +103,7 @@ export class MemoryStore implements SecretStore {
       deleteVersionAfter: entry.deleteVersionAfter,
       customMetadata: {...entry.customMetadata},
       current: {version: entry.versions.length, deleted: current?.deleted ?? false, destroyed: current?.destroyed ?? false},
+      versions: Object.fromEntries(entry.versions.map((version, index) => [index + 1, {version: index + 1, deleted: version.deleted, destroyed: version.destroyed}])),
     }
   }
 

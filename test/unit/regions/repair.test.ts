@@ -152,3 +152,64 @@ describe('applyRepair', () => {
     expect(result.counts.applied).toBe(plan.steps.length - 1)
   })
 })
+
+describe('applyRepair against a concurrent soft-delete or destroy (the version number does not move)', () => {
+  /** region1 holds the truth for "k"; region2 holds another value at version 1. */
+  function pair(): [MemoryStore, MemoryStore] {
+    const r1 = new MemoryStore('region1').put('k', {p: `${CANARY}-truth`})
+    const r2 = new MemoryStore('region2').put('k', {p: `${CANARY}-old`})
+    return [r1, r2]
+  }
+
+  test.each([
+    ['soft-deleted', (store: MemoryStore) => store.softDeleteCurrent('k')],
+    ['destroyed', (store: MemoryStore) => store.destroyCurrent('k')],
+  ])('%s between the comparison and the repair: a conflict, nothing written', async (state, act) => {
+    const [r1, r2] = pair()
+    const plan = planRepair(await compare(r1, r2), {from: 'region1'})
+    act(r2)
+    const result = await applyRepair(plan, {from: r1, to: r2})
+    expect(result.outcomes).toEqual([expect.objectContaining({key: 'k', action: 'update-value', result: 'conflict', code: 'TARGET_STATE_CHANGED', message: expect.stringContaining(`is now ${state} in region2`)})])
+    expect(r2.version('k')).toBe(1)
+    expect(r2.valueOf('k', 'p')).toBeUndefined()
+    expect(r2.touched()).toEqual([])
+  })
+
+  test.each([
+    ['soft-deleted', (store: MemoryStore) => store.softDeleteCurrent('k')],
+    ['destroyed', (store: MemoryStore) => store.destroyCurrent('k')],
+  ])('%s after the last check, just before the write lands: the written version is soft-deleted again, a conflict', async (state, act) => {
+    const [r1, r2] = pair()
+    const plan = planRepair(await compare(r1, r2), {from: 'region1'})
+    r2.beforeWrite = (key) => {
+      r2.beforeWrite = undefined
+      act(r2)
+      expect(key).toBe('k')
+    }
+    const result = await applyRepair(plan, {from: r1, to: r2})
+    expect(result.outcomes).toEqual([
+      expect.objectContaining({key: 'k', result: 'conflict', code: 'TARGET_STATE_CHANGED', message: expect.stringMatching(new RegExp(`version 1 was ${state} in region2 .*version 2 was soft-deleted again`))}),
+    ])
+    // Check-and-set let the write through (version 1 was still the current one), but nothing readable came back.
+    expect(r2.version('k')).toBe(2)
+    expect(r2.valueOf('k', 'p')).toBeUndefined()
+    expect(JSON.stringify(result)).not.toContain(CANARY)
+  })
+
+  test('a delete step stops when the key was soft-deleted since the comparison', async () => {
+    const r1 = new MemoryStore('region1')
+    const r2 = new MemoryStore('region2').put('extra', {p: 'x'})
+    const plan = planRepair(await compare(r1, r2), {from: 'region1', deleteExtra: true})
+    r2.softDeleteCurrent('extra')
+    const result = await applyRepair(plan, {from: r1, to: r2})
+    expect(result.outcomes).toEqual([expect.objectContaining({key: 'extra', action: 'delete', result: 'conflict', code: 'TARGET_STATE_CHANGED'})])
+    expect(r2.entries.has('extra')).toBe(true)
+  })
+
+  test('an unchanged target is still repaired (the extra reads cost no conflict)', async () => {
+    const [r1, r2] = pair()
+    const result = await applyRepair(planRepair(await compare(r1, r2), {from: 'region1'}), {from: r1, to: r2})
+    expect(result.counts).toMatchObject({applied: 1, conflict: 0})
+    expect(r2.valueOf('k', 'p')).toBe(`${CANARY}-truth`)
+  })
+})
