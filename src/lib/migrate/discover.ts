@@ -1,32 +1,43 @@
 import {existsSync} from 'node:fs'
-import {readdir, readFile, stat} from 'node:fs/promises'
+import {readdir, stat} from 'node:fs/promises'
 import {dirname, join, relative, resolve, sep} from 'node:path'
 
 import ignore, {type Ignore} from 'ignore'
 
 import {ToolkitError} from '../errors/errors.js'
-import {detectSops, isSopsConfigFile, type SopsFormat} from '../sops/detect.js'
+import {displayText} from '../report/display.js'
+import {detectSops, isSopsConfigFile, MAX_SOPS_FILE_BYTES, type SopsFormat} from '../sops/detect.js'
+import {fileKind, FileReadProblem, hasSopsMarkers, readRegularFile} from '../sops/read-file.js'
 
-/** A SOPS file found by its content. The bytes are ciphertext and metadata only. */
+/**
+ * A SOPS file found by its content. Its bytes are not kept: the plan reads
+ * each file again when it decrypts it, so memory holds a few files at a
+ * time, not every file of a large tree.
+ */
 export interface FoundSopsFile {
   path: string
-  /** Relative to the working directory: what reports and labels show. */
+  /** Relative to the working directory: what reports and labels show (escape it with displayText before printing). */
   displayPath: string
   format: SopsFormat
-  content: Buffer
+}
+
+/** A file that carries sops' marks but cannot be read as a SOPS file (too large): a per-file error of the plan. */
+export interface RefusedFile {
+  path: string
+  displayPath: string
+  code: string
+  message: string
 }
 
 export interface Discovery {
   sopsFiles: FoundSopsFile[]
   /** `.sops.yaml` creation-rule files: they go away after the migration. */
   configFiles: string[]
-  /** Files passed over and why (too large, unreadable). */
+  /** Files passed over and why (symbolic links, pipes and devices, too large without sops marks, unreadable). */
   skipped: {path: string; reason: string}[]
+  refused: RefusedFile[]
   filesRead: number
 }
-
-/** Larger files are not SOPS documents a Kubernetes Secret could hold (1 MiB limit). */
-const MAX_FILE_BYTES = 8 * 1024 * 1024
 
 interface IgnoreScope {
   base: string
@@ -35,7 +46,8 @@ interface IgnoreScope {
 
 async function readIgnoreFile(directory: string): Promise<IgnoreScope | undefined> {
   try {
-    const text = await readFile(join(directory, '.gitignore'), 'utf8')
+    // A regular file only: a FIFO named .gitignore must not stall the walk.
+    const text = (await readRegularFile(join(directory, '.gitignore'), 4 * 1024 * 1024)).toString('utf8')
     return {base: directory, rules: ignore().add(text)}
   } catch {
     return undefined
@@ -82,11 +94,14 @@ async function scopesDownTo(directory: string): Promise<IgnoreScope[]> {
  * Walks the given paths and finds SOPS files by content — real repositories
  * name them *.sops.yaml, *.enc.json, secret.enc.yaml, values.sops.yml.j2… —
  * honouring .gitignore as git does (the repository's files above the start
- * path, and every nested one). `.git` is never entered.
+ * path, and every nested one). `.git` is never entered. Only regular files
+ * are read: symbolic links are not followed, and pipes, devices and sockets
+ * are never opened for reading — each is named in `skipped`. A path named
+ * explicitly that is none of file, directory (or a link to one) is refused.
  */
 export async function discoverSopsFiles(paths: string[], options: {cwd?: string} = {}): Promise<Discovery> {
   const cwd = options.cwd ?? process.cwd()
-  const result: Discovery = {sopsFiles: [], configFiles: [], skipped: [], filesRead: 0}
+  const result: Discovery = {sopsFiles: [], configFiles: [], skipped: [], refused: [], filesRead: 0}
   const seen = new Set<string>()
 
   const visitFile = async (path: string): Promise<void> => {
@@ -94,21 +109,21 @@ export async function discoverSopsFiles(paths: string[], options: {cwd?: string}
     seen.add(path)
     const displayPath = relative(cwd, path) || path
     if (isSopsConfigFile(path)) result.configFiles.push(displayPath)
-    const info = await stat(path)
-    if (info.size > MAX_FILE_BYTES) {
-      result.skipped.push({path: displayPath, reason: `larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB`})
-      return
-    }
     let content: Buffer
     try {
-      content = await readFile(path)
+      content = await readRegularFile(path, MAX_SOPS_FILE_BYTES)
     } catch (error) {
-      result.skipped.push({path: displayPath, reason: `unreadable (${(error as NodeJS.ErrnoException).code ?? 'error'})`})
+      if (!(error instanceof FileReadProblem)) throw error
+      if (error.kind === 'too-large' && (await hasSopsMarkers(path).catch(() => false))) {
+        result.refused.push({path, displayPath, code: 'FILE_TOO_LARGE', message: `${displayPath} ${error.message}`})
+      } else {
+        result.skipped.push({path: displayPath, reason: error.kind === 'too-large' ? `${error.message.replace(/^is /, '')} (no sops marks in its first and last MiB)` : error.message.replace(/^is /, '')})
+      }
       return
     }
     result.filesRead += 1
     const detected = detectSops(content)
-    if (detected) result.sopsFiles.push({path, displayPath, format: detected.format, content})
+    if (detected) result.sopsFiles.push({path, displayPath, format: detected.format})
   }
 
   const walk = async (directory: string, scopes: IgnoreScope[]): Promise<void> => {
@@ -121,8 +136,14 @@ export async function discoverSopsFiles(paths: string[], options: {cwd?: string}
       const path = join(directory, entry.name)
       if (entry.isDirectory()) {
         if (!isIgnored(active, path, true)) await walk(path, active)
-      } else if (entry.isFile() && !isIgnored(active, path, false)) {
+      } else if (isIgnored(active, path, false)) {
+        continue
+      } else if (entry.isFile()) {
         await visitFile(path)
+      } else {
+        // A link could lead out of the tree or into a loop, and a pipe or device never ends: name it, read nothing.
+        const reason = entry.isSymbolicLink() ? 'a symbolic link, not followed (name its target to migrate it)' : `${fileKind(entry)}, not a regular file: not read`
+        result.skipped.push({path: relative(cwd, path) || path, reason})
       }
     }
   }
@@ -133,13 +154,19 @@ export async function discoverSopsFiles(paths: string[], options: {cwd?: string}
     try {
       info = await stat(path)
     } catch {
-      throw new ToolkitError('PATH_NOT_FOUND', `${given} does not exist`, {hint: 'Pass the directories or files that hold the SOPS files (default: the current directory).'})
+      throw new ToolkitError('PATH_NOT_FOUND', `${displayText(given)} does not exist`, {hint: 'Pass the directories or files that hold the SOPS files (default: the current directory).'})
     }
     // A file named explicitly is read even if .gitignore lists it: the operator asked for it.
     if (info.isFile()) await visitFile(path)
-    else await walk(path, await scopesDownTo(path))
+    else if (info.isDirectory()) await walk(path, await scopesDownTo(path))
+    else {
+      throw new ToolkitError('NOT_A_FILE', `${displayText(given)} is ${fileKind(info)}, not a SOPS file or a directory; nothing was read from it`, {
+        hint: 'Name the SOPS files or the directories that hold them; pipes, devices and sockets are never read.',
+      })
+    }
   }
   result.sopsFiles.sort((a, b) => (a.displayPath < b.displayPath ? -1 : 1))
+  result.refused.sort((a, b) => (a.displayPath < b.displayPath ? -1 : 1))
   result.configFiles.sort()
   return result
 }

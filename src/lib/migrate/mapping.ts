@@ -1,4 +1,4 @@
-import {readFileSync} from 'node:fs'
+import {closeSync, constants, fstatSync, openSync, readFileSync} from 'node:fs'
 import {basename, dirname, relative, resolve, sep} from 'node:path'
 
 import {minimatch} from 'minimatch'
@@ -9,6 +9,7 @@ import {formatIssues} from '../config/load.js'
 import {ToolkitError} from '../errors/errors.js'
 import type {SecretSpec} from '../kube/client.js'
 import {labelValueFromPath, nameProblem, namespaceProblem, SECRET_MAX_BYTES, secretKeyProblem, secretNameFromFile} from '../kube/names.js'
+import {displayText, hasControlCharacters} from '../report/display.js'
 import {isSecretValue, SecretValue} from '../secret/secret-value.js'
 import type {DecryptedSops, SopsTree} from '../sops/decrypt.js'
 
@@ -43,16 +44,29 @@ export type MappingFile = z.infer<typeof mappingSchema> & {base: string}
 export function loadMappingFile(path: string): MappingFile {
   let raw: unknown
   try {
-    raw = parseYaml(readFileSync(path, 'utf8'))
+    raw = parseYaml(readRegularFileSync(path))
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message.split('\n')[0]
-    throw new ToolkitError('MAPPING_INVALID', `cannot read mapping file ${path}: ${reason}`, {hint: 'See `secrets migrate sops --help` for the mapping file format.'})
+    throw new ToolkitError('MAPPING_INVALID', `cannot read mapping file ${displayText(path)}: ${displayText(reason)}`, {hint: 'See `secrets migrate sops --help` for the mapping file format.'})
   }
   const result = mappingSchema.safeParse(raw ?? {})
   if (!result.success) {
-    throw new ToolkitError('MAPPING_INVALID', `mapping file ${path}: ${formatIssues(result.error.issues).join('; ')}`, {hint: 'Fix the mapping file; each entry needs a path.'})
+    throw new ToolkitError('MAPPING_INVALID', `mapping file ${displayText(path)}: ${formatIssues(result.error.issues).join('; ')}`, {hint: 'Fix the mapping file; each entry needs a path.'})
   }
   return {...result.data, base: dirname(resolve(path))}
+}
+
+/** A mapping file is small and regular: a FIFO or a device named by mistake must fail at once, not hang or fill memory. */
+function readRegularFileSync(path: string): string {
+  const descriptor = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK)
+  try {
+    const info = fstatSync(descriptor)
+    if (!info.isFile()) throw Object.assign(new Error('not a regular file'), {code: 'not a regular file'})
+    if (info.size > 1024 * 1024) throw Object.assign(new Error('larger than 1 MiB'), {code: 'larger than 1 MiB'})
+    return readFileSync(descriptor, 'utf8')
+  } finally {
+    closeSync(descriptor)
+  }
 }
 
 export interface MappingOptions {
@@ -119,6 +133,15 @@ function leafValue(node: SopsTree): SecretValue {
   return SecretValue.fromString(toJsonText(node))
 }
 
+/**
+ * Base64 as the API server takes it (line breaks allowed). Whitespace first,
+ * then one unambiguous pattern: the old single regex backtracked
+ * quadratically on a long decrypted value.
+ */
+function isBase64(encoded: string): boolean {
+  return /^[A-Za-z0-9+/]*={0,2}$/.test(encoded.replace(/\s+/g, ''))
+}
+
 function isSecretManifest(document: SopsTree): document is {[key: string]: SopsTree} {
   return isObject(document) && plainString(document.kind) === 'Secret' && plainString(document.apiVersion) === 'v1'
 }
@@ -159,12 +182,18 @@ function fromManifest(decrypted: DecryptedSops, index: number, document: {[key: 
   const data = new Map<string, SecretValue>()
   if (isObject(document.data)) {
     for (const [key, value] of Object.entries(document.data)) {
+      // A map or list here is no Secret value: taking it as empty would migrate a blank secret without a word.
+      if (value !== null && !isSecretValue(value)) {
+        throw new MappingError(file, `Secret ${namespace}/${name}: data.${key} is a nested ${Array.isArray(value) ? 'list' : 'map'}, not a base64 string`, 'Values under data: must be base64 strings; put structured text under stringData: as one string, or split it into several keys.')
+      }
       const encoded = plainString(value) ?? ''
-      if (!/^[A-Za-z0-9+/\s]*={0,2}\s*$/.test(encoded)) {
+      if (!isBase64(encoded)) {
         throw new MappingError(file, `Secret ${namespace}/${name}: data.${key} is not base64`, 'Values under data: must be base64; put plain text under stringData:.')
       }
       data.set(key, SecretValue.fromBase64(encoded))
     }
+  } else if (document.data !== undefined && document.data !== null) {
+    throw new MappingError(file, `Secret ${namespace}/${name}: data is not a map of keys to base64 values`, 'Make data: a map of key: base64 value, or remove it.')
   }
   // stringData wins, as the API server merges it.
   if (isObject(document.stringData)) {
@@ -236,6 +265,11 @@ function validate(planned: PlannedSecret): void {
 
 /** Maps one decrypted SOPS file to the Secrets it becomes (a multi-document file yields several). */
 export function mapSopsFile(decrypted: DecryptedSops, options: MappingOptions): PlannedSecret[] {
+  // The path goes into labels, annotations and the `# Generated … from <path>` comment of manifests
+  // committed to Git: a newline there would let a file name add YAML of its own.
+  if (hasControlCharacters(decrypted.path)) {
+    throw new MappingError(displayText(decrypted.path), 'its path holds control characters (shown escaped), which cannot be written into manifests and comments safely', 'Rename the file (or the directories above it) to a name without control characters.')
+  }
   const manifests = decrypted.format === 'yaml' || decrypted.format === 'json' ? decrypted.documents.map((document, index) => [document, index] as const).filter(([document]) => isSecretManifest(document)) : []
   let planned: PlannedSecret[]
   if (manifests.length > 0) {
@@ -257,7 +291,7 @@ export function findCollisions(planned: PlannedSecret[]): ToolkitError | undefin
     const id = `${item.spec.namespace}/${item.spec.name}`
     const previous = owners.get(id)
     if (previous) {
-      const where = (p: PlannedSecret) => `${p.source}${p.origin === 'manifest' ? ` (document ${p.document + 1})` : ''}`
+      const where = (p: PlannedSecret) => `${displayText(p.source)}${p.origin === 'manifest' ? ` (document ${p.document + 1})` : ''}`
       return new ToolkitError('MAPPING_COLLISION', `Secret ${id} would come from both ${where(previous)} and ${where(item)}`, {
         hint: 'Give one of them another name or namespace in the --mapping file.',
       })

@@ -3,6 +3,7 @@ import pLimit from 'p-limit'
 import type {RegionConfig} from '../config/schema.js'
 import {isToolkitError, ToolkitError} from '../errors/errors.js'
 import {buildPushSecret, remoteKeyFor, templateIsPerKey, type PushSecretOptions} from '../eso/push-secret.js'
+import {displayText} from '../report/display.js'
 import {decryptSops, resolveEngine, type DecryptOptions} from '../sops/decrypt.js'
 import {discoverSopsFiles, type Discovery} from './discover.js'
 import {findCollisions, mapSopsFile, MIGRATED_FROM_LABEL, type MappingOptions, type PlannedSecret} from './mapping.js'
@@ -30,7 +31,7 @@ export interface FileFailure {
 
 export interface MigrationPlan {
   engine: {name: 'sops' | 'builtin'; reason: string}
-  discovery: Omit<Discovery, 'sopsFiles'> & {sopsFiles: {path: string; format: string}[]}
+  discovery: Omit<Discovery, 'sopsFiles' | 'refused'> & {sopsFiles: {path: string; format: string}[]}
   migrations: PlannedMigration[]
   /** Files skipped under --continue-on-error. */
   failures: FileFailure[]
@@ -62,6 +63,18 @@ export function remoteTargets(spec: {namespace: string; name: string; data: Map<
 }
 
 /**
+ * One file's error as a failure of that file (its message with control
+ * characters escaped: it names the file, whose name is untrusted), or
+ * undefined for an error that is a bug. A call stack exhausted by a hostile
+ * nesting depth in any parser is that file's problem, not the run's.
+ */
+function fileFailure(source: string, error: unknown): FileFailure | undefined {
+  if (isToolkitError(error)) return {source, code: error.code, message: displayText(error.message)}
+  if (error instanceof RangeError) return {source, code: 'PARSE', message: displayText(`${source} is nested too deeply to process (${error.message})`)}
+  return undefined
+}
+
+/**
  * Finds and decrypts every SOPS file, maps each to Secrets and PushSecrets,
  * and validates the whole set. Reads files only; touches no system. One bad
  * file stops the plan (or, with continueOnError, is reported and skipped).
@@ -70,22 +83,26 @@ export async function buildMigrationPlan(options: PlanOptions): Promise<Migratio
   const discovery = await discoverSopsFiles(options.paths, {cwd: options.cwd})
   const engine = resolveEngine(options.decrypt)
   const limit = pLimit(engine.engine === 'sops' ? options.concurrency : Math.max(1, Math.min(options.concurrency, 4)))
-  const failures: FileFailure[] = []
+  // Files with sops' marks that cannot be read as SOPS files (too large) fail like any other bad file.
+  const failures: FileFailure[] = discovery.refused.map((file) => ({source: file.displayPath, code: file.code, message: displayText(file.message)}))
+  const total = discovery.sopsFiles.length + discovery.refused.length
   let done = 0
   const perFile = await Promise.all(
     discovery.sopsFiles.map((file) =>
       limit(async (): Promise<PlannedSecret[]> => {
         try {
-          const decrypted = await decryptSops(file.path, {...options.decrypt, engine: engine.engine, content: file.content})
+          // Read again here rather than kept from discovery: only the files in flight are in memory.
+          const decrypted = await decryptSops(file.path, {...options.decrypt, engine: engine.engine})
           decrypted.path = file.displayPath
           return mapSopsFile(decrypted, options.mapping)
         } catch (error) {
-          if (!isToolkitError(error)) throw error
-          failures.push({source: file.displayPath, code: error.code, message: error.message})
+          const failure = fileFailure(file.displayPath, error)
+          if (!failure) throw error
+          failures.push(failure)
           return []
         } finally {
           done += 1
-          options.onProgress?.(done, discovery.sopsFiles.length, file.displayPath)
+          options.onProgress?.(done, total, displayText(file.displayPath))
         }
       }),
     ),
@@ -93,7 +110,7 @@ export async function buildMigrationPlan(options: PlanOptions): Promise<Migratio
   if (failures.length > 0 && !options.continueOnError) {
     failures.sort((a, b) => (a.source < b.source ? -1 : 1))
     const lines = failures.map((failure) => `${failure.message} [${failure.code}]`)
-    throw new ToolkitError('SOURCE_INVALID', `${failures.length} of ${discovery.sopsFiles.length} SOPS file(s) cannot be migrated; nothing was written:\n  ${lines.join('\n  ')}`, {
+    throw new ToolkitError('SOURCE_INVALID', `${failures.length} of ${total} SOPS file(s) cannot be migrated; nothing was written:\n  ${lines.join('\n  ')}`, {
       hint: 'Fix those files (or their keys and mapping), or re-run with --continue-on-error to migrate the others.',
     })
   }
@@ -111,7 +128,7 @@ export async function buildMigrationPlan(options: PlanOptions): Promise<Migratio
   migrations.sort((a, b) => (`${a.planned.spec.namespace}/${a.planned.spec.name}` < `${b.planned.spec.namespace}/${b.planned.spec.name}` ? -1 : 1))
   return {
     engine: {name: engine.engine, reason: engine.reason},
-    discovery: {...discovery, sopsFiles: discovery.sopsFiles.map((file) => ({path: file.displayPath, format: file.format}))},
+    discovery: {configFiles: discovery.configFiles, skipped: discovery.skipped, filesRead: discovery.filesRead, sopsFiles: discovery.sopsFiles.map((file) => ({path: file.displayPath, format: file.format}))},
     migrations,
     failures,
   }

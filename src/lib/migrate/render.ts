@@ -1,3 +1,4 @@
+import {displayText} from '../report/display.js'
 import {renderTable} from '../report/table.js'
 import type {ApplyResult, PreparedMigration} from './apply.js'
 import type {MigrationPlan} from './plan.js'
@@ -10,7 +11,8 @@ export function renderPlan(plan: MigrationPlan, mount: (region: string) => strin
   lines.push(`Found ${discovery.sopsFiles.length} SOPS file(s) in ${discovery.filesRead} file(s) read; decrypted with the ${plan.engine.name} engine (${plan.engine.reason}).`)
   for (const migration of plan.migrations) {
     const {spec, source, document, origin} = migration.planned
-    const from = origin === 'manifest' && document > 0 ? `${source} (document ${document + 1})` : source
+    // File names are untrusted: shown with control characters escaped, so a name cannot redraw the terminal or forge lines.
+    const from = origin === 'manifest' && document > 0 ? `${displayText(source)} (document ${document + 1})` : displayText(source)
     lines.push('', `${from}`, `  → Secret ${spec.namespace}/${spec.name} (${spec.type}), keys: ${[...spec.data.keys()].sort().join(', ')}`)
     lines.push(`  → PushSecret ${spec.namespace}/${spec.name}`)
     for (const remote of migration.remotes) {
@@ -18,13 +20,14 @@ export function renderPlan(plan: MigrationPlan, mount: (region: string) => strin
     }
   }
   if (plan.failures.length > 0) {
+    // Failure messages were escaped when recorded (plan.ts).
     lines.push('', `Skipped ${plan.failures.length} file(s) (--continue-on-error):`)
     for (const failure of plan.failures) lines.push(`  ${failure.message} [${failure.code}]`)
   }
   if (discovery.configFiles.length > 0) {
-    lines.push('', `SOPS configuration to remove after the migration is verified: ${discovery.configFiles.join(', ')}`)
+    lines.push('', `SOPS configuration to remove after the migration is verified: ${discovery.configFiles.map(displayText).join(', ')}`)
   }
-  for (const skipped of discovery.skipped) lines.push(`note: skipped ${skipped.path}: ${skipped.reason}`)
+  for (const skipped of discovery.skipped) lines.push(`note: skipped ${displayText(skipped.path)}: ${skipped.reason}`)
   return lines.join('\n')
 }
 

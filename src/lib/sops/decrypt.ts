@@ -1,10 +1,9 @@
-import {readFile} from 'node:fs/promises'
-
 import {SecretValue} from '../secret/secret-value.js'
 import {decryptBuiltin} from './builtin/decrypt-builtin.js'
-import {detectSops, type SopsFormat} from './detect.js'
+import {detectSops, MAX_SOPS_FILE_BYTES, type SopsFormat} from './detect.js'
 import {decryptWithSops, findSopsBinary, formatFromExtension} from './engine-sops.js'
 import {SopsError} from './errors.js'
+import {FileReadProblem, readRegularFile} from './read-file.js'
 import type {DecryptedSops, DecryptOptions, SopsEngine, SopsTree} from './types.js'
 
 export {SopsError, isSopsError, type SopsErrorCode} from './errors.js'
@@ -38,26 +37,50 @@ export async function decryptSops(path: string, options: DecryptOptions = {}): P
   const {engine, sopsBinary} = resolveEngine(options)
   const ageKeys = options.ageKeys ?? []
   const ignoreMac = options.ignoreMac ?? false
-  let content = options.content
-  if (content === undefined) {
-    try {
-      content = await readFile(path)
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code
-      // sops reports unreadable files itself (and its exit code is mapped); the builtin engine says it here.
-      if (engine === 'builtin') {
-        if (code === 'ENOENT' || code === 'ENOTDIR') throw new SopsError('FILE_NOT_FOUND', path, `${path} does not exist`, {hint: 'Check the path.'})
-        throw new SopsError('FILE_NOT_FOUND', path, `${path} cannot be read (${code ?? 'error'})`, {hint: 'Check the path and its permissions.'})
-      }
+  const content = options.content ?? (await readSopsFile(path))
+  if (content.length > MAX_SOPS_FILE_BYTES) throw fileProblem(path, new FileReadProblem('too-large', `is ${content.length} bytes, over the ${MAX_SOPS_FILE_BYTES / 1024 / 1024} MiB limit for a SOPS file`))
+  try {
+    return await decryptContent(path, content, {engine, sopsBinary, ageKeys, env, ignoreMac})
+  } catch (error) {
+    // Every parser of a nested format recurses; a hostile nesting depth must fail this file only, by name.
+    if (error instanceof RangeError) {
+      throw new SopsError('PARSE', path, `${path} is nested too deeply to process (${error.message})`, {hint: 'Flatten the file: a Secret holds flat keys, and nested values become JSON text.'})
     }
+    throw error
   }
-  const detected = content === undefined ? undefined : detectSops(content)?.format
+}
+
+async function readSopsFile(path: string): Promise<Buffer> {
+  try {
+    return await readRegularFile(path)
+  } catch (error) {
+    if (error instanceof FileReadProblem) throw fileProblem(path, error)
+    throw error
+  }
+}
+
+function fileProblem(path: string, problem: FileReadProblem): SopsError {
+  switch (problem.kind) {
+    case 'missing':
+      return new SopsError('FILE_NOT_FOUND', path, `${path} ${problem.message}`, {hint: 'Check the path.'})
+    case 'not-regular':
+      return new SopsError('NOT_A_FILE', path, `${path} ${problem.message}`, {hint: 'Name the SOPS file itself; pipes, devices and sockets are never read.'})
+    case 'too-large':
+      return new SopsError('FILE_TOO_LARGE', path, `${path} ${problem.message}`, {hint: 'A SOPS file for Kubernetes Secrets (1 MiB each) is far smaller: check that this is the right file, or split it.'})
+    default:
+      return new SopsError('FILE_NOT_FOUND', path, `${path} ${problem.message}`, {hint: 'Check the path and its permissions.'})
+  }
+}
+
+async function decryptContent(path: string, content: Buffer, options: {engine: 'sops' | 'builtin'; sopsBinary?: string; ageKeys: string[]; env: NodeJS.ProcessEnv; ignoreMac: boolean}): Promise<DecryptedSops> {
+  const {engine, sopsBinary, ageKeys, env, ignoreMac} = options
+  const detected = detectSops(content)?.format
   if (engine === 'sops') {
     // An unrecognised file still goes to sops, which says what is wrong with it.
     const format = detected ?? formatFromExtension(path)
     return {path, format, engine, documents: await decryptWithSops(sopsBinary!, path, format, {ageKeys, env, ignoreMac})}
   }
-  if (!detected || content === undefined) {
+  if (!detected) {
     throw new SopsError('NOT_SOPS', path, `${path} is not a SOPS-encrypted file (no sops metadata with a MAC or lastmodified, and no ENC[AES256_GCM,…] values)`, {hint: 'Check the path; only files encrypted by sops can be decrypted.'})
   }
   return {path, format: detected, engine, documents: await decryptBuiltin(path, content, detected, {ageKeys, env, ignoreMac})}

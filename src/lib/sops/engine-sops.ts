@@ -5,13 +5,16 @@ import {delimiter, extname, join, resolve} from 'node:path'
 import {isAlias, isMap, isPair, isScalar, isSeq, parseAllDocuments, type Document, type Node as YamlNode} from 'yaml'
 
 import {SecretValue} from '../secret/secret-value.js'
-import type {SopsFormat} from './detect.js'
+import {MAX_SOPS_FILE_BYTES, type SopsFormat} from './detect.js'
+import {MAX_DEPTH} from './builtin/parse-yaml.js'
 import {SopsError} from './errors.js'
 import {assignKey, withoutEmptyDefaultSection} from './output.js'
 import type {SopsTree} from './types.js'
 
 const SOPS_TIMEOUT_MS = 5 * 60_000
-const MAX_OUTPUT = 256 * 1024 * 1024
+// Decrypted output is smaller than the (at most MAX_SOPS_FILE_BYTES) input; room for YAML re-indentation and
+// expanded aliases, but bounded, as several sops processes run at once.
+const MAX_OUTPUT = 4 * MAX_SOPS_FILE_BYTES
 
 /** The sops binary: SOPS_BIN when set, else the first `sops` on PATH. */
 export function findSopsBinary(env: NodeJS.ProcessEnv): {path?: string; source?: 'SOPS_BIN' | 'PATH'; problem?: string} {
@@ -76,7 +79,7 @@ function run(binary: string, args: string[], env: NodeJS.ProcessEnv): Promise<{c
     child.stdout.on('data', (chunk: Buffer) => {
       size += chunk.length
       if (size > MAX_OUTPUT) {
-        failure = 'its output exceeded 256 MiB'
+        failure = `its output exceeded ${MAX_OUTPUT / 1024 / 1024} MiB`
         child.kill('SIGKILL')
       } else out.push(chunk)
     })
@@ -147,16 +150,32 @@ function metadataProblem(stderr: string): string {
 
 /** sops' YAML output, one tree per document; scalars keep their YAML types. */
 export function parseSopsYamlOutput(file: string, output: Buffer): SopsTree[] {
-  const documents = parseAllDocuments(output.toString('utf8'), {schema: 'core', intAsBigInt: true, uniqueKeys: false, customTags: ['binary']})
-  const list = Array.isArray(documents) ? documents : [documents]
+  const tooDeep = () => new SopsError('PARSE', file, `${file} nests values deeper than ${MAX_DEPTH} levels, which this tool does not process`, {hint: 'Flatten the file (a Secret holds flat keys; nested values become JSON text), or migrate it by hand.'})
+  const list = (() => {
+    try {
+      const documents = parseAllDocuments(output.toString('utf8'), {schema: 'core', intAsBigInt: true, uniqueKeys: false, customTags: ['binary']})
+      return Array.isArray(documents) ? documents : [documents]
+    } catch (error) {
+      // The YAML parser recurses per nesting level: a few thousand levels exhaust the call stack.
+      if (error instanceof RangeError) throw tooDeep()
+      throw error
+    }
+  })()
   return list.map((document) => {
+    if (document.errors.some((error) => /call stack/i.test(error.message))) throw tooDeep()
     if (document.errors.length > 0) throw new SopsError('SOPS_FAILED', file, `sops printed output for ${file} that does not parse as YAML`, {hint: 'Check the sops version (3.9 or later is expected).'})
-    return toTree(document.contents as YamlNode | null, document, 0) ?? {}
+    const tree = toTree(document.contents as YamlNode | null, document, 0)
+    if (tree === TOO_DEEP) throw tooDeep()
+    return tree ?? {}
   })
 }
 
-function toTree(node: YamlNode | null, document: Document.Parsed, depth: number): SopsTree {
-  if (node === null || depth > 512) return null
+/** A value nested beyond MAX_DEPTH: never silently null (the old behaviour migrated an empty value). */
+const TOO_DEEP = Symbol('too deep')
+
+function toTree(node: YamlNode | null, document: Document.Parsed, depth: number): SopsTree | typeof TOO_DEEP {
+  if (depth > MAX_DEPTH) return TOO_DEEP
+  if (node === null) return null
   if (isAlias(node)) return toTree((node.resolve(document) as YamlNode | undefined) ?? null, document, depth + 1)
   if (isMap(node)) {
     const out: {[key: string]: SopsTree} = {}
@@ -164,11 +183,20 @@ function toTree(node: YamlNode | null, document: Document.Parsed, depth: number)
       if (!isPair(pair)) continue
       const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key)
       const value = toTree(pair.value as YamlNode | null, document, depth + 1)
+      if (value === TOO_DEEP) return TOO_DEEP
       assignKey(out, key, value)
     }
     return out
   }
-  if (isSeq(node)) return node.items.map((item) => toTree(item as YamlNode | null, document, depth + 1))
+  if (isSeq(node)) {
+    const items: SopsTree[] = []
+    for (const item of node.items) {
+      const value = toTree(item as YamlNode | null, document, depth + 1)
+      if (value === TOO_DEEP) return TOO_DEEP
+      items.push(value)
+    }
+    return items
+  }
   if (isScalar(node)) {
     const value = node.value
     if (value === null || value === undefined) return null

@@ -1,6 +1,6 @@
 import {ToolkitError} from '../errors/errors.js'
 
-export type SopsErrorCode = 'MAC_MISMATCH' | 'AAD_MISMATCH' | 'NO_KEY' | 'NOT_SOPS' | 'PARSE' | 'FILE_NOT_FOUND' | 'UNSUPPORTED_KEY' | 'SOPS_FAILED'
+export type SopsErrorCode = 'MAC_MISMATCH' | 'AAD_MISMATCH' | 'NO_KEY' | 'NOT_SOPS' | 'PARSE' | 'FILE_NOT_FOUND' | 'NOT_A_FILE' | 'FILE_TOO_LARGE' | 'UNSUPPORTED_KEY' | 'SOPS_FAILED'
 
 /**
  * A file that could not be decrypted. The message names the file (and the key

@@ -16,9 +16,18 @@ const TAG = 'tag:yaml.org,2002:'
 export function parseYamlDocuments(content: Buffer): SopsMap[] {
   // failsafe keeps every scalar as written; typing follows yaml.v3 below.
   const text = content.toString('utf8')
-  const documents = parseAllDocuments(text, {schema: 'failsafe', uniqueKeys: false, merge: false, prettyErrors: false})
-  const list = Array.isArray(documents) ? documents : [documents]
+  const list = (() => {
+    try {
+      const documents = parseAllDocuments(text, {schema: 'failsafe', uniqueKeys: false, merge: false, prettyErrors: false})
+      return Array.isArray(documents) ? documents : [documents]
+    } catch (error) {
+      // The parser recurses per nesting level: a few thousand levels exhaust the call stack.
+      if (error instanceof RangeError) throw new FormatProblem(TOO_DEEP)
+      throw error
+    }
+  })()
   return list.map((document, index) => {
+    if (document.errors.some((error) => /call stack/i.test(error.message))) throw new FormatProblem(TOO_DEEP)
     if (document.errors.length > 0) {
       // The parser's own message quotes the offending line: give only its number.
       const line = text.slice(0, document.errors[0].pos[0]).split('\n').length
@@ -38,9 +47,12 @@ function documentToMap(document: Document.Parsed, index: number): SopsMap {
 
 // Aliases are expanded (sops copies them too); the budget stops an alias bomb.
 const MAX_NODES = 1_000_000
+/** Deeper values are not configuration anyone migrates, and every later step walks the tree recursively. */
+export const MAX_DEPTH = 512
+const TOO_DEEP = `nests YAML deeper than ${MAX_DEPTH} levels, which this tool does not process`
 
 function convert(node: YamlNode | Alias | null, document: Document.Parsed, path: string[], budget: {nodes: number}, depth = 0): SopsNode {
-  if (depth > 512) throw new FormatProblem('nests YAML too deeply')
+  if (depth > MAX_DEPTH) throw new FormatProblem(TOO_DEEP)
   if (++budget.nodes > MAX_NODES) throw new FormatProblem('expands to too many YAML nodes (an alias bomb?)')
   if (node === null) return null
   if (isAlias(node)) return convert(node.resolve(document) ?? null, document, path, budget, depth + 1)
