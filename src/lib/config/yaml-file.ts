@@ -1,4 +1,4 @@
-import {parseDocument, type ErrorCode} from 'yaml'
+import {parseDocument, visit, type Document, type ErrorCode} from 'yaml'
 
 import {ToolkitError} from '../errors/errors.js'
 
@@ -69,7 +69,7 @@ export function yamlSyntaxError(options: YamlFileErrorOptions, where: {line: num
  * line, column and problem.
  */
 export function parseYamlFile(text: string, options: YamlFileErrorOptions): unknown {
-  let document: ReturnType<typeof parseDocument>
+  let document: Document.Parsed
   try {
     document = parseDocument(text, {prettyErrors: false, uniqueKeys: true})
   } catch (error) {
@@ -84,6 +84,22 @@ export function parseYamlFile(text: string, options: YamlFileErrorOptions): unkn
   try {
     return document.toJS({maxAliasCount: 100})
   } catch (error) {
-    throw yamlSyntaxError(options, undefined, error instanceof RangeError ? 'it is nested too deeply' : 'its aliases expand to too much data, or an alias cannot be resolved')
+    if (error instanceof RangeError) throw yamlSyntaxError(options, undefined, 'it is nested too deeply')
+    // toJS names an unresolved alias by its text; find where it is instead.
+    const unresolved = unresolvedAliasOffset(document)
+    if (unresolved !== undefined) throw yamlSyntaxError(options, positionOf(text, unresolved), PROBLEMS.BAD_ALIAS)
+    throw yamlSyntaxError(options, undefined, 'its aliases expand to too much data')
   }
+}
+
+function unresolvedAliasOffset(document: Document.Parsed): number | undefined {
+  let offset: number | undefined
+  visit(document, {
+    Alias(_key, alias) {
+      if (alias.resolve(document) !== undefined) return undefined
+      offset = alias.range?.[0]
+      return visit.BREAK
+    },
+  })
+  return offset
 }

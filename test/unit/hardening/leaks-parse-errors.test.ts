@@ -90,6 +90,8 @@ describe('parse errors of credential-bearing files never show the text', () => {
     expect(error.message).toBe('cfg.yaml is not valid YAML at line 3, column 28: a double-quoted string holds an invalid escape sequence')
     const spec = failureOf(() => parseSpec(`secrets:\n  - name: x\n   namespace: ${CANARY}\n`, 'spec.yaml'))
     expect(spec.message).toMatch(/^bootstrap spec spec\.yaml is not valid YAML at line \d+, column \d+: /)
+    const alias = failureOf(() => parseConfig(`kubernetes: {}\nregions: *${CANARY}\n`, 'cfg.yaml'))
+    expect(alias.message).toBe('cfg.yaml is not valid YAML at line 2, column 10: an alias refers to an anchor that is not defined before it')
   })
 
   // Files our parser (yaml) accepts but the Kubernetes client's (js-yaml) refuses, with a code frame of the file in its message.
