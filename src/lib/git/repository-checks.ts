@@ -90,7 +90,7 @@ export async function assertCompleteRepository(repo: string, what: string): Prom
   const shown = displayText(repo)
   if (await isShallow(repo)) {
     throw new ToolkitError('SHALLOW_REPOSITORY', `${shown} is a shallow clone: the history before its cut is not in it, so ${what} cannot see it (and a rewrite would make the cut a new root commit)`, {
-      hint: 'Fetch the whole history first: git -C <repo> fetch --unshallow (or clone it in full: git clone --mirror <url>).',
+      hint: 'Fetch the whole history first: git fetch --unshallow (in the repository), or clone it in full: git clone --mirror <url>.',
     })
   }
   const signs = await partialCloneSigns(repo)
