@@ -61,7 +61,7 @@ export interface FaultProxy {
   readonly counts: FaultCounts
   /** Replaces the rules (and restarts the failEvery count). */
   set(rules: FaultRules): void
-  /** No faults: a transparent proxy. Also answers every frozen request's client by closing it. */
+  /** No faults: a transparent proxy, counts back to zero. Frozen requests' connections are closed. */
   reset(): void
   close(): Promise<void>
 }
@@ -202,6 +202,7 @@ export async function startFaultProxy(options: {upstream: string; rules?: FaultR
       matching = 0
       for (const response of frozen) response.socket?.destroy()
       frozen.clear()
+      Object.assign(counts, zeroCounts())
     },
     async close() {
       for (const socket of sockets) socket.destroy()

@@ -134,18 +134,25 @@ export async function compareRegions(a: SecretStore, b: SecretStore, options: Co
     }
   }
 
+  // A side whose listing ran to its end: a key it never listed is truly absent there, even if the comparison stops.
+  const listedAll = [false, false]
   const walk = async (side: 0 | 1) => {
     const store = stores[side]
     const name = names[side]
     const slots = new Slots(concurrency)
     try {
+      let stopped = false
       for await (const key of store.list(scope.prefix)) {
-        if (fatal) break
+        if (fatal) {
+          stopped = true
+          break
+        }
         if (!scope.includes(key)) continue
         progress.listed[name]++
         await slots.take()
         if (fatal) {
           slots.give()
+          stopped = true
           break
         }
         snapshotKey(store, key, hashKey)
@@ -159,6 +166,7 @@ export async function compareRegions(a: SecretStore, b: SecretStore, options: Co
             if (options.onProgress && progress.fetched[name] % PROGRESS_EVERY === 0) options.onProgress(progress)
           })
       }
+      listedAll[side] = !stopped
     } catch (error) {
       fatal ??= {error}
     } finally {
@@ -170,13 +178,21 @@ export async function compareRegions(a: SecretStore, b: SecretStore, options: Co
 
   let incomplete: RegionComparison['incomplete']
   if (fatal) {
-    // Keys one region answered for while the other never got to them have no verdict: counted, not guessed.
+    // A key one region answered for is only in that region when the other listed everything without it;
+    // otherwise the other never got to it: counted as not compared, never guessed.
+    let notCompared = 0
+    for (const [key, entry] of waiting) {
+      if (entry === 'failed') continue
+      if (!listedAll[entry.side === 0 ? 1 : 0]) notCompared++
+      else if (entry.side === 0) record(key, entry.snapshot, ABSENT)
+      else record(key, ABSENT, entry.snapshot)
+    }
     const failure = isToolkitError(fatal.error) ? fatal.error : undefined
     incomplete = {
       code: failure?.code ?? 'UNEXPECTED',
       message: failure?.message ?? `unexpected error: ${(fatal.error as Error)?.message ?? String(fatal.error)}`,
       hint: failure?.hint,
-      keysNotCompared: [...waiting.values()].filter((entry) => entry !== 'failed').length,
+      keysNotCompared: notCompared,
     }
   } else {
     // What is left was listed by one region only.

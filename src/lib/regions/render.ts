@@ -61,7 +61,7 @@ export function renderSummary(comparison: RegionComparison, format: OutputFormat
         : `DRIFT: ${comparison.keysWithDrift} of ${comparison.keysCompared} key(s) differ`
   const lines = [`Compared ${a} and ${b} (${scope}): ${comparison.keysCompared} keys in ${timing(comparison.durationMs)} — ${verdict}`]
   if (comparison.incomplete) lines.push(`Stopped because: ${displayText(comparison.incomplete.message)}`)
-  if (comparison.keysCompared === 0 && comparison.errors.length === 0) {
+  if (comparison.keysCompared === 0 && comparison.errors.length === 0 && !comparison.incomplete) {
     lines.push(`Note: neither region has any key ${comparison.prefix ? `under "${comparison.prefix}"` : 'in this mount'}; check --path if you expected some.`)
   }
   const counts = Object.entries(comparison.counts)

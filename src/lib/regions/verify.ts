@@ -5,7 +5,7 @@ import {ToolkitError} from '../errors/errors.js'
 import type {Step} from '../report/progress.js'
 import {connectRegion, type RegionVault} from '../vault/connect.js'
 import {StoreRequestError} from '../vault/errors.js'
-import {Deadline, formatDuration} from '../vault/retry.js'
+import {Deadline, DEFAULT_RETRY, formatDuration, withRetry} from '../vault/retry.js'
 import {VaultHttp} from '../vault/vault-http.js'
 import {VaultSys} from '../vault/vault-sys.js'
 import {compareRegions, DEFAULT_CONCURRENCY, IncompleteComparisonError} from './compare.js'
@@ -120,7 +120,14 @@ function keyConcurrency(context: VerifyContext): number {
 async function requireRegionActive(region: RegionConfig, deadline: Deadline | undefined): Promise<void> {
   const http = new VaultHttp(region.name, region.vault, {retry: {attempts: 1, baseDelayMs: 0, maxDelayMs: 0}, deadline})
   try {
-    await new VaultSys(http).requireActive()
+    // A reset connection or a proxy's error page is retried within the retry budget; a timeout is not: a server
+    // that accepts and does not answer is frozen, and the operator hears of it after one request timeout.
+    await withRetry(
+      () => new VaultSys(http).requireActive(),
+      (error) => error instanceof StoreRequestError && error.retryable && error.kind !== 'timeout',
+      {...DEFAULT_RETRY, budgetMs: region.vault.retryBudgetMs},
+      {deadline},
+    )
   } catch (error) {
     if (error instanceof StoreRequestError && error.kind === 'timeout') {
       throw new ToolkitError(

@@ -85,8 +85,9 @@ function messageFor(init: StoreRequestErrorInit): string {
   // The classic form keeps the server's detail after the parenthesis: "failed (HTTP 403): permission denied".
   let message = init.kind === undefined ? `${where}: ${init.method} ${init.path} failed (${text}` : `${where}: ${init.method} ${init.path} failed (${text})`
   const exhaustion = init.exhaustion
-  if (exhaustion && exhaustion.attempts > 1) {
-    const tried = `${exhaustion.attempts} attempts in ${formatDuration(exhaustion.elapsedMs)}`
+  // One attempt under an attempts-only policy is no retrying at all: nothing to add then.
+  if (exhaustion && (exhaustion.attempts > 1 || exhaustion.reason !== 'attempts')) {
+    const tried = `${exhaustion.attempts} attempt${exhaustion.attempts === 1 ? '' : 's'} in ${formatDuration(exhaustion.elapsedMs)}`
     if (exhaustion.reason === 'budget') message += `; gave up after ${tried}: the retry budget of ${formatDuration(init.budgetMs ?? 0)} (--retry-budget, vault.retryBudgetMs) ran out`
     else if (exhaustion.reason === 'deadline') message += `; gave up after ${tried}: the deadline ran out`
     else message += `; gave up after ${tried}`

@@ -98,7 +98,8 @@ export class VaultHttp {
 
   /** The address as it may be shown: origin and path, never credentials. */
   get displayAddress(): string {
-    return redactUrl(`${this.address.origin}${this.address.pathname.replace(/\/$/, '')}`)
+    // redactUrl writes a bare origin with a trailing slash; the address is shown as configured.
+    return redactUrl(`${this.address.origin}${this.address.pathname}`).replace(/\/$/, '')
   }
 
   setToken(token: SecretValue | undefined): void {
