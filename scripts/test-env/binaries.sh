@@ -14,6 +14,9 @@
 #   ensure  build whatever is missing (default), then print NAME=PATH lines
 #   paths   print NAME=PATH lines for what is available, build nothing
 set -euo pipefail
+# ensure() runs in $(…): without this, a failed build there would go on, and
+# report the binary it did not make as provided.
+shopt -s inherit_errexit
 
 SOPS_VERSION=v3.13.2
 # The Vault-API server is OpenBao. Its root Go module is refused by the module
@@ -99,7 +102,7 @@ module_dir() { go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\
 # Copies a module out of the read-only module cache so its go.mod can be edited.
 writable_copy() {
   local src dest="$2"
-  src=$(module_dir "$1")
+  src=$(module_dir "$1" || true)
   [ -n "$src" ] || { log "could not download module $1 from the Go module proxy"; exit 2; }
   rm -rf "$dest"; mkdir -p "$(dirname "$dest")"
   cp -r "$src" "$dest"; chmod -R u+w "$dest"
@@ -299,7 +302,10 @@ ensure() {
   out="$BIN_DIR/$name-$(version_of "$name")"
   started=$(date +%s)
   log "providing $name $(version_of "$name") (cached afterwards in $BIN_DIR)..."
+  # Leftovers of an interrupted build must not pass for this one's output.
+  rm -f "$out.partial" "$out.partial.crds.yaml"
   "build_${name//-/_}" "$out.partial" >&2
+  [ -x "$out.partial" ] || { log "building $name $(version_of "$name") produced no binary; see the output above"; exit 2; }
   mv "$out.partial" "$out"
   [ -f "$out.partial.crds.yaml" ] && mv "$out.partial.crds.yaml" "$out.crds.yaml"
   log "provided $name $(version_of "$name") in $(( $(date +%s) - started ))s"

@@ -65,6 +65,27 @@ describe('scripts/test-env/binaries.sh', () => {
     expect(run(['ensure', 'flux-kustomize-controller'], {FLUX_KUSTOMIZE_CONTROLLER_BIN: '/opt/flux/kc'}).stdout).toBe('flux-kustomize-controller=/opt/flux/kc\n')
   })
 
+  test('a failed build exits non-zero and reports no binary, instead of "provided"', () => {
+    // A stand-in for Go whose build fails: the real module download and compiler are not what is tested here.
+    const fakeModule = join(scratch, 'module')
+    mkdirSync(join(fakeModule, 'config', 'crd', 'bases'), {recursive: true})
+    writeFileSync(join(fakeModule, 'go.mod'), 'module example.invalid/controller\n')
+    writeFileSync(join(fakeModule, 'config', 'crd', 'bases', 'crd.yaml'), 'kind: CustomResourceDefinition\n')
+    const fakeGo = join(scratch, 'fake-go')
+    mkdirSync(fakeGo)
+    writeFileSync(
+      join(fakeGo, 'go'),
+      ['#!/bin/sh', 'case "$1 $2" in', '  "env GOVERSION") echo go1.26.8 ;;', `  "mod download") printf '{\\n\\t"Dir": "%s",\\n}\\n' '${fakeModule}' ;;`, '  "mod edit") ;;', '  build*) echo "compile error" >&2; exit 1 ;;', 'esac', ''].join('\n'),
+    )
+    chmodSync(join(fakeGo, 'go'), 0o755)
+    const result = run(['ensure', 'flux-kustomize-controller'], {PATH: `${fakeGo}:${process.env.PATH ?? ''}`})
+    expect(result.status).not.toBe(0)
+    expect(result.stdout).toBe('')
+    expect(result.stderr).toContain('compile error')
+    expect(result.stderr).not.toContain('provided flux-kustomize-controller')
+    expect(readdirSync(join(cache, 'testbin'))).toEqual([])
+  })
+
   test('a missing ESO v2.9.0 source archive fails before building, naming the file and the alternatives', () => {
     const result = run(['ensure', 'eso'], {TEST_ESO_VERSION: 'v2.9.0'})
     expect(result.status).toBe(2)
