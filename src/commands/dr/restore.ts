@@ -22,9 +22,9 @@ import {
   type RestoreContext,
   type RestorePlan,
 } from '../../lib/dr/restore.js'
-import type {SnapshotContext} from '../../lib/dr/save.js'
+import {displayAddress, type SnapshotContext} from '../../lib/dr/save.js'
 import type {RegionComparison} from '../../lib/regions/types.js'
-import {displayText, redactUrl} from '../../lib/report/display.js'
+import {displayText} from '../../lib/report/display.js'
 import {runSteps, type Step} from '../../lib/report/progress.js'
 import {connectRegion, type RegionVault} from '../../lib/vault/connect.js'
 
@@ -134,7 +134,7 @@ Exit codes: 0 restored and every check passed; 1 restored but not confirmed (sea
           {title: `verify ${displayText(args.file)}`, run: (c) => stageVerifySnapshot(c)},
           connect,
           // Never the configured address as is: it may carry user:password.
-          {title: `pre-flight region ${region.name} (${redactUrl(region.vault.address)})`, run: (c) => stagePreflightTarget(c)},
+          {title: `pre-flight region ${region.name} (${displayAddress(region.vault.address)})`, run: (c) => stagePreflightTarget(c)},
         ],
         ctx,
         {json},

@@ -1,7 +1,4 @@
-import {isToolkitError} from '../errors/errors.js'
-import type {SecretStore} from '../vault/secret-store.js'
-import type {VaultHttp} from '../vault/vault-http.js'
-import {VaultKvStore} from '../vault/vault-kv-store.js'
+import type {Survey} from './content-evidence.js'
 
 export interface KeyCounts {
   /** KV v2 mount → number of keys (soft-deleted ones included: their metadata is still there). */
@@ -10,50 +7,9 @@ export interface KeyCounts {
   notes: string[]
 }
 
-export async function countStoreKeys(store: SecretStore): Promise<number> {
-  let count = 0
-  for await (const _ of store.list('')) count += 1
-  return count
-}
-
-/** The KV v2 mounts the token can see (sys/mounts needs a policy many tokens lack: undefined then). */
-async function kvV2Mounts(http: VaultHttp): Promise<string[] | undefined> {
-  try {
-    const {body} = await http.request<Record<string, any>>('GET', 'sys/mounts', {retry: false})
-    const table: Record<string, any> = body?.data ?? body ?? {}
-    return Object.entries(table)
-      .filter(([, mount]) => mount?.type === 'kv' && String(mount?.options?.version ?? '1') === '2')
-      .map(([path]) => path.replace(/\/$/, ''))
-      .sort()
-  } catch (error) {
-    if (isToolkitError(error) && error.code === 'PERMISSION_DENIED') return undefined
-    throw error
-  }
-}
-
-/**
- * Keys per KV v2 mount, counted through the SecretStore interface. A mount
- * the token may not list is named in `notes` rather than failing the
- * snapshot: the counts are a check, the snapshot is the point.
- */
-export async function countKeysPerMount(http: VaultHttp, configuredMount: string): Promise<KeyCounts> {
-  const notes: string[] = []
-  let mounts = await kvV2Mounts(http)
-  if (mounts === undefined) {
-    notes.push(`the token may not read sys/mounts: counted the configured mount ${configuredMount} only`)
-    mounts = [configuredMount]
-  }
-  const counts: Record<string, number> = {}
-  for (const mount of mounts) {
-    try {
-      // Shares the region's connection: closing it is the caller's business.
-      counts[mount] = await countStoreKeys(new VaultKvStore(http, mount))
-    } catch (error) {
-      if (isToolkitError(error) && error.code === 'PERMISSION_DENIED') notes.push(`mount ${mount}: the token may not list it`)
-      else throw error
-    }
-  }
-  return {mounts: counts, notes}
+/** The key counts of a survey (see content-evidence.ts: one walk gives both). */
+export function keyCountsOf(survey: Survey): KeyCounts {
+  return {mounts: Object.fromEntries(Object.entries(survey.mounts).map(([mount, found]) => [mount, found.count])), notes: survey.notes}
 }
 
 export interface CountComparison {

@@ -5,6 +5,7 @@ import {z} from 'zod'
 import {formatIssues} from '../config/load.js'
 import {ToolkitError} from '../errors/errors.js'
 import {displayText} from '../report/display.js'
+import {ABSENT, EVIDENCE_METHOD} from './content-evidence.js'
 import {openRegularFile} from './files.js'
 
 /**
@@ -75,6 +76,7 @@ export function manifestPathFor(archivePath: string): string {
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex SHA-256')
 const count = z.number().int().nonnegative()
+const digest = z.string().regex(/^[0-9a-f]{32}$/, 'must be a 32-digit lowercase hex digest')
 
 export const manifestSchema = z.object({
   format: z.literal(MANIFEST_FORMAT),
@@ -106,6 +108,20 @@ export const manifestSchema = z.object({
     .object({
       mounts: z.record(z.string(), count),
       stable: z.boolean(),
+      notes: z.array(z.string()),
+    })
+    .optional(),
+  /**
+   * Per KV v2 mount, key id → digest of the key's current version metadata
+   * (content-evidence.ts: no value, nothing derived from one). Restore
+   * compares it to prove the server holds the snapshot's data. Absent in
+   * manifests of older versions and with --no-key-counts.
+   */
+  contentEvidence: z
+    .object({
+      method: z.literal(EVIDENCE_METHOD),
+      stable: z.boolean(),
+      mounts: z.record(z.string(), z.record(z.string(), z.union([digest, z.array(z.union([digest, z.literal(ABSENT)])).min(1)]))),
       notes: z.array(z.string()),
     })
     .optional(),

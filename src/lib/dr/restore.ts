@@ -5,7 +5,7 @@ import {Transform, type Readable} from 'node:stream'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {ExitCode, isToolkitError, ToolkitError} from '../errors/errors.js'
-import {displayText, redactUrl} from '../report/display.js'
+import {displayText} from '../report/display.js'
 import type {Step} from '../report/progress.js'
 import type {SecretValue} from '../secret/secret-value.js'
 import type {RegionVault} from '../vault/connect.js'
@@ -13,9 +13,10 @@ import {StoreRequestError} from '../vault/errors.js'
 import type {VaultHealth} from '../vault/vault-sys.js'
 import {decryptStream} from './age.js'
 import {compareWithRegion, type RegionCheck} from './compare-region.js'
-import {compareKeyCounts, countKeysPerMount} from './key-counts.js'
+import {compareEvidence, evidenceConfirms, surveyMounts, type Survey} from './content-evidence.js'
+import {compareKeyCounts, keyCountsOf} from './key-counts.js'
 import type {SnapshotManifest} from './manifest.js'
-import {formatBytes, snapshotSteps, type SnapshotContext} from './save.js'
+import {displayAddress, formatBytes, snapshotSteps, type SnapshotContext} from './save.js'
 import {resolveSnapshotPaths, verifySnapshotFile, type VerifyReport} from './verify.js'
 
 export const RESTORE_ENDPOINT = 'sys/storage/raft/snapshot'
@@ -224,7 +225,7 @@ function buildPlan(ctx: RestoreContext, sealType: string | undefined, appliedInd
     target: {
       region: options.region,
       // As configured, without any user:password in it: the plan is printed and in --json.
-      address: redactUrl(ctx.target!.region.vault.address),
+      address: displayAddress(ctx.target!.region.vault.address),
       version: health.version,
       clusterName: health.clusterName,
       clusterId: health.clusterId,
@@ -408,10 +409,32 @@ function checkOnlyCommand(ctx: RestoreContext): string {
   return `secrets dr restore ${displayText(ctx.verify?.file ?? ctx.options.file)} --region ${ctx.options.region} --check-only`
 }
 
+export const CHECK_HEALTHY = 'server healthy'
+export const CHECK_CLUSTER = 'cluster identity'
+export const CHECK_RAFT_INDEX = 'raft index past the snapshot\'s'
+export const CHECK_KEY_COUNTS = 'key counts per mount'
+export const CHECK_CONTENT = 'key versions are the snapshot\'s'
+const COMPARISON_PREFIX = 'key-by-key comparison with '
+
+const MAX_NAMES = 5
+function someNames(names: string[]): string {
+  const shown = names.slice(0, MAX_NAMES).map((name) => displayText(name))
+  return `${shown.join(', ')}${names.length > MAX_NAMES ? ` (+${names.length - MAX_NAMES} more)` : ''}`
+}
+
 /**
- * Stage 6: the data is what the snapshot holds: the server is healthy, the
- * key count of every mount matches the manifest, and (with --compare-region)
- * the other region agrees key by key.
+ * Stage 6: the data is what the snapshot holds. A server that answered the
+ * upload and then lost it (crash, OOM, restart, auto-unseal) comes back
+ * healthy, with its cluster id and usually its key counts: none of that
+ * proves anything. Two things do:
+ * - Raft: installing a snapshot sets the applied index past both the
+ *   server's last index and the snapshot's meta.json index (hashicorp/raft
+ *   restoreUserSnapshot), so an applied index at or below either means the
+ *   snapshot was not installed;
+ * - content: every key's current version (number, created/deletion time,
+ *   destroyed, updated time) is the one the manifest recorded at snapshot
+ *   time (content-evidence.ts); the count of every mount as well.
+ * With --compare-region the other region must agree key by key.
  */
 export async function stagePostChecks(ctx: RestoreContext): Promise<void> {
   const {options, manifest} = ctx
@@ -425,56 +448,110 @@ export async function stagePostChecks(ctx: RestoreContext): Promise<void> {
         : after.state === 'unreachable'
           ? `the server did not answer within ${Math.round(options.waitTimeoutMs / 1000)} s: check that it runs, then run \`${checkOnlyCommand(ctx)}\``
           : `the server is ${after.state} after ${Math.round(after.waitedMs / 1000)} s: check \`vault status\`, then run \`${checkOnlyCommand(ctx)}\``
-    checks.push({name: 'server healthy', status: 'failed', detail})
-    checks.push({name: 'key counts per mount', status: 'not-run', detail: 'the server does not serve data yet'})
+    checks.push({name: CHECK_HEALTHY, status: 'failed', detail})
+    checks.push({name: CHECK_CONTENT, status: 'not-run', detail: 'the server does not serve data yet'})
     return
   }
-  checks.push({name: 'server healthy', status: 'passed', detail: `initialized, unsealed and active after ${(after.waitedMs / 1000).toFixed(1)} s`})
+  checks.push({name: CHECK_HEALTHY, status: 'passed', detail: `initialized, unsealed and active after ${(after.waitedMs / 1000).toFixed(1)} s`})
   if (manifest?.server.clusterId && after.health?.clusterId) {
     const same = manifest.server.clusterId === after.health.clusterId
     checks.push({
-      name: 'cluster identity',
+      name: CHECK_CLUSTER,
       status: same ? 'passed' : 'warning',
-      detail: same ? `cluster id is the snapshot's (${after.health.clusterId})` : `cluster id ${after.health.clusterId} is not the snapshot's ${manifest.server.clusterId} yet`,
+      detail: same ? `cluster id is the snapshot's (${displayText(after.health.clusterId)})` : `cluster id ${displayText(after.health.clusterId)} is not the snapshot's ${displayText(manifest.server.clusterId)} yet`,
     })
   }
-
-  if (!manifest?.keyCounts || Object.keys(manifest.keyCounts.mounts).length === 0) {
-    checks.push({name: 'key counts per mount', status: 'not-run', detail: manifest ? 'the manifest has no key counts (the snapshot\'s token could not list keys)' : 'no manifest to compare with'})
-  } else if (!(await tokenStillValid(ctx))) {
-    checks.push({
-      name: 'key counts per mount',
-      status: 'failed',
-      detail: `the token is not valid in the restored data (tokens are part of the snapshot): run \`${checkOnlyCommand(ctx)}\` with a token of the snapshot's cluster`,
-    })
-  } else {
-    try {
-      const counts = await countKeysPerMount(ctx.target!.http, ctx.target!.region.vault.mount)
-      const differing = compareKeyCounts(manifest.keyCounts.mounts, counts.mounts)
-      const total = Object.values(manifest.keyCounts.mounts).reduce((sum, n) => sum + n, 0)
-      const mounts = Object.keys(manifest.keyCounts.mounts).length
-      if (differing.length === 0) {
-        checks.push({name: 'key counts per mount', status: 'passed', detail: `${total} keys in ${mounts} mount(s), as recorded`})
-      } else {
-        const list = differing.map((d) => `${d.mount}: ${d.actual ?? 'not countable'} (snapshot: ${d.expected})`).join(', ')
-        checks.push({name: 'key counts per mount', status: manifest.keyCounts.stable ? 'failed' : 'warning', detail: `differ: ${list}${counts.notes.length ? `; ${counts.notes.join('; ')}` : ''}`})
-      }
-    } catch (error) {
-      const denied = isToolkitError(error) && error.code === 'PERMISSION_DENIED'
-      checks.push({
-        name: 'key counts per mount',
-        status: 'failed',
-        detail: denied
-          ? `the token is not valid in the restored data (tokens are part of the snapshot): run \`${checkOnlyCommand(ctx)}\` with a token of the snapshot's cluster`
-          : `could not count keys: ${(error as Error).message}`,
-      })
-    }
-  }
-
+  checks.push(await raftIndexCheck(ctx))
+  checks.push(...(await dataChecks(ctx)))
   if (ctx.compareWith) {
     ctx.comparison = await compareWithRegion(ctx.target!, ctx.compareWith)
-    checks.push({name: `key-by-key comparison with ${ctx.compareWith.region.name}`, status: ctx.comparison.inSync ? 'passed' : 'failed', detail: ctx.comparison.summary})
+    checks.push({name: `${COMPARISON_PREFIX}${ctx.compareWith.region.name}`, status: ctx.comparison.inSync ? 'passed' : 'failed', detail: displayText(ctx.comparison.summary)})
   }
+}
+
+async function raftIndexCheck(ctx: RestoreContext): Promise<PostRestoreCheck> {
+  const snapshotIndex = ctx.verify?.inspection?.raft?.index ?? ctx.manifest?.raft.index
+  const before = ctx.plan?.target.appliedIndex
+  const leader = await ctx.target!.sys.leader().catch(() => undefined)
+  const applied = leader?.raftAppliedIndex
+  if (snapshotIndex === undefined || typeof applied !== 'number') {
+    return {name: CHECK_RAFT_INDEX, status: 'not-run', detail: applied === undefined ? 'the server does not report its Raft applied index (sys/leader)' : 'the snapshot\'s Raft index is unknown'}
+  }
+  const floor = Math.max(snapshotIndex, before ?? 0)
+  const floorText = `the snapshot's index ${snapshotIndex}${before === undefined ? '' : ` and the index ${before} before the upload`}`
+  if (applied > floor) return {name: CHECK_RAFT_INDEX, status: 'passed', detail: `applied index ${applied} is past ${floorText}, as after an installed snapshot`}
+  return {
+    name: CHECK_RAFT_INDEX,
+    status: 'failed',
+    detail: `applied index ${applied} is not past ${floorText}: the server did not install the snapshot (it answered the upload, then lost it?)`,
+  }
+}
+
+function tokenInvalidDetail(ctx: RestoreContext): string {
+  return `the token is not valid in the restored data (tokens are part of the snapshot): run \`${checkOnlyCommand(ctx)}\` with a token of the snapshot's cluster`
+}
+
+/** Key counts and content evidence against the manifest, from one walk of the restored mounts. */
+async function dataChecks(ctx: RestoreContext): Promise<PostRestoreCheck[]> {
+  const {manifest} = ctx
+  const counts = manifest?.keyCounts && Object.keys(manifest.keyCounts.mounts).length > 0 ? manifest.keyCounts : undefined
+  const evidence = manifest?.contentEvidence
+  const noEvidence: PostRestoreCheck = {
+    name: CHECK_CONTENT,
+    status: 'not-run',
+    detail: `${manifest ? 'the manifest records no key versions (a snapshot taken with --no-key-counts, or by an older version)' : 'no manifest to compare with'}: the data cannot be confirmed to be the snapshot's; confirm it with \`${checkOnlyCommand(ctx)} --compare-region OTHER\``,
+  }
+  if (!counts && !evidence) {
+    return [{name: CHECK_KEY_COUNTS, status: 'not-run', detail: manifest ? 'the manifest has no key counts' : 'no manifest to compare with'}, noEvidence]
+  }
+  const failedAll = (detail: string): PostRestoreCheck[] => [
+    ...(counts ? [{name: CHECK_KEY_COUNTS, status: 'failed' as const, detail}] : []),
+    evidence ? {name: CHECK_CONTENT, status: 'failed' as const, detail} : noEvidence,
+  ]
+  if (!(await tokenStillValid(ctx))) return failedAll(tokenInvalidDetail(ctx))
+  const target = ctx.target!
+  const mounts = [...new Set([...Object.keys(counts?.mounts ?? {}), ...Object.keys(evidence?.mounts ?? {})])].sort()
+  let survey: Survey
+  try {
+    survey = await surveyMounts(target.http, target.region.vault.mount, {evidence: evidence !== undefined, concurrency: target.region.vault.maxConcurrency, mounts})
+  } catch (error) {
+    const denied = isToolkitError(error) && error.code === 'PERMISSION_DENIED'
+    return failedAll(denied ? tokenInvalidDetail(ctx) : `could not read the restored keys: ${displayText((error as Error).message)}`)
+  }
+  const checks: PostRestoreCheck[] = []
+  if (counts) {
+    const found = keyCountsOf(survey)
+    const differing = compareKeyCounts(counts.mounts, found.mounts)
+    const total = Object.values(counts.mounts).reduce((sum, n) => sum + n, 0)
+    if (differing.length === 0) {
+      checks.push({name: CHECK_KEY_COUNTS, status: 'passed', detail: `${total} keys in ${Object.keys(counts.mounts).length} mount(s), as recorded`})
+    } else {
+      const list = differing.map((d) => `${d.mount}: ${d.actual ?? 'not countable'} (snapshot: ${d.expected})`).join(', ')
+      const notes = found.notes.length > 0 ? `; ${found.notes.join('; ')}` : ''
+      checks.push({name: CHECK_KEY_COUNTS, status: counts.stable ? 'failed' : 'warning', detail: displayText(`differ: ${list}${notes}`)})
+    }
+  }
+  if (!evidence) {
+    checks.push(noEvidence)
+    return checks
+  }
+  const comparison = compareEvidence(evidence, survey)
+  if (evidenceConfirms(comparison)) {
+    checks.push({name: CHECK_CONTENT, status: 'passed', detail: `all ${comparison.recorded} keys in ${comparison.mounts} mount(s) are at the snapshot's version (number, created and deletion time, as recorded)`})
+    return checks
+  }
+  const parts = [
+    ...(comparison.changed.length > 0 ? [`${comparison.changed.length} changed since the snapshot (${someNames(comparison.changed)})`] : []),
+    ...(comparison.missing > 0 ? [`${comparison.missing} of the snapshot's keys missing`] : []),
+    ...(comparison.extra.length > 0 ? [`${comparison.extra.length} not in the snapshot (${someNames(comparison.extra)})`] : []),
+    ...(comparison.unreadable.length > 0 ? [`mount(s) ${someNames(comparison.unreadable)} could not be read (${displayText(survey.notes.join('; '))})`] : []),
+  ]
+  checks.push({
+    name: CHECK_CONTENT,
+    status: 'failed',
+    detail: `the server does not hold the snapshot's data: ${parts.join('; ')}${evidence.stable ? '' : ' (the evidence was recorded while keys were being written)'}`,
+  })
+  return checks
 }
 
 async function tokenStillValid(ctx: RestoreContext): Promise<boolean> {
@@ -487,10 +564,15 @@ async function tokenStillValid(ctx: RestoreContext): Promise<boolean> {
   }
 }
 
-/** Exit 0 only when the server is healthy, a data check actually ran, and none failed. */
+/**
+ * Exit 0 only when the server is healthy, no check failed, and the data was
+ * confirmed to be the snapshot's: by the key versions recorded in the
+ * manifest, or key by key against another region. Equal key counts alone
+ * confirm nothing.
+ */
 export function restoreSucceeded(ctx: RestoreContext): boolean {
-  const ran = ctx.checks.filter((check) => check.status === 'passed' && check.name !== 'server healthy' && check.name !== 'cluster identity')
-  return ctx.after?.state === 'healthy' && ran.length > 0 && ctx.checks.every((check) => check.status === 'passed' || check.status === 'warning')
+  const confirmed = ctx.checks.some((check) => check.status === 'passed' && (check.name === CHECK_CONTENT || check.name.startsWith(COMPARISON_PREFIX)))
+  return ctx.after?.state === 'healthy' && confirmed && !ctx.checks.some((check) => check.status === 'failed')
 }
 
 /** For --check-only: the manifest of a snapshot already restored, without re-reading the archive. */

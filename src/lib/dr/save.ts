@@ -15,7 +15,8 @@ import {ArchiveChecker, type ArchiveInspection} from './archive.js'
 import {readCatalog} from './catalog.js'
 import {startFileCheck} from './file-check.js'
 import {publish, removeQuietly, temporaryPathFor, writeFileAtomically} from './files.js'
-import {countKeysPerMount, type KeyCounts} from './key-counts.js'
+import {evidenceForManifest, surveyMounts, type Survey} from './content-evidence.js'
+import {keyCountsOf, type KeyCounts} from './key-counts.js'
 import {ENCRYPTED_EXTENSION, MANIFEST_FORMAT, SNAPSHOT_EXTENSION, manifestPathFor, snapshotName, type SnapshotKind, type SnapshotManifest} from './manifest.js'
 import {applyRetention, type RetentionRules} from './retention.js'
 import {hashingStream} from './verify.js'
@@ -42,8 +43,9 @@ export interface SnapshotContext {
   health?: VaultHealth
   sealType?: string
   appliedIndex?: number
-  countsBefore?: KeyCounts
-  countsAfter?: KeyCounts
+  /** Key counts and content evidence (content-evidence.ts), walked before and after the download. */
+  surveyBefore?: Survey
+  surveyAfter?: Survey
   createdAt?: Date
   durationMs?: number
   temporary?: string
@@ -61,6 +63,15 @@ const MB = 1024 * 1024
 const BLOCK_SIZE = 256 * 1024
 /** Blocks gathered while a write is in flight go down in one writev. */
 const WRITE_BATCH = 1024 * 1024
+
+/**
+ * An address fit for titles, plans and manifests: never the user:password a
+ * configured address might carry (redactUrl), and without the bare trailing
+ * slash URL parsing adds, so it reads as configured.
+ */
+export function displayAddress(address: string): string {
+  return redactUrl(address).replace(/^([a-z][a-z0-9+.-]*:\/\/[^/]*)\/$/i, '$1')
+}
 
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`
@@ -80,7 +91,7 @@ export async function stageSource(ctx: SnapshotContext): Promise<void> {
 
 export async function stageCountBefore(ctx: SnapshotContext): Promise<void> {
   const {http, region} = ctx.options.vault
-  ctx.countsBefore = await countKeysPerMount(http, region.vault.mount)
+  ctx.surveyBefore = await surveyMounts(http, region.vault.mount, {evidence: true, concurrency: region.vault.maxConcurrency})
 }
 
 /**
@@ -315,9 +326,9 @@ function invalidSnapshot(region: string, inspection: ArchiveInspection): Toolkit
 export async function stageCountAfter(ctx: SnapshotContext): Promise<void> {
   const {http, region} = ctx.options.vault
   try {
-    ctx.countsAfter = await countKeysPerMount(http, region.vault.mount)
+    ctx.surveyAfter = await surveyMounts(http, region.vault.mount, {evidence: true, concurrency: region.vault.maxConcurrency})
   } catch (error) {
-    ctx.countsAfter = {mounts: {}, notes: [`counting again after the download failed (${(error as Error).message})`]}
+    ctx.surveyAfter = {mounts: {}, notes: [`counting again after the download failed (${(error as Error).message})`]}
   }
 }
 
@@ -349,14 +360,15 @@ export async function stagePublish(ctx: SnapshotContext): Promise<void> {
     raft: {id: inspection.raft!.id, index: inspection.raft!.index, term: inspection.raft!.term, version: inspection.raft!.version, stateSize: state.size, sealedSums: inspection.sealedSums},
     server: {
       // Without any user:password the configured address may carry: manifests are copied around.
-      address: redactUrl(vault.region.vault.address),
+      address: displayAddress(vault.region.vault.address),
       version: ctx.health!.version,
       clusterName: ctx.health!.clusterName,
       clusterId: ctx.health!.clusterId,
       sealType: ctx.sealType,
       appliedIndex: ctx.appliedIndex,
     },
-    keyCounts: keyCountsForManifest(ctx.countsBefore, ctx.countsAfter),
+    keyCounts: keyCountsForManifest(ctx.surveyBefore && keyCountsOf(ctx.surveyBefore), ctx.surveyAfter && keyCountsOf(ctx.surveyAfter)),
+    contentEvidence: ctx.surveyBefore && evidenceForManifest(ctx.surveyBefore, ctx.surveyAfter),
     takenBefore: options.takenBefore,
   }
   await publish(ctx.temporary!, ctx.archiveFile!)
@@ -387,9 +399,9 @@ export async function stagePrune(ctx: SnapshotContext): Promise<void> {
 export function snapshotSteps<C extends {snapshot: SnapshotContext}>(label: string): Step<C>[] {
   const steps: Step<C>[] = [
     {title: `${label}: check the source server`, run: (c) => stageSource(c.snapshot)},
-    {title: `${label}: count keys per mount`, run: (c) => stageCountBefore(c.snapshot), skip: (c) => !c.snapshot.options.countKeys && 'key counts not requested'},
+    {title: `${label}: count keys and record their version metadata per mount`, run: (c) => stageCountBefore(c.snapshot), skip: (c) => !c.snapshot.options.countKeys && 'key counts not requested'},
     {title: `${label}: download, hash and check the archive`, run: (c, update) => stageDownload(c.snapshot, update)},
-    {title: `${label}: count keys again (were there writes meanwhile?)`, run: (c) => stageCountAfter(c.snapshot), skip: (c) => !c.snapshot.options.countKeys && 'key counts not requested'},
+    {title: `${label}: count keys and read their version metadata again (were there writes meanwhile?)`, run: (c) => stageCountAfter(c.snapshot), skip: (c) => !c.snapshot.options.countKeys && 'key counts not requested'},
     {title: `${label}: name the archive and write its manifest`, run: (c) => stagePublish(c.snapshot)},
   ]
   return steps

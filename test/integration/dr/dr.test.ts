@@ -107,6 +107,8 @@ describe('dr against real Raft servers (through the built CLI)', () => {
     const restore = await run(['dr', 'restore', snapshotFile, '--region', 'dra', '--yes', '--json'], env, config, 0)
     expect(restore.json).toMatchObject({ok: true, restored: true, serverState: 'healthy', safetySnapshot: {verified: true}})
     expect(restore.json.checks.find((c: any) => c.name === 'key counts per mount')).toMatchObject({status: 'passed'})
+    // Equal counts prove little: the recorded key versions are the evidence that the data is the snapshot's.
+    expect(restore.json.checks.find((c: any) => c.name === 'key versions are the snapshot\'s')).toMatchObject({status: 'passed'})
     expect(await readAll(kvA)).toEqual(original)
 
     // The safety snapshot holds the state just before the restore, and verifies on its own.
@@ -216,7 +218,9 @@ describe('dr against real Raft servers (through the built CLI)', () => {
     expect(check.json.checks.map((c: any) => [c.name, c.status])).toEqual([
       ['server healthy', 'passed'],
       ['cluster identity', 'passed'],
+      ['raft index past the snapshot\'s', 'passed'],
       ['key counts per mount', 'passed'],
+      ['key versions are the snapshot\'s', 'passed'],
       ['key-by-key comparison with dra', 'passed'],
     ])
     expect(await readAll(store('drb', b.address, a.token!))).toEqual(original)

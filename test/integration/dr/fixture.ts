@@ -4,7 +4,7 @@
 import {randomBytes} from 'node:crypto'
 import {existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import http from 'node:http'
-import {join, resolve} from 'node:path'
+import {dirname, join, resolve} from 'node:path'
 import {gunzipSync, gzipSync} from 'node:zlib'
 
 import tar from 'tar-stream'
@@ -17,11 +17,12 @@ import {VaultHttp} from '../../../src/lib/vault/vault-http.js'
 import {VaultKvStore} from '../../../src/lib/vault/vault-kv-store.js'
 import {VaultSys} from '../../../src/lib/vault/vault-sys.js'
 import {PROJECT_ROOT} from '../../helpers/binaries.js'
-import {runCli, type CliResult} from '../../helpers/cli.js'
+import {builtCli, runCli, type CliResult} from '../../helpers/cli.js'
 import {TEST_ENV_VARIABLE, testEnv} from '../../helpers/env.js'
 
+/** Freezes the built CLI now (waiting out a concurrent rebuild, see test/helpers/cli.ts) and checks it has the dr commands. */
 export function requireBuiltCli(): void {
-  const command = resolve(PROJECT_ROOT, 'dist/commands/dr/restore.js')
+  const command = resolve(dirname(builtCli()), '../dist/commands/dr/restore.js')
   if (!existsSync(command)) throw new Error(`the built CLI has no dr restore command (${command}).\nRun: npm run build`)
 }
 

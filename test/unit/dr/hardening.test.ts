@@ -12,6 +12,7 @@ import {readCatalog} from '../../../src/lib/dr/catalog.js'
 import {readManifest} from '../../../src/lib/dr/manifest.js'
 import {renderCatalog, renderPlan, renderVerify} from '../../../src/lib/dr/render.js'
 import type {RestorePlan} from '../../../src/lib/dr/restore.js'
+import {displayAddress} from '../../../src/lib/dr/save.js'
 import {verifySnapshotFile} from '../../../src/lib/dr/verify.js'
 import {ExitCode, isToolkitError} from '../../../src/lib/errors/errors.js'
 import {archiveOf, validMembers} from './synthetic-snapshot.js'
@@ -154,5 +155,14 @@ describe('the restore plan (13.14)', () => {
     const text = renderPlan(plan)
     expect(text).toContain('https://***@vault.example.com:8200/')
     expect(text).not.toContain(ESC)
+  })
+})
+
+describe('addresses dr shows (13.6)', () => {
+  test('never the user:password of an address, nor credentials in its query; otherwise as configured', () => {
+    expect(displayAddress('https://operator:hunter2@vault.example.com:8200')).toBe('https://***@vault.example.com:8200')
+    expect(displayAddress('https://vault.example.com:8200/?token=hvs.abc')).not.toContain('hvs.abc')
+    expect(displayAddress('http://127.0.0.1:8200')).toBe('http://127.0.0.1:8200')
+    expect(displayAddress('https://lb.example.com/vault/')).toBe('https://lb.example.com/vault/')
   })
 })
