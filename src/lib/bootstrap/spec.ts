@@ -1,9 +1,9 @@
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync} from 'node:fs'
 import {resolve} from 'node:path'
 import {z} from 'zod'
 
 import {formatIssues} from '../config/load.js'
-import {parseYamlFile} from '../config/yaml-file.js'
+import {parseYamlFile, readYamlFileText} from '../config/yaml-file.js'
 import {ToolkitError} from '../errors/errors.js'
 import {namespaceProblem, nameProblem, secretKeyProblem} from '../kube/names.js'
 import {displayText} from '../report/display.js'
@@ -222,6 +222,6 @@ export function loadSpec(path: string | undefined, cwd = process.cwd()): LoadedS
       hint: 'Check --spec, or start from the built-in spec: `secrets bootstrap --print-spec > bootstrap.yaml`.',
     })
   }
-  const text = readFileSync(file, 'utf8')
+  const text = readYamlFileText(file, {code: 'SPEC_INVALID', what: `bootstrap spec ${displayText(file)}`, hint: 'Check --spec and the file\'s permissions.'})
   return {spec: parseSpec(text, file), source: file, text}
 }

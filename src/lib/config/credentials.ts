@@ -1,6 +1,7 @@
 import {readFileSync} from 'node:fs'
 
 import {ToolkitError} from '../errors/errors.js'
+import {displayText} from '../report/display.js'
 import {SecretValue} from '../secret/secret-value.js'
 import type {RegionConfig} from './schema.js'
 
@@ -14,7 +15,8 @@ function readSecretFile(path: string, what: string, region: string): SecretValue
     return SecretValue.fromString(readFileSync(path, 'utf8').trim())
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable'
-    throw new ToolkitError('CREDENTIALS_MISSING', `region ${region}: cannot read ${what} file ${path} (${reason})`, {
+    // The file is named by its path and the system's reason only: its content is the credential.
+    throw new ToolkitError('CREDENTIALS_MISSING', `region ${region}: cannot read ${what} file ${displayText(path)} (${reason})`, {
       hint: 'Check the path and its permissions.',
     })
   }

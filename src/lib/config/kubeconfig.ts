@@ -1,6 +1,6 @@
 import {ToolkitError} from '../errors/errors.js'
 import {displayText} from '../report/display.js'
-import {parseYamlFile, yamlSyntaxError, type YamlFileErrorOptions} from './yaml-file.js'
+import {parseYamlFile, readYamlFileText, yamlSyntaxError, type YamlFileErrorOptions} from './yaml-file.js'
 
 /**
  * A kubeconfig holds tokens, passwords and client keys. Before the Kubernetes
@@ -18,6 +18,11 @@ function errorOptions(file: string): YamlFileErrorOptions {
 
 function isMapping(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** The file's text (regular files only), or a ToolkitError with its path and the system's reason. */
+export function readKubeconfigText(file: string): string {
+  return readYamlFileText(file, {...errorOptions(file), hint: 'Check KUBECONFIG / --kubeconfig (or kubernetes.kubeconfig in the configuration) and the file\'s permissions.'})
 }
 
 /** Throws a ToolkitError naming the file and what is wrong (never its text) unless the text is a kubeconfig the client can take. */

@@ -1,11 +1,11 @@
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync} from 'node:fs'
 import {resolve} from 'node:path'
 import type {z} from 'zod'
 
 import {ToolkitError} from '../errors/errors.js'
 import {displayText} from '../report/display.js'
 import {configSchema, type RegionConfig, type ToolkitConfig} from './schema.js'
-import {parseYamlFile} from './yaml-file.js'
+import {parseYamlFile, readYamlFileText} from './yaml-file.js'
 
 export const DEFAULT_CONFIG_FILE = 'secrets-toolkit.yaml'
 export const CONFIG_ENV = 'SECRETS_TOOLKIT_CONFIG'
@@ -55,6 +55,10 @@ export function parseConfig(text: string, source: string): ToolkitConfig {
   return result.data
 }
 
+function readConfigText(file: string): string {
+  return readYamlFileText(file, {code: 'CONFIG_INVALID', what: `configuration file ${displayText(file)}`, hint: 'Check the path and its permissions (see docs/configuration.md).'})
+}
+
 /**
  * Builds a one-region configuration from Vault's own variables, so that
  * single-region commands work without a file.
@@ -88,14 +92,14 @@ export function loadConfig(options: {path?: string; env?: NodeJS.ProcessEnv; cwd
     const file = resolve(cwd, explicit)
     if (!existsSync(file)) {
       const origin = options.path ? '--config' : `$${CONFIG_ENV}`
-      throw new ToolkitError('CONFIG_NOT_FOUND', `configuration file ${file} (from ${origin}) does not exist`, {
+      throw new ToolkitError('CONFIG_NOT_FOUND', `configuration file ${displayText(file)} (from ${origin}) does not exist`, {
         hint: 'Check the path, or create it from docs/configuration.md.',
       })
     }
-    return {config: parseConfig(readFileSync(file, 'utf8'), file), source: file}
+    return {config: parseConfig(readConfigText(file), file), source: file}
   }
   const local = resolve(cwd, DEFAULT_CONFIG_FILE)
-  if (existsSync(local)) return {config: parseConfig(readFileSync(local, 'utf8'), local), source: local}
+  if (existsSync(local)) return {config: parseConfig(readConfigText(local), local), source: local}
   const fromEnv = configFromVaultEnv(env)
   if (fromEnv) return {config: fromEnv, source: 'environment (VAULT_ADDR)'}
   throw new ToolkitError('CONFIG_NOT_FOUND', `no configuration: no --config, no $${CONFIG_ENV}, no ./${DEFAULT_CONFIG_FILE} and no VAULT_ADDR`, {
@@ -107,7 +111,7 @@ export function findRegion(config: ToolkitConfig, name: string): RegionConfig {
   const region = config.regions.find((candidate) => candidate.name === name)
   if (!region) {
     const known = config.regions.map((r) => r.name).join(', ')
-    throw new ToolkitError('UNKNOWN_REGION', `region "${name}" is not in the configuration (known: ${known})`, {
+    throw new ToolkitError('UNKNOWN_REGION', `region "${displayText(name)}" is not in the configuration (known: ${known})`, {
       hint: 'Use one of the configured region names with --region.',
     })
   }

@@ -1,3 +1,5 @@
+import {readFileSync, statSync} from 'node:fs'
+
 import {parseDocument, visit, type Document, type ErrorCode} from 'yaml'
 
 import {ToolkitError} from '../errors/errors.js'
@@ -102,4 +104,19 @@ function unresolvedAliasOffset(document: Document.Parsed): number | undefined {
     },
   })
   return offset
+}
+
+/**
+ * The text of a YAML file the operator named, or a ToolkitError with its
+ * path and the system's reason (never its content). Only regular files: a
+ * FIFO or device named by mistake would block or never end.
+ */
+export function readYamlFileText(path: string, options: YamlFileErrorOptions): string {
+  try {
+    if (!statSync(path).isFile()) throw new ToolkitError(options.code, `${options.what} is not a regular file`, {hint: options.hint})
+    return readFileSync(path, 'utf8')
+  } catch (error) {
+    if (error instanceof ToolkitError) throw error
+    throw new ToolkitError(options.code, `cannot read ${options.what} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`, {hint: options.hint})
+  }
 }

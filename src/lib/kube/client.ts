@@ -1,9 +1,9 @@
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync} from 'node:fs'
 import {delimiter, dirname, join} from 'node:path'
 
 import * as k8s from '@kubernetes/client-node'
 
-import {checkKubeconfigText, kubeconfigClientError} from '../config/kubeconfig.js'
+import {checkKubeconfigText, kubeconfigClientError, readKubeconfigText} from '../config/kubeconfig.js'
 import {ToolkitError} from '../errors/errors.js'
 import {SecretValue} from '../secret/secret-value.js'
 import {displayText} from '../report/display.js'
@@ -36,14 +36,7 @@ function kubeconfigFiles(explicit: string | undefined, env: NodeJS.ProcessEnv): 
  * throws is reworded (config/kubeconfig.ts).
  */
 function loadKubeconfigFile(config: k8s.KubeConfig, file: string): void {
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch (error) {
-    throw new ToolkitError('KUBECONFIG_INVALID', `cannot read kubeconfig ${displayText(file)} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`, {
-      hint: 'Check KUBECONFIG / --kubeconfig (or kubernetes.kubeconfig in the configuration).',
-    })
-  }
+  const text = readKubeconfigText(file)
   checkKubeconfigText(text, file)
   try {
     config.loadFromString(text)

@@ -1,10 +1,11 @@
-import {mkdtempSync, writeFileSync} from 'node:fs'
+import {execFileSync} from 'node:child_process'
+import {mkdirSync, mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import {parseSpec} from '../../../src/lib/bootstrap/spec.js'
+import {loadSpec, parseSpec} from '../../../src/lib/bootstrap/spec.js'
 import {checkKubeconfigText} from '../../../src/lib/config/kubeconfig.js'
-import {parseConfig} from '../../../src/lib/config/load.js'
+import {loadConfig, parseConfig} from '../../../src/lib/config/load.js'
 import {ToolkitError} from '../../../src/lib/errors/errors.js'
 import {loadKubeConfig} from '../../../src/lib/kube/client.js'
 
@@ -144,5 +145,19 @@ describe('parse errors of credential-bearing files never show the text', () => {
     expect(config.getCurrentCluster()?.server).toBe('https://k.example:6443')
     expect(config.getCurrentCluster()?.caFile).toBe(join(dir, 'ca.pem'))
     expect(config.getCurrentUser()?.token).toBe('t')
+  })
+
+  test('a FIFO or directory named as a credential-bearing file is refused by name, without blocking', () => {
+    const fifo = join(dir, 'fifo.yaml')
+    execFileSync('mkfifo', [fifo])
+    const directory = join(dir, 'a-directory.yaml')
+    mkdirSync(directory)
+    for (const path of [fifo, directory]) {
+      expect(failureOf(() => loadConfig({path, env: {}})).message).toBe(`configuration file ${path} is not a regular file`)
+      expect(failureOf(() => loadSpec(path)).message).toBe(`bootstrap spec ${path} is not a regular file`)
+      expect(failureOf(() => loadKubeConfig({kubeconfig: path})).message).toBe(`kubeconfig ${path} is not a regular file`)
+    }
+    const unreadable = failureOf(() => loadKubeConfig({kubeconfig: join(dir, 'missing.kubeconfig')}))
+    expect(unreadable.message).toBe(`cannot read kubeconfig ${join(dir, 'missing.kubeconfig')} (ENOENT)`)
   })
 })
