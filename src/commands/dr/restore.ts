@@ -44,7 +44,7 @@ interface RestoreOutput {
 type Context = RestoreContext & {snapshot: SnapshotContext}
 
 export default class DrRestore extends BaseCommand<typeof DrRestore> {
-  static override summary = 'Restore a verified Raft snapshot into a region\'s Vault: pre-flight, safety snapshot, streamed upload, and proof that the data is back.'
+  static override summary = 'Restore a verified Raft snapshot into a region\'s Vault: pre-flight, safety snapshot, streamed upload, and proof that the data is the snapshot\'s.'
 
   static override description = `Stages, each shown as it runs:
   1. verify the snapshot (the \`dr verify\` check) — nothing is sent to any server before it passes;
@@ -53,9 +53,9 @@ export default class DrRestore extends BaseCommand<typeof DrRestore> {
   4. safety snapshot of the target's current state, checked like \`dr snapshot\` and read back from disk (unless --no-safety-snapshot);
   5. upload the snapshot as a stream (POST /v1/sys/storage/raft/snapshot, or snapshot-force), with progress;
   6. wait until the server is healthy again, or report that it is sealed and needs the snapshot's unseal keys;
-  7. post-restore checks: the key count of every mount matches the manifest, and with --compare-region the other region agrees key by key.
+  7. post-restore checks that the data is the snapshot's, not merely a healthy server: the Raft applied index is past the snapshot's (and the index before the upload), every key's current version (number, created and deletion time: recorded by \`dr snapshot\`, never a value) is the one the manifest records, the key count of every mount matches, and with --compare-region the other region agrees key by key. A server that answered the upload and then lost it (crash, restart, auto-unseal) is "not confirmed".
 
-Exit codes: 0 restored and every check passed; 1 restored but not confirmed (sealed, counts differ, regions differ: see the report); 2 error or refusal, with nothing changed unless the message says otherwise.`
+Exit codes: 0 restored and the data confirmed to be the snapshot's; 1 the restore ran but is not confirmed (sealed, data differs from the snapshot, a manifest without key versions and no --compare-region, regions differ: see the report and docs/runbooks/dr-restore.md); 2 error or refusal, with nothing changed unless the message says the upload started.`
 
   static override examples = [
     {description: 'See the plan without changing anything', command: '<%= config.bin %> <%= command.id %> /backups/vault/20250131T021500.000Z-region1.snap --region region1 --dry-run'},
@@ -78,7 +78,7 @@ Exit codes: 0 restored and every check passed; 1 restored but not confirmed (sea
     'encrypt-to': Flags.string({description: 'age recipient to encrypt the safety snapshot to; repeatable', multiple: true, default: []}),
     'compare-region': Flags.string({description: 'after the restore, compare the restored region key by key with this region (as `secrets verify regions`)'}),
     'wait-timeout': Flags.integer({description: 'seconds to wait for the server to apply the snapshot and be healthy after the upload', default: 300, min: 1}),
-    'check-only': Flags.boolean({description: 'do not restore: only wait for health and run the post-restore checks against the snapshot\'s manifest', default: false}),
+    'check-only': Flags.boolean({description: 'do not restore: only wait for health and run the post-restore checks (Raft index, key versions, key counts) against the snapshot\'s manifest', default: false}),
     'dry-run': Flags.boolean({description: 'verify, pre-flight and show the plan; change nothing', default: false}),
     yes: Flags.boolean({char: 'y', description: 'do not ask for confirmation (required without a TTY)', default: false}),
   }

@@ -22,7 +22,7 @@ export default class DrSnapshot extends BaseCommand<typeof DrSnapshot> {
 
   static override description = `Streams GET /v1/sys/storage/raft/snapshot to a hidden temporary file in --out, hashing it (SHA-256) and checking it as it arrives: a gzip'd tar holding exactly meta.json, state.bin, SHA256SUMS (and SHA256SUMS.sealed), whose sums match. Only then is it renamed into place, never over an existing file. An empty, truncated or malformed snapshot is an error (exit 2) and nothing is kept.
 
-Beside it, <name>.json records the archive's SHA-256 and size, the Raft index/term/id, the region, server version, cluster name and id, seal type, time taken and the number of keys in each KV v2 mount (when the token may list them). Names start with the UTC time, so they sort oldest first: 20250131T021500.000Z-region1.snap.
+Beside it, <name>.json records the archive's SHA-256 and size, the Raft index/term/id, the region, server version, cluster name and id, seal type, time taken, the number of keys in each KV v2 mount and, per key, a digest of its current version's metadata (version number, created and deletion time, destroyed; key names hashed; never a value or anything derived from one), read before and after the download when the token may list and read metadata. \`dr restore\` compares those digests to prove the restored server holds the snapshot's data. Names start with the UTC time, so they sort oldest first: 20250131T021500.000Z-region1.snap.
 
 --encrypt-to encrypts on the fly with age (the manifest lists the recipients; restore needs --identity). --keep/--keep-within prune this region's older snapshots in --out after a successful save (safety snapshots taken by \`dr restore\` are never pruned).
 
@@ -40,7 +40,7 @@ Exit codes: 0 saved and verified, 2 error (nothing kept).`
     'encrypt-to': Flags.string({description: 'age recipient (age1…) to encrypt the archive to; repeatable', multiple: true, default: []}),
     keep: Flags.integer({description: 'after saving, keep only the newest N snapshots of this region in --out', min: 1}),
     'keep-within': Flags.string({description: 'after saving, keep every snapshot of this region taken within this long of the newest (e.g. 36h, 7d, 2w)'}),
-    'key-counts': Flags.boolean({description: 'count the keys of every KV v2 mount for the manifest (--no-key-counts to skip on huge Vaults)', default: true, allowNo: true}),
+    'key-counts': Flags.boolean({description: 'count the keys of every KV v2 mount and record their version digests for the manifest (--no-key-counts to skip on huge Vaults: a restore of the snapshot then cannot confirm its data without --compare-region)', default: true, allowNo: true}),
   }
 
   public async run(): Promise<SnapshotOutput> {

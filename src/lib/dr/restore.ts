@@ -331,7 +331,8 @@ export async function stageUpload(ctx: RestoreContext, update: (text: string) =>
     const safety = ctx.snapshot?.archiveFile ? ` The safety snapshot is ${displayText(ctx.snapshot.archiveFile)}.` : ''
     const reason = isToolkitError(error) ? error.message : (error as Error).message
     throw new ToolkitError('RESTORE_FAILED', `region ${options.region}: the restore upload to ${endpoint} failed after ${formatBytes(sent)}: ${reason}`, {
-      hint: `Check \`vault status\` and the server log before anything else.${safety}`,
+      // The server may have received all of it and applied it, or not: only the post-restore checks can tell.
+      hint: `The server may or may not have applied the snapshot: check \`vault status\` and the server log, then run \`${checkOnlyCommand(ctx)}\` (exit 0: it was applied).${safety}`,
       exitCode: ExitCode.Error,
       cause: error,
     })
