@@ -26,13 +26,25 @@ export function formatIssuePath(path: readonly PropertyKey[]): string {
   return out || '(root)'
 }
 
+// What a mistyped field name looks like (`adress`, `secretId`, `token-file`); a
+// credential has digits, symbols or random case, and is not repeated.
+const FIELD_LIKE = /^(?:[a-z]+(?:[A-Z][a-z]+)*|[a-z]+(?:[-_][a-z]+)*)$/
+
+/** An unknown key as it may be shown: a field-like name, or only its length (a token pasted as `{hvs.…}` becomes a key). */
+function describeUnknownKey(key: string): string {
+  return key.length <= 32 && FIELD_LIKE.test(key) ? `"${key}"` : `(a key of ${key.length} characters, not shown: it may be a credential)`
+}
+
 /**
  * One line per problem: where (`regions[0].vault.address`) and what. Only
  * zod's message is used, never the rejected input (a pasted token would be
- * it); keys named in the file are escaped for the terminal.
+ * it); unknown keys are named only when they look like field names.
  */
 export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
-  return issues.map((issue) => displayText(`${formatIssuePath(issue.path)}: ${issue.message}`))
+  return issues.map((issue) => {
+    const message = issue.code === 'unrecognized_keys' ? `Unrecognized key${issue.keys.length === 1 ? '' : 's'}: ${issue.keys.map(describeUnknownKey).join(', ')}` : issue.message
+    return displayText(`${formatIssuePath(issue.path)}: ${message}`)
+  })
 }
 
 /**

@@ -160,4 +160,17 @@ describe('parse errors of credential-bearing files never show the text', () => {
     const unreadable = failureOf(() => loadKubeConfig({kubeconfig: join(dir, 'missing.kubeconfig')}))
     expect(unreadable.message).toBe(`cannot read kubeconfig ${join(dir, 'missing.kubeconfig')} (ENOENT)`)
   })
+
+  test('a value pasted where a key goes is not named back (unknown keys shown only when they look like field names)', () => {
+    const pasted = [`hvs.${CANARY}`, `ghp_${CANARY}0000000000000000000000`, `${CANARY}`, 'AbCdEfGhIjKlMnOpQrStUvWxYz']
+    for (const key of pasted) {
+      const config = failureOf(() => parseConfig(`regions:\n  - name: region1\n    clusterSecretStore: s\n    vault: {address: "https://vault.example.com", ${key}}\n`, 'cfg.yaml'))
+      expect(config.message).toContain(`regions[0].vault: Unrecognized key: (a key of ${key.length} characters, not shown: it may be a credential)`)
+      expect(config.message).not.toContain(key)
+      const spec = failureOf(() => parseSpec(`secrets:\n  - {namespace: a, name: b, keys: [{key: k}], ${key}}\n`, 'spec.yaml'))
+      expect(spec.message).not.toContain(key)
+    }
+    const typo = failureOf(() => parseConfig('regions:\n  - name: region1\n    clusterSecretStore: s\n    vault: {adress: "https://vault.example.com", token-file: x, secretId: y}\n', 'cfg.yaml'))
+    expect(typo.message).toContain('regions[0].vault: Unrecognized keys: "adress", "token-file", "secretId"')
+  })
 })
