@@ -84,7 +84,12 @@ export interface InitVaultResult {
  * password in the address never reaches the terminal beside the keys.
  */
 export function describeRegionVault(region: Pick<RegionConfig, 'name' | 'vault'>): string {
-  return `region ${displayText(region.name)} (${redactUrl(region.vault.address)})`
+  return `region ${displayText(region.name)} (${displayVaultAddress(region.vault.address)})`
+}
+
+/** redactUrl writes a bare origin with a trailing slash; the address is shown as configured, as VaultHttp.displayAddress does. */
+function displayVaultAddress(address: string): string {
+  return redactUrl(address).replace(/\/$/, '')
 }
 
 /**
@@ -99,7 +104,7 @@ export async function initializeVault(
   io: InitVaultIo,
   options: {activeTimeoutMs?: number} = {},
 ): Promise<InitVaultResult> {
-  const address = redactUrl(region.vault.address)
+  const address = displayVaultAddress(region.vault.address)
   const where = describeRegionVault(region)
   const health = await sys.health()
   if (health.initialized) {

@@ -71,6 +71,6 @@ describe('--init-vault names the region by its address without credentials', () 
       expect(shown).toMatch(/^region region1 \(https?:\/\/(\*\*\*@)?(vault\.example\.com|127\.0\.0\.1)/)
       expect(shown).not.toContain(CANARY)
     }
-    expect(describeRegionVault({name: 'region1', vault: {address: 'https://vault.example.com:8200'} as RegionConfig['vault']})).toBe('region region1 (https://vault.example.com:8200/)')
+    expect(describeRegionVault({name: 'region1', vault: {address: 'https://vault.example.com:8200'} as RegionConfig['vault']})).toBe('region region1 (https://vault.example.com:8200)')
   })
 })
