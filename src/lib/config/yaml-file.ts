@@ -96,13 +96,17 @@ export function parseYamlFile(text: string, options: YamlFileErrorOptions): unkn
 
 function unresolvedAliasOffset(document: Document.Parsed): number | undefined {
   let offset: number | undefined
-  visit(document, {
-    Alias(_key, alias) {
-      if (alias.resolve(document) !== undefined) return undefined
-      offset = alias.range?.[0]
-      return visit.BREAK
-    },
-  })
+  try {
+    visit(document, {
+      Alias(_key, alias) {
+        if (alias.resolve(document) !== undefined) return undefined
+        offset = alias.range?.[0]
+        return visit.BREAK
+      },
+    })
+  } catch {
+    // A tree too deep to walk: the caller reports the problem without a position.
+  }
   return offset
 }
 
