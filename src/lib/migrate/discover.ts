@@ -19,6 +19,8 @@ export interface FoundSopsFile {
   /** Relative to the working directory: what reports and labels show (escape it with displayText before printing). */
   displayPath: string
   format: SopsFormat
+  /** Bytes when it was read: the plan keeps the bytes in flight bounded by it. */
+  size: number
 }
 
 /** A file that carries sops' marks but cannot be read as a SOPS file (too large): a per-file error of the plan. */
@@ -123,7 +125,7 @@ export async function discoverSopsFiles(paths: string[], options: {cwd?: string}
     }
     result.filesRead += 1
     const detected = detectSops(content)
-    if (detected) result.sopsFiles.push({path, displayPath, format: detected.format})
+    if (detected) result.sopsFiles.push({path, displayPath, format: detected.format, size: content.length})
   }
 
   const walk = async (directory: string, scopes: IgnoreScope[]): Promise<void> => {

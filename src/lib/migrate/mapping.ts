@@ -268,7 +268,7 @@ export function mapSopsFile(decrypted: DecryptedSops, options: MappingOptions): 
   // The path goes into labels, annotations and the `# Generated … from <path>` comment of manifests
   // committed to Git: a newline there would let a file name add YAML of its own.
   if (hasControlCharacters(decrypted.path)) {
-    throw new MappingError(displayText(decrypted.path), 'its path holds control characters (shown escaped), which cannot be written into manifests and comments safely', 'Rename the file (or the directories above it) to a name without control characters.')
+    throw new MappingError(decrypted.path, 'its path holds control characters (shown escaped), which cannot be written into manifests and comments safely', 'Rename the file (or the directories above it) to a name without control characters.')
   }
   const manifests = decrypted.format === 'yaml' || decrypted.format === 'json' ? decrypted.documents.map((document, index) => [document, index] as const).filter(([document]) => isSecretManifest(document)) : []
   let planned: PlannedSecret[]

@@ -5,6 +5,7 @@ import {isToolkitError, ToolkitError} from '../errors/errors.js'
 import {buildPushSecret, remoteKeyFor, templateIsPerKey, type PushSecretOptions} from '../eso/push-secret.js'
 import {displayText} from '../report/display.js'
 import {decryptSops, resolveEngine, type DecryptOptions} from '../sops/decrypt.js'
+import {MAX_SOPS_FILE_BYTES} from '../sops/detect.js'
 import {discoverSopsFiles, type Discovery} from './discover.js'
 import {findCollisions, mapSopsFile, MIGRATED_FROM_LABEL, type MappingOptions, type PlannedSecret} from './mapping.js'
 
@@ -63,6 +64,39 @@ export function remoteTargets(spec: {namespace: string; name: string; data: Map<
 }
 
 /**
+ * Parsing a file costs several times its size: concurrent decryptions of
+ * large files start only while the bytes in flight fit the budget (one file
+ * always may), so memory follows the largest file, not the file count.
+ */
+class ByteBudget {
+  #inFlight = 0
+  readonly #waiting: {bytes: number; start: () => void}[] = []
+
+  constructor(readonly budget: number) {}
+
+  acquire(bytes: number): Promise<void> {
+    if (this.#fits(bytes)) {
+      this.#inFlight += bytes
+      return Promise.resolve()
+    }
+    return new Promise((start) => this.#waiting.push({bytes, start}))
+  }
+
+  release(bytes: number): void {
+    this.#inFlight -= bytes
+    while (this.#waiting.length > 0 && this.#fits(this.#waiting[0].bytes)) {
+      const next = this.#waiting.shift()!
+      this.#inFlight += next.bytes
+      next.start()
+    }
+  }
+
+  #fits(bytes: number): boolean {
+    return this.#inFlight === 0 || this.#inFlight + bytes <= this.budget
+  }
+}
+
+/**
  * One file's error as a failure of that file (its message with control
  * characters escaped: it names the file, whose name is untrusted), or
  * undefined for an error that is a bug. A call stack exhausted by a hostile
@@ -83,6 +117,7 @@ export async function buildMigrationPlan(options: PlanOptions): Promise<Migratio
   const discovery = await discoverSopsFiles(options.paths, {cwd: options.cwd})
   const engine = resolveEngine(options.decrypt)
   const limit = pLimit(engine.engine === 'sops' ? options.concurrency : Math.max(1, Math.min(options.concurrency, 4)))
+  const bytesInFlight = new ByteBudget(MAX_SOPS_FILE_BYTES)
   // Files with sops' marks that cannot be read as SOPS files (too large) fail like any other bad file.
   const failures: FileFailure[] = discovery.refused.map((file) => ({source: file.displayPath, code: file.code, message: displayText(file.message)}))
   const total = discovery.sopsFiles.length + discovery.refused.length
@@ -92,7 +127,13 @@ export async function buildMigrationPlan(options: PlanOptions): Promise<Migratio
       limit(async (): Promise<PlannedSecret[]> => {
         try {
           // Read again here rather than kept from discovery: only the files in flight are in memory.
-          const decrypted = await decryptSops(file.path, {...options.decrypt, engine: engine.engine})
+          await bytesInFlight.acquire(file.size)
+          let decrypted
+          try {
+            decrypted = await decryptSops(file.path, {...options.decrypt, engine: engine.engine, format: file.format})
+          } finally {
+            bytesInFlight.release(file.size)
+          }
           decrypted.path = file.displayPath
           return mapSopsFile(decrypted, options.mapping)
         } catch (error) {

@@ -40,7 +40,7 @@ export async function decryptSops(path: string, options: DecryptOptions = {}): P
   const content = options.content ?? (await readSopsFile(path))
   if (content.length > MAX_SOPS_FILE_BYTES) throw fileProblem(path, new FileReadProblem('too-large', `is ${content.length} bytes, over the ${MAX_SOPS_FILE_BYTES / 1024 / 1024} MiB limit for a SOPS file`))
   try {
-    return await decryptContent(path, content, {engine, sopsBinary, ageKeys, env, ignoreMac})
+    return await decryptContent(path, content, {engine, sopsBinary, ageKeys, env, ignoreMac, format: options.format})
   } catch (error) {
     // Every parser of a nested format recurses; a hostile nesting depth must fail this file only, by name.
     if (error instanceof RangeError) {
@@ -72,9 +72,9 @@ function fileProblem(path: string, problem: FileReadProblem): SopsError {
   }
 }
 
-async function decryptContent(path: string, content: Buffer, options: {engine: 'sops' | 'builtin'; sopsBinary?: string; ageKeys: string[]; env: NodeJS.ProcessEnv; ignoreMac: boolean}): Promise<DecryptedSops> {
+async function decryptContent(path: string, content: Buffer, options: {engine: 'sops' | 'builtin'; sopsBinary?: string; ageKeys: string[]; env: NodeJS.ProcessEnv; ignoreMac: boolean; format?: SopsFormat}): Promise<DecryptedSops> {
   const {engine, sopsBinary, ageKeys, env, ignoreMac} = options
-  const detected = detectSops(content)?.format
+  const detected = options.format ?? detectSops(content)?.format
   if (engine === 'sops') {
     // An unrecognised file still goes to sops, which says what is wrong with it.
     const format = detected ?? formatFromExtension(path)

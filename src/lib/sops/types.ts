@@ -13,6 +13,8 @@ export interface DecryptOptions {
   env?: NodeJS.ProcessEnv
   /** Already-read file bytes (avoids a second read); the path still names the file in errors. */
   content?: Buffer
+  /** The format detection already found for this file (skips a second parse of it for detection). */
+  format?: SopsFormat
 }
 
 /** A decrypted document: every scalar leaf is a SecretValue tagged with its JSON type. */
