@@ -7,6 +7,7 @@
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import http from 'node:http'
 import {join} from 'node:path'
+import {isDeepStrictEqual} from 'node:util'
 
 import {SecretValue} from '../../../src/lib/secret/secret-value.js'
 import {startVaultServer, type VaultServerHandle} from '../../helpers/vault-server.js'
@@ -40,25 +41,33 @@ async function crashAfterUploadProxy(server: VaultServerHandle) {
   const upstream = new URL(server.address)
   let restarting: Promise<void> | undefined
   let uploads = 0
+  // 'swallow': the upload never reaches the server (deterministic: it cannot have applied it).
+  // 'forward': the server gets the upload and answers; it is killed the moment its answer arrives (it may or may not have applied it).
+  let mode: 'swallow' | 'forward' = 'swallow'
+  const crash = () => {
+    uploads++
+    process.kill(-server.pid!, 'SIGKILL')
+    restarting = server.restart().finally(() => {
+      restarting = undefined
+    })
+  }
   const proxy = http.createServer((request, response) => {
     if (restarting) {
       request.resume()
       response.socket?.destroy()
       return
     }
-    if (request.method === 'POST' && /^\/v1\/sys\/storage\/raft\/snapshot(-force)?$/.test(request.url ?? '')) {
+    const upload = request.method === 'POST' && /^\/v1\/sys\/storage\/raft\/snapshot(-force)?$/.test(request.url ?? '')
+    if (upload && mode === 'swallow') {
       request.resume()
       request.on('end', () => {
-        uploads++
-        process.kill(-server.pid!, 'SIGKILL')
-        restarting = server.restart().finally(() => {
-          restarting = undefined
-        })
+        crash()
         response.writeHead(204).end()
       })
       return
     }
     const forward = http.request({host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers: request.headers}, (answer) => {
+      if (upload) crash()
       response.writeHead(answer.statusCode ?? 502, answer.headers)
       answer.pipe(response)
     })
@@ -70,6 +79,9 @@ async function crashAfterUploadProxy(server: VaultServerHandle) {
   return {
     address: `http://127.0.0.1:${port}`,
     uploads: () => uploads,
+    mode: (next: 'swallow' | 'forward') => {
+      mode = next
+    },
     settled: async () => {
       await restarting
     },
@@ -137,6 +149,23 @@ describe('dr restore proves the data is the snapshot\'s', () => {
     await proxy.settled()
     expect(human.stdout).toContain('NOT CONFIRMED')
     expect(human.stdout).not.toContain('RESTORED:')
+  })
+
+  test('killed the moment it answered a forwarded upload: the exit code says what the server really holds', async () => {
+    await proxy.settled()
+    const kv = store('truth', server.address, server.token!)
+    await kv.write('team/a', new Map([['value', SecretValue.fromString(secret('a-after'))]]))
+    proxy.mode('forward')
+    try {
+      const result = await cli(['dr', 'restore', snapshotFile, '--region', 'crashing', '--yes', '--no-safety-snapshot', '--json'], env, config)
+      await proxy.settled()
+      expect(leaked(`${result.stdout}${result.stderr}`, canaries)).toEqual([])
+      const holdsSnapshot = isDeepStrictEqual(await readAll(store('truth', server.address, server.token!)), original)
+      // Whether the server applied the snapshot before it died is a race; the report must not be.
+      expect({holdsSnapshot, code: result.code}).toEqual({holdsSnapshot, code: holdsSnapshot ? 0 : 1})
+    } finally {
+      proxy.mode('swallow')
+    }
   })
 
   test('a real restore of the same change passes the Raft index and key-version checks: exit 0', async () => {
