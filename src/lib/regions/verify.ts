@@ -120,11 +120,12 @@ function keyConcurrency(context: VerifyContext): number {
 async function requireRegionActive(region: RegionConfig, deadline: Deadline | undefined): Promise<void> {
   const http = new VaultHttp(region.name, region.vault, {retry: {attempts: 1, baseDelayMs: 0, maxDelayMs: 0}, deadline})
   try {
-    // A reset connection or a proxy's error page is retried within the retry budget; a timeout is not: a server
-    // that accepts and does not answer is frozen, and the operator hears of it after one request timeout.
+    // A reset connection or a proxy's error page is retried within the retry budget. A timeout is not (a server
+    // that accepts and does not answer is frozen: the operator hears of it after one request timeout), nor a
+    // refused connection (nothing listens there: saying so at once beats a minute of retries).
     await withRetry(
       () => new VaultSys(http).requireActive(),
-      (error) => error instanceof StoreRequestError && error.retryable && error.kind !== 'timeout',
+      (error) => error instanceof StoreRequestError && error.retryable && error.kind !== 'timeout' && error.networkCode !== 'ECONNREFUSED',
       {...DEFAULT_RETRY, budgetMs: region.vault.retryBudgetMs},
       {deadline},
     )

@@ -11,7 +11,7 @@ import {applyRepair} from '../../../src/lib/regions/repair.js'
 import type {RegionVault} from '../../../src/lib/vault/connect.js'
 import {PROJECT_ROOT} from '../../helpers/binaries.js'
 import {startVaultServer, type VaultServerHandle} from '../../helpers/vault-server.js'
-import {canary, CLI, connectAll, data, expectNoCanary, report, runVerify, seed, writeConfig} from './helpers.js'
+import {canary, cliPath, connectAll, data, expectNoCanary, report, runVerify, seed, writeConfig} from './helpers.js'
 
 let east: VaultServerHandle
 let west: VaultServerHandle
@@ -110,7 +110,7 @@ describe('repair racing a concurrent writer', () => {
     await source.store.write('race-cli/k', data({password: `${secret}-a`}))
     await target.store.write('race-cli/k', data({password: `${secret}-b`}))
     // `script` gives the CLI a pseudo-terminal, so it stops at the confirmation prompt: the window between plan and apply.
-    const command = [process.execPath, CLI, 'verify', 'regions', '--config', cli.config, '--path', 'race-cli', '--repair', '--from', 'east'].map((arg) => `'${arg}'`).join(' ')
+    const command = [process.execPath, cliPath(), 'verify', 'regions', '--config', cli.config, '--path', 'race-cli', '--repair', '--from', 'east'].map((arg) => `'${arg}'`).join(' ')
     const child = spawn('script', ['-qfec', command, '/dev/null'], {env: {...process.env, ...cli.env}, stdio: ['pipe', 'pipe', 'pipe']})
     let output = ''
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')))

@@ -4,7 +4,7 @@
 import {execFile} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {writeFileSync} from 'node:fs'
-import {join, resolve} from 'node:path'
+import {join} from 'node:path'
 
 import {stringify} from 'yaml'
 
@@ -16,9 +16,13 @@ import {SecretValue} from '../../../src/lib/secret/secret-value.js'
 import {connectRegion, type RegionVault} from '../../../src/lib/vault/connect.js'
 import {encodeKeyPath} from '../../../src/lib/vault/vault-kv-store.js'
 import {PROJECT_ROOT} from '../../helpers/binaries.js'
+import {builtCli} from '../../helpers/cli.js'
 import type {VaultServerHandle} from '../../helpers/vault-server.js'
 
-export const CLI = resolve(PROJECT_ROOT, 'bin/run.js')
+/** The frozen copy of the built CLI (test/helpers/cli.ts): a concurrent `npm run build` cannot pull it away mid-test. */
+export function cliPath(): string {
+  return builtCli()
+}
 
 export interface CliRun {
   code: number
@@ -31,7 +35,7 @@ export function runVerify(args: string[], options: {config: string; env: Record<
   return new Promise((resolvePromise) => {
     execFile(
       process.execPath,
-      [CLI, 'verify', 'regions', '--config', options.config, ...args],
+      [cliPath(), 'verify', 'regions', '--config', options.config, ...args],
       {env: {...process.env, ...options.env, NO_COLOR: '1'}, timeout: options.timeoutMs ?? 240_000, maxBuffer: 64 * 1024 * 1024, cwd: PROJECT_ROOT},
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0
