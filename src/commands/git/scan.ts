@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../lib/cli/base-command.js'
 import {loadKnownValues, type ValueSourceName} from '../../lib/git/known-values.js'
-import {assertCompleteRepository} from '../../lib/git/repository-checks.js'
+import {assertWholeHistory} from '../../lib/git/repository-checks.js'
 import {renderScanReport} from '../../lib/git/render.js'
 import {scanRepository, type ScanReport} from '../../lib/git/scan.js'
 import {sopsDetector} from '../../lib/git/sops-adapter.js'
@@ -45,7 +45,7 @@ Exit codes: 0 clean, 1 findings (including blobs that cannot be checked), 2 erro
     const {args} = await this.parse(GitScan)
     const detector = sopsDetector()
     const sources = this.flags['values-from'] as ValueSourceName[]
-    await assertCompleteRepository(args.repo, 'the scan')
+    await assertWholeHistory(args.repo, 'the scan')
     const {patterns, warnings} = await loadKnownValues({
       repo: args.repo,
       sources,

@@ -22,7 +22,7 @@ import {
 } from '../../lib/git/scrub.js'
 import {sopsDetector} from '../../lib/git/sops-adapter.js'
 import {MIN_VALUE_BYTES} from '../../lib/git/value-patterns.js'
-import {assertCompleteRepository} from '../../lib/git/repository-checks.js'
+import {assertWholeHistory} from '../../lib/git/repository-checks.js'
 import {displayText} from '../../lib/report/display.js'
 import type {PreflightCheck} from '../../lib/git/preflight.js'
 
@@ -77,7 +77,7 @@ Refused (exit 2) before anything changes, --force or not: a shallow clone (git f
       this.error('--replace-values needs --values-from sops and/or --values-from vault', {exit: 2})
     }
     const detector = sopsDetector()
-    await assertCompleteRepository(args.repo, 'scrub')
+    await assertWholeHistory(args.repo, 'scrub')
     const {patterns, warnings} = await loadKnownValues({
       repo: args.repo,
       sources: flags['values-from'] as ValueSourceName[],

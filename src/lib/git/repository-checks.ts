@@ -86,6 +86,12 @@ export async function missingObjects(repo: string): Promise<{ok: boolean; missin
  * partial, or with missing objects. `what` names the command for the message.
  */
 export async function assertCompleteRepository(repo: string, what: string): Promise<void> {
+  await assertWholeHistory(repo, what)
+  assertConnected(repo, what, await missingObjects(repo))
+}
+
+/** The quick part of assertCompleteRepository: a repository, neither shallow nor partial (no object walk). */
+export async function assertWholeHistory(repo: string, what: string): Promise<void> {
   await assertGitRepository(repo)
   const shown = displayText(repo)
   if (await isShallow(repo)) {
@@ -99,7 +105,11 @@ export async function assertCompleteRepository(repo: string, what: string): Prom
       hint: 'Clone it in full, without --filter: git clone --mirror <url>.',
     })
   }
-  const connectivity = await missingObjects(repo)
+}
+
+/** Throws the missing-objects refusal for a failed missingObjects() answer. */
+export function assertConnected(repo: string, what: string, connectivity: {ok: boolean; missing: string[]}): void {
+  const shown = displayText(repo)
   if (!connectivity.ok) {
     const detail = connectivity.missing.length > 0 ? `missing: ${connectivity.missing.join(', ')}` : 'git fsck --connectivity-only reports errors'
     throw new ToolkitError('MISSING_OBJECTS', `${shown} is missing objects that its refs or reflogs reach (${detail}), so ${what} cannot read all of its history`, {

@@ -4,7 +4,7 @@ import {AhoCorasick} from './aho-corasick.js'
 import {MAX_IN_MEMORY_OBJECT, readAllObjects, type GitObjectType, type ObjectSink} from './cat-file.js'
 import {displayPath, indexHistory, type BlobReferences, type PathKey} from './history-index.js'
 import {lfsObjectPath, lfsObjectPresent, lfsObjectsDirectory, MAX_POINTER_SIZE, parseLfsPointer, readLfsObject, type LfsPointer} from './lfs.js'
-import {assertCompleteRepository} from './repository-checks.js'
+import {assertConnected, assertWholeHistory, missingObjects} from './repository-checks.js'
 import type {PatternSet, ValueForm} from './value-patterns.js'
 
 /** The SOPS knowledge scan needs; the real one is src/lib/sops/detect.ts (wired in by the command). */
@@ -89,8 +89,10 @@ export interface ScanOptions {
   detector: SopsDetector
   patterns?: PatternSet
   onProgress?: (message: string) => void
-  /** The caller already ran assertCompleteRepository (shallow, partial, missing objects) on this repository. */
+  /** The caller already checked that this is a Git repository, neither shallow nor partial (assertWholeHistory). */
   repositoryChecked?: boolean
+  /** The caller already checked that no object is missing (assertCompleteRepository); otherwise it runs beside the read. */
+  connectivityChecked?: boolean
   /** Objects larger than this are streamed, never held whole (tests lower it). */
   maxInMemory?: number
 }
@@ -181,16 +183,19 @@ class Inspector {
  * The integrity check shared by `git scan` and `git scrub` (before: the plan;
  * after: the proof). Reads every object once; values are matched in memory
  * and only pattern names leave this function. Refuses (exit 2) a repository
- * whose objects are not all present: shallow, partial, or damaged.
+ * whose objects are not all present: shallow, partial, or damaged (the
+ * connectivity check runs beside the read).
  */
 export async function scanRepository(repo: string, options: ScanOptions): Promise<ScanResult> {
   const started = Date.now()
-  if (!options.repositoryChecked) await assertCompleteRepository(repo, 'the scan')
+  if (!options.repositoryChecked) await assertWholeHistory(repo, 'the scan')
+  // The object walk of the connectivity check runs beside the read (its own git process, another core).
+  const connectivity = options.connectivityChecked ? undefined : missingObjects(repo)
   const {detector, patterns} = options
   const matcher = patterns?.matcher
   const maxInMemory = options.maxInMemory ?? MAX_IN_MEMORY_OBJECT
   const inspector = new Inspector(detector, matcher)
-  const stats = await readAllObjects(
+  const reading = readAllObjects(
     repo,
     {
       wants: (type: GitObjectType) => type === 'blob' || (matcher !== undefined && (type === 'commit' || type === 'tag')),
@@ -199,6 +204,12 @@ export async function scanRepository(repo: string, options: ScanOptions): Promis
     },
     {maxInMemory},
   )
+  const [read, connected] = await Promise.allSettled([reading, connectivity])
+  // Missing objects explain a failed read better than cat-file's own message does.
+  if (connected.status === 'fulfilled' && connected.value) assertConnected(repo, 'the scan', connected.value)
+  if (read.status === 'rejected') throw read.reason
+  if (connected.status === 'rejected') throw connected.reason
+  const stats = read.value
   const warnings: string[] = []
   let lfsDirectory: string | undefined
   let lfsObjects = 0

@@ -126,7 +126,7 @@ export async function stagePreflight(ctx: ScrubContext): Promise<void> {
 
 /** Stage 2: scan, and turn the findings into what the rewrite will remove. `--dry-run` stops after this. */
 export async function stagePlan(ctx: ScrubContext): Promise<void> {
-  ctx.before = await scanRepository(ctx.repo, {detector: ctx.options.detector, patterns: ctx.options.patterns, repositoryChecked: true})
+  ctx.before = await scanRepository(ctx.repo, {detector: ctx.options.detector, patterns: ctx.options.patterns, repositoryChecked: true, connectivityChecked: true})
   const missingLfs = ctx.before.report.uncheckedBlobs.filter((blob) => blob.reason === 'lfs-object-missing')
   if (missingLfs.length > 0) {
     throw new ToolkitError('LFS_OBJECTS_MISSING', `${missingLfs.length} Git LFS objects are not in ${displayText(ctx.repo)} (e.g. ${missingLfs[0].lfsObject} at ${displayText(missingLfs[0].paths[0] ?? missingLfs[0].blob)}), so nobody can tell whether they hold SOPS files or values`, {
