@@ -4,7 +4,7 @@
 // what to do — before anything is built. Every case runs against a temporary
 // cache and vendor directory, so nothing here builds or touches the real cache.
 import {spawnSync} from 'node:child_process'
-import {chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 
@@ -65,20 +65,47 @@ describe('scripts/test-env/binaries.sh', () => {
     expect(run(['ensure', 'flux-kustomize-controller'], {FLUX_KUSTOMIZE_CONTROLLER_BIN: '/opt/flux/kc'}).stdout).toBe('flux-kustomize-controller=/opt/flux/kc\n')
   })
 
-  test('a failed build exits non-zero and reports no binary, instead of "provided"', () => {
-    // A stand-in for Go whose build fails: the real module download and compiler are not what is tested here.
+  /**
+   * A stand-in for Go whose build fails after recording its arguments: the
+   * real module download and compiler are not what these tests are about.
+   */
+  function failingGo(): {path: string; buildArgs: () => string} {
     const fakeModule = join(scratch, 'module')
     mkdirSync(join(fakeModule, 'config', 'crd', 'bases'), {recursive: true})
     writeFileSync(join(fakeModule, 'go.mod'), 'module example.invalid/controller\n')
     writeFileSync(join(fakeModule, 'config', 'crd', 'bases', 'crd.yaml'), 'kind: CustomResourceDefinition\n')
     const fakeGo = join(scratch, 'fake-go')
+    const record = join(scratch, 'go-build-args')
     mkdirSync(fakeGo)
     writeFileSync(
       join(fakeGo, 'go'),
-      ['#!/bin/sh', 'case "$1 $2" in', '  "env GOVERSION") echo go1.26.8 ;;', `  "mod download") printf '{\\n\\t"Dir": "%s",\\n}\\n' '${fakeModule}' ;;`, '  "mod edit") ;;', '  build*) echo "compile error" >&2; exit 1 ;;', 'esac', ''].join('\n'),
+      [
+        '#!/bin/sh',
+        'case "$1 $2" in',
+        '  "env GOVERSION") echo go1.26.8 ;;',
+        `  "mod download") printf '{\\n\\t"Dir": "%s",\\n}\\n' '${fakeModule}' ;;`,
+        '  "mod edit") ;;',
+        `  build*) echo "$@" > '${record}'; echo "compile error" >&2; exit 1 ;;`,
+        'esac',
+        '',
+      ].join('\n'),
     )
     chmodSync(join(fakeGo, 'go'), 0o755)
-    const result = run(['ensure', 'flux-kustomize-controller'], {PATH: `${fakeGo}:${process.env.PATH ?? ''}`})
+    return {path: `${fakeGo}:${process.env.PATH ?? ''}`, buildArgs: () => readFileSync(record, 'utf8')}
+  }
+
+  test('ESO v2.9.0 is built from the vendored archive with the Vault provider compiled in (its build tag)', () => {
+    // The real archive: the integration tests need it anyway (ESO v2.9.0 is their default).
+    const go = failingGo()
+    const v2 = run(['ensure', 'eso'], {PATH: go.path, TEST_ESO_VERSION: 'v2.9.0', SECRETS_TOOLKIT_VENDOR_SRC: resolve(PROJECT_ROOT, '../shared/vendor-src')})
+    expect(v2.status).not.toBe(0)
+    expect(go.buildArgs()).toMatch(/(^| )-tags vault( |$)/)
+    expect(existsSync(join(cache, 'build', 'eso-v2.9.0', 'src', 'pkg', 'register', 'vault.go'))).toBe(true)
+  })
+
+  test('a failed build exits non-zero and reports no binary, instead of "provided"', () => {
+    const go = failingGo()
+    const result = run(['ensure', 'flux-kustomize-controller'], {PATH: go.path})
     expect(result.status).not.toBe(0)
     expect(result.stdout).toBe('')
     expect(result.stderr).toContain('compile error')
