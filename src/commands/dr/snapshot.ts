@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../lib/cli/base-command.js'
 import {findRegion} from '../../lib/config/load.js'
 import {validateRecipients} from '../../lib/dr/age.js'
-import type {SnapshotManifest} from '../../lib/dr/manifest.js'
+import {summarizeManifest, type ManifestSummary} from '../../lib/dr/manifest.js'
 import {renderSnapshot} from '../../lib/dr/render.js'
 import {parseDuration} from '../../lib/dr/retention.js'
 import {pruneStep, snapshotSteps, type PrunedSnapshot, type SnapshotContext} from '../../lib/dr/save.js'
@@ -13,7 +13,7 @@ import {connectRegion} from '../../lib/vault/connect.js'
 interface SnapshotOutput {
   file: string
   manifestFile: string
-  manifest: SnapshotManifest
+  manifest: ManifestSummary
   pruned: PrunedSnapshot[]
 }
 
@@ -62,7 +62,7 @@ Exit codes: 0 saved and verified, 2 error (nothing kept).`
       }
       await runSteps([...snapshotSteps<{snapshot: SnapshotContext}>('snapshot'), pruneStep<{snapshot: SnapshotContext}>()], {snapshot}, {json: this.jsonEnabled()})
       this.say(renderSnapshot(snapshot))
-      return {file: snapshot.archiveFile!, manifestFile: snapshot.manifestFile!, manifest: snapshot.manifest!, pruned: snapshot.pruned ?? []}
+      return {file: snapshot.archiveFile!, manifestFile: snapshot.manifestFile!, manifest: summarizeManifest(snapshot.manifest!), pruned: snapshot.pruned ?? []}
     } finally {
       await vault.close()
     }

@@ -3,6 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../lib/cli/base-command.js'
 import {loadIdentities} from '../../lib/dr/age.js'
 import {renderVerify} from '../../lib/dr/render.js'
+import {summarizeManifest, type ManifestSummary} from '../../lib/dr/manifest.js'
 import {verifySnapshotFile, type VerifyReport} from '../../lib/dr/verify.js'
 
 export default class DrVerify extends BaseCommand<typeof DrVerify> {
@@ -30,12 +31,12 @@ Exit codes: 0 the snapshot verifies, 1 it does not (corrupt, truncated, not a sn
     identity: Flags.file({char: 'i', description: 'age identity file to decrypt an encrypted snapshot (AGE-SECRET-KEY-… lines)', exists: true}),
   }
 
-  public async run(): Promise<VerifyReport> {
+  public async run(): Promise<Omit<VerifyReport, 'manifest'> & {manifest?: ManifestSummary}> {
     const {args} = await this.parse(DrVerify)
     const identities = this.flags.identity ? await loadIdentities(this.flags.identity) : undefined
     const report = await verifySnapshotFile(args.file, {identities})
     this.findings = !report.ok
     this.say(renderVerify(report))
-    return report
+    return {...report, manifest: summarizeManifest(report.manifest)}
   }
 }

@@ -6,7 +6,7 @@ import pLimit from 'p-limit'
 import {ToolkitError} from '../errors/errors.js'
 import {displayText} from '../report/display.js'
 import {describeFileType, isPartialFile} from './files.js'
-import {ENCRYPTED_EXTENSION, SNAPSHOT_EXTENSION, manifestPathFor, parseSnapshotFileName, readManifest, type SnapshotKind, type SnapshotManifest} from './manifest.js'
+import {ENCRYPTED_EXTENSION, SNAPSHOT_EXTENSION, manifestPathFor, parseSnapshotFileName, readManifest, summarizeManifest, type ManifestSummary, type SnapshotKind, type SnapshotManifest} from './manifest.js'
 import {verifySnapshotFile, type VerifyOptions, type VerifyReport} from './verify.js'
 
 export interface CatalogEntry {
@@ -128,4 +128,20 @@ export function verdict(entry: CatalogEntry): 'ok' | 'ok (hash only)' | 'FAILED'
   if (!entry.verify) return 'unchecked'
   if (!entry.verify.ok) return 'FAILED'
   return entry.verify.contentsChecked ? 'ok' : 'ok (hash only)'
+}
+
+/** A catalog as `dr list --json` reports it: manifests summed up (see summarizeManifest). */
+export type CatalogSummary = Omit<Catalog, 'entries'> & {
+  entries: (Omit<CatalogEntry, 'manifest' | 'verify'> & {manifest?: ManifestSummary; verify?: Omit<VerifyReport, 'manifest'> & {manifest?: ManifestSummary}})[]
+}
+
+export function summarizeCatalog(catalog: Catalog): CatalogSummary {
+  return {
+    ...catalog,
+    entries: catalog.entries.map((entry) => ({
+      ...entry,
+      manifest: summarizeManifest(entry.manifest),
+      verify: entry.verify && {...entry.verify, manifest: summarizeManifest(entry.verify.manifest)},
+    })),
+  }
 }

@@ -131,6 +131,26 @@ export const manifestSchema = z.object({
 
 export type SnapshotManifest = z.infer<typeof manifestSchema>
 
+/** A manifest as reports show it: the per-key evidence (one line per key) summed up as keys per mount. */
+export type ManifestSummary = Omit<SnapshotManifest, 'contentEvidence'> & {
+  contentEvidence?: {method: string; stable: boolean; keys: Record<string, number>; notes: string[]}
+}
+
+/**
+ * For --json reports of snapshot, verify and list: the manifest file keeps
+ * every key's digest (restore needs them), the report only says how many,
+ * so listing a directory of large snapshots stays small.
+ */
+export function summarizeManifest(manifest: SnapshotManifest): ManifestSummary
+export function summarizeManifest(manifest: SnapshotManifest | undefined): ManifestSummary | undefined
+export function summarizeManifest(manifest: SnapshotManifest | undefined): ManifestSummary | undefined {
+  if (!manifest) return undefined
+  const {contentEvidence, ...rest} = manifest
+  if (!contentEvidence) return rest
+  const {method, stable, mounts, notes} = contentEvidence
+  return {...rest, contentEvidence: {method, stable, keys: Object.fromEntries(Object.entries(mounts).map(([mount, keys]) => [mount, Object.keys(keys).length])), notes}}
+}
+
 /** Reads and validates a manifest; undefined when there is none, an error when it is not one. */
 export async function readManifest(path: string): Promise<SnapshotManifest | undefined> {
   let text: string

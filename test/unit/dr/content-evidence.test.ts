@@ -1,5 +1,5 @@
 import {ABSENT, compareEvidence, evidenceConfirms, evidenceForManifest, keyId, versionDigest, type Survey} from '../../../src/lib/dr/content-evidence.js'
-import {manifestSchema} from '../../../src/lib/dr/manifest.js'
+import {manifestSchema, summarizeManifest, type SnapshotManifest} from '../../../src/lib/dr/manifest.js'
 
 const meta = (version: number, created: string, extra: {deletion_time?: string; destroyed?: boolean; updated_time?: string} = {}) => ({
   current_version: version,
@@ -71,5 +71,11 @@ describe('content evidence', () => {
 
   test('no evidence gathered: none recorded', () => {
     expect(evidenceForManifest({mounts: {secret: {count: 3}}, notes: []}, {mounts: {secret: {count: 3}}, notes: []})).toBeUndefined()
+  })
+
+  test('reports sum the evidence up as keys per mount', () => {
+    const evidence = evidenceForManifest(survey('secret', {a: meta(1, T1), b: meta(1, T1)}), undefined)!
+    const summary = summarizeManifest({contentEvidence: evidence} as unknown as SnapshotManifest)
+    expect(summary.contentEvidence).toEqual({method: evidence.method, stable: false, keys: {secret: 2}, notes: evidence.notes})
   })
 })
