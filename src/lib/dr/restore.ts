@@ -427,14 +427,15 @@ function someNames(names: string[]): string {
  * Stage 6: the data is what the snapshot holds. A server that answered the
  * upload and then lost it (crash, OOM, restart, auto-unseal) comes back
  * healthy, with its cluster id and usually its key counts: none of that
- * proves anything. Two things do:
+ * proves anything. So:
  * - Raft: installing a snapshot sets the applied index past both the
  *   server's last index and the snapshot's meta.json index (hashicorp/raft
  *   restoreUserSnapshot), so an applied index at or below either means the
- *   snapshot was not installed;
- * - content: every key's current version (number, created/deletion time,
- *   destroyed, updated time) is the one the manifest recorded at snapshot
- *   time (content-evidence.ts); the count of every mount as well.
+ *   snapshot was not installed. Necessary, not sufficient: a restarted
+ *   server's index grows too;
+ * - content, the proof: every key's current version (number, created and
+ *   deletion time, destroyed, updated time) is the one the manifest recorded
+ *   at snapshot time (content-evidence.ts); the count of every mount as well.
  * With --compare-region the other region must agree key by key.
  */
 export async function stagePostChecks(ctx: RestoreContext): Promise<void> {
