@@ -1,6 +1,6 @@
 import {SecretValue} from '../secret/secret-value.js'
 import {decryptBuiltin} from './builtin/decrypt-builtin.js'
-import {detectSops, MAX_SOPS_FILE_BYTES, type SopsFormat} from './detect.js'
+import {detectSops, formatSuggestedByLines, MAX_SOPS_FILE_BYTES, type SopsFormat} from './detect.js'
 import {decryptWithSops, findSopsBinary, formatFromExtension} from './engine-sops.js'
 import {SopsError} from './errors.js'
 import {FileReadProblem, readRegularFile} from './read-file.js'
@@ -74,7 +74,8 @@ function fileProblem(path: string, problem: FileReadProblem): SopsError {
 
 async function decryptContent(path: string, content: Buffer, options: {engine: 'sops' | 'builtin'; sopsBinary?: string; ageKeys: string[]; env: NodeJS.ProcessEnv; ignoreMac: boolean; format?: SopsFormat}): Promise<DecryptedSops> {
   const {engine, sopsBinary, ageKeys, env, ignoreMac} = options
-  const detected = options.format ?? detectSops(content)?.format
+  // A file that does not parse but has sops' lines is named as damaged by the parser (with the line), not as "not SOPS".
+  const detected = options.format ?? detectSops(content)?.format ?? formatSuggestedByLines(content)
   if (engine === 'sops') {
     // An unrecognised file still goes to sops, which says what is wrong with it.
     const format = detected ?? formatFromExtension(path)

@@ -150,6 +150,18 @@ const JSON_SOPS_KEY = /"sops"\s*:\s*\{/
 const JSON_METADATA_FIELD = /"(?:mac|lastmodified)"\s*:/
 const JSON_ONLY_DATA_KEY = /^\{\s*"data"\s*:\s*"(?:[^"\\]|\\.)*"\s*,\s*"sops"\s*:/
 
+/**
+ * The format sops' lines suggest, whether or not the document parses: for a
+ * file someone asked to decrypt, so that a damaged SOPS file is reported as
+ * damaged (with the line) rather than as no SOPS file at all. Never for
+ * deciding what a SOPS file is (detectSops).
+ */
+export function formatSuggestedByLines(content: Buffer): SopsFormat | undefined {
+  let text = content.toString('utf8')
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
+  return detectByLines(text)?.format
+}
+
 /** For content too large or too deep to parse: the lines sops itself writes. */
 function detectByLines(text: string): {format: SopsFormat} | undefined {
   const start = firstSignificantCharacter(text)
