@@ -2,6 +2,7 @@ import {open, readFile} from 'node:fs/promises'
 import {Readable} from 'node:stream'
 
 import {ToolkitError} from '../errors/errors.js'
+import {displayText} from '../report/display.js'
 import {SecretValue} from '../secret/secret-value.js'
 import {AGE_STREAM_ERROR} from './archive.js'
 
@@ -35,7 +36,7 @@ export async function validateRecipients(recipients: string[]): Promise<void> {
     try {
       new Encrypter().addRecipient(recipient)
     } catch {
-      throw new ToolkitError('BAD_RECIPIENT', `--encrypt-to ${recipient} is not an age recipient`, {
+      throw new ToolkitError('BAD_RECIPIENT', `--encrypt-to ${displayText(recipient)} is not an age recipient`, {
         hint: 'Pass a public key such as age1… (from `age-keygen -y key.txt`), not an identity (AGE-SECRET-KEY-…).',
       })
     }
@@ -52,7 +53,7 @@ export async function loadIdentities(path: string): Promise<SecretValue[]> {
   try {
     text = await readFile(path, 'utf8')
   } catch (error) {
-    throw new ToolkitError('IDENTITY_UNREADABLE', `cannot read the age identity file ${path} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`, {
+    throw new ToolkitError('IDENTITY_UNREADABLE', `cannot read the age identity file ${displayText(path)} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`, {
       hint: 'Pass --identity with the path of the age key file that matches one of the snapshot\'s recipients.',
     })
   }
@@ -62,7 +63,7 @@ export async function loadIdentities(path: string): Promise<SecretValue[]> {
     .filter((line) => line.startsWith('AGE-SECRET-KEY-'))
     .map((line) => SecretValue.fromString(line))
   if (identities.length === 0) {
-    throw new ToolkitError('IDENTITY_INVALID', `${path} holds no age identity (no AGE-SECRET-KEY-… line)`, {hint: 'Pass the key file written by age-keygen.'})
+    throw new ToolkitError('IDENTITY_INVALID', `${displayText(path)} holds no age identity (no AGE-SECRET-KEY-… line)`, {hint: 'Pass the key file written by age-keygen.'})
   }
   return identities
 }
@@ -126,11 +127,11 @@ export async function decryptStream(source: AsyncIterable<Uint8Array>, identitie
   } catch (error) {
     const message = (error as Error).message ?? ''
     if (/no identity matched/i.test(message)) {
-      throw new ToolkitError('IDENTITY_MISMATCH', `none of the --identity keys can decrypt ${file}`, {
+      throw new ToolkitError('IDENTITY_MISMATCH', `none of the --identity keys can decrypt ${displayText(file)}`, {
         hint: 'Use the age key whose public key is one of the recipients recorded in the snapshot\'s manifest (encryption.recipients).',
       })
     }
-    throw new ToolkitError('DECRYPTION_FAILED', `${file} has an invalid age header (${message})`, {hint: 'The file is damaged or not an age file: use another snapshot.'})
+    throw new ToolkitError('DECRYPTION_FAILED', `${displayText(file)} has an invalid age header (${displayText(message)})`, {hint: 'The file is damaged or not an age file: use another snapshot.'})
   }
   return Readable.from(fromWeb(decrypted, 'age decryption failed'), {objectMode: false})
 }

@@ -38,7 +38,7 @@ export async function publish(temporary: string, finalPath: string): Promise<voi
     await link(temporary, finalPath)
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new ToolkitError('SNAPSHOT_EXISTS', `${finalPath} already exists`, {hint: 'An existing snapshot is never overwritten: wait a moment and re-run, or choose another --out directory.'})
+      throw new ToolkitError('SNAPSHOT_EXISTS', `${displayText(finalPath)} already exists`, {hint: 'An existing snapshot is never overwritten: wait a moment and re-run, or choose another --out directory.'})
     }
     throw error
   }

@@ -1,4 +1,5 @@
 import {ToolkitError} from '../errors/errors.js'
+import {displayText} from '../report/display.js'
 
 const UNIT_MS: Record<string, number> = {
   s: 1000,
@@ -19,7 +20,7 @@ export function parseDuration(text: string): number {
   }
   let total = 0
   for (const [, amount, unit] of trimmed.matchAll(/(\d+)([smhdwy])/g)) total += Number(amount) * UNIT_MS[unit]
-  if (total <= 0) throw new ToolkitError('BAD_DURATION', `--keep-within ${text} keeps nothing`, {hint: 'Give a duration longer than zero.'})
+  if (total <= 0) throw new ToolkitError('BAD_DURATION', `--keep-within ${displayText(text)} keeps nothing`, {hint: 'Give a duration longer than zero.'})
   return total
 }
 

@@ -6,7 +6,7 @@ import {Transform, Writable, type Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
 import {ExitCode, ToolkitError} from '../errors/errors.js'
-import {redactUrl} from '../report/display.js'
+import {displayText, redactUrl} from '../report/display.js'
 import type {Step} from '../report/progress.js'
 import type {RegionVault} from '../vault/connect.js'
 import type {VaultHealth} from '../vault/vault-sys.js'
@@ -318,7 +318,7 @@ async function downloadEncrypted(response: Readable, temporary: string, recipien
 }
 
 function invalidSnapshot(region: string, inspection: ArchiveInspection): ToolkitError {
-  return new ToolkitError('SNAPSHOT_INVALID', `region ${region}: the server's snapshot failed the integrity check and was not kept: ${inspection.problems.map((p) => p.message).join('; ')}`, {
+  return new ToolkitError('SNAPSHOT_INVALID', `region ${region}: the server's snapshot failed the integrity check and was not kept: ${displayText(inspection.problems.map((p) => p.message).join('; '))}`, {
     hint: 'Check the server log (disk full, raft errors), then re-run; nothing was written.',
   })
 }

@@ -11,7 +11,7 @@ import {join} from 'node:path'
 import {readCatalog} from '../../../src/lib/dr/catalog.js'
 import {readManifest} from '../../../src/lib/dr/manifest.js'
 import {renderCatalog, renderPlan, renderVerify} from '../../../src/lib/dr/render.js'
-import type {RestorePlan} from '../../../src/lib/dr/restore.js'
+import {newRestoreContext, stageVerifySnapshot, type RestorePlan} from '../../../src/lib/dr/restore.js'
 import {displayAddress} from '../../../src/lib/dr/save.js'
 import {verifySnapshotFile} from '../../../src/lib/dr/verify.js'
 import {ExitCode, isToolkitError} from '../../../src/lib/errors/errors.js'
@@ -120,6 +120,27 @@ describe('control characters in names (13.14, dr)', () => {
     expect(text.split('\n').some((line) => line.startsWith('forged line'))).toBe(false)
     expect(text).toContain('\\x1b[2J')
     expect(text).toContain('\\n')
+  })
+
+  test('the error of a restore refusing such an archive shows the names escaped', async () => {
+    const file = join(dir, `hostile${ESC}[31m.snap`)
+    await writeFile(file, await archiveOf([...validMembers({stateSize: 10_000}), {name: `${ESC}]0;owned\u0007`, content: Buffer.from('x')}]))
+    const ctx = newRestoreContext({
+      file,
+      region: 'region1',
+      connect: () => Promise.reject(new Error('a bad snapshot must not connect')),
+      force: false,
+      safetySnapshot: false,
+      safetyEncryptTo: [],
+      compare: false,
+      waitTimeoutMs: 1000,
+      sealedGraceMs: 1000,
+      pollIntervalMs: 100,
+    })
+    const error = await errorOf(stageVerifySnapshot(ctx))
+    expect(isToolkitError(error) && error.code).toBe('SNAPSHOT_INVALID')
+    expect((error as Error).message).not.toMatch(/[\u0007\u001b]/)
+    expect((error as Error).message).toContain('owned')
   })
 
   test('file names with control characters are shown escaped by dr list and dr verify', async () => {
