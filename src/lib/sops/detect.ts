@@ -36,20 +36,36 @@ const ESCAPED_SOPS_LETTER = /\\(?:x(?:73|6f|70)|u00(?:73|6f|70)|U000000(?:73|6f|
  *
  * Fast: git scan runs it on every blob. Native substring searches reject
  * almost everything before any text is decoded; only candidates are parsed,
- * and only up to MAX_SOPS_FILE_BYTES. Larger content, and content nested too
- * deeply for the parser, is judged by its lines (a top-level `sops:` line
- * followed by an indented `mac:`/`lastmodified:`, or the dotenv/INI
- * equivalent), so such a file is still found and its decryption can say what
- * is wrong with it.
+ * and only up to MAX_SOPS_FILE_BYTES. Larger content (judged on its first and
+ * last MiB only), and content nested too deeply for the parser, is judged by
+ * its lines (a top-level `sops:` line followed by an indented
+ * `mac:`/`lastmodified:`, or the dotenv/INI equivalent), so such a file is
+ * still found and its decryption can say what is wrong with it.
  */
 export function detectSops(content: Buffer): {format: SopsFormat} | undefined {
+  if (content.length > MAX_SOPS_FILE_BYTES) return detectLarge(content)
   const escapes = content.includes(BACKSLASH)
   if (content.indexOf(SOPS) === -1 && !(escapes && ESCAPED_SOPS_LETTER.test(content.toString('latin1')))) return undefined
   if (content.indexOf(ENCRYPTED_VALUE) === -1 && content.indexOf(LAST_MODIFIED) === -1 && !escapes) return undefined
   let text = content.toString('utf8')
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
-  if (content.length > MAX_SOPS_FILE_BYTES) return detectByLines(text)
   return detectByParsing(text, content)
+}
+
+const LARGE_WINDOW = 1024 * 1024
+
+/**
+ * Content too large to parse (or even to hold as one string): sops writes its
+ * metadata block last in every format, so the lines of the first and last
+ * MiB decide. Memory and time stay bounded whatever the size.
+ */
+function detectLarge(content: Buffer): {format: SopsFormat} | undefined {
+  const head = content.subarray(0, LARGE_WINDOW)
+  const tail = content.subarray(content.length - LARGE_WINDOW)
+  if (!tail.includes(SOPS) || !(tail.includes(LAST_MODIFIED) || tail.includes(ENCRYPTED_VALUE))) return undefined
+  let text = `${head.toString('utf8')}\n${tail.toString('utf8')}`
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
+  return detectByLines(text)
 }
 
 type Verdict = {format: SopsFormat} | 'too-deep' | undefined

@@ -76,6 +76,21 @@ describe('detection stays bounded', () => {
     }
   })
 
+  test('a 64 MiB blob is judged on its first and last MiB, in bounded time and memory', () => {
+    const block = Buffer.from(yamlFile.slice(yamlFile.search(/^sops:/m)))
+    const huge = Buffer.alloc(64 * 1024 * 1024, 0x61)
+    huge.write('padding: ', 0)
+    huge.write('\n', huge.length - block.length - 1)
+    block.copy(huge, huge.length - block.length)
+    const started = Date.now()
+    expect(detectSops(huge)).toEqual({format: 'yaml'})
+    // The same block in the middle of a huge file is not where sops writes it.
+    const middle = Buffer.alloc(64 * 1024 * 1024, 0x61)
+    block.copy(middle, 32 * 1024 * 1024)
+    expect(detectSops(middle)).toBeUndefined()
+    expect(Date.now() - started).toBeLessThan(2000)
+  })
+
   test('200 candidates of 40 KB (marker words, no SOPS structure) are rejected in well under a second each', () => {
     const candidate = Buffer.from(`${'text about sops and its lastmodified field\n'.repeat(1000)}`)
     const started = Date.now()
