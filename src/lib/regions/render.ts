@@ -1,4 +1,4 @@
-import {displayText} from '../report/display.js'
+import {displayText, hasControlCharacters} from '../report/display.js'
 import {renderMarkdownTable, renderTable} from '../report/table.js'
 import type {RequestStats} from '../vault/vault-http.js'
 import type {RepairPlan} from './plan.js'
@@ -7,10 +7,13 @@ import {type KeyDifference, type RegionComparison, type RegionSide} from './type
 
 export type OutputFormat = 'table' | 'markdown'
 
-/** Key names are shown as they are, except control characters, which would break a table or a terminal. */
+/**
+ * Key names are shown as they are, except when they hold characters that
+ * would break a table or drive a terminal (C0/C1 controls, bidirectional
+ * overrides): then escaped by displayText and quoted, so it shows.
+ */
 export function displayKey(key: string): string {
-  // eslint-disable-next-line no-control-regex
-  return /[\u0000-\u001f\u007f]/.test(key) ? JSON.stringify(key) : key
+  return hasControlCharacters(key) ? `"${displayText(key)}"` : key
 }
 
 function table(format: OutputFormat, headers: string[], rows: (string | number)[][]): string {

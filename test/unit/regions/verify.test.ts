@@ -46,5 +46,8 @@ describe('displayKey', () => {
   test('shows keys as they are, control characters escaped', () => {
     expect(displayKey('apps/ünï code/ключ')).toBe('apps/ünï code/ключ')
     expect(displayKey('a\nb')).toBe('"a\\nb"')
+    // A right-to-left override would reorder what the operator reads; an escape sequence would drive the terminal.
+    expect(displayKey('apps/\u202egnp.exe')).toBe('"apps/\\u202egnp.exe"')
+    expect(displayKey('apps/\u001b[2Jx')).toBe('"apps/\\x1b[2Jx"')
   })
 })
