@@ -25,6 +25,8 @@ export interface MigrationOutput {
   engine: MigrationPlan['engine']
   files: {path: string; format: string}[]
   configFiles: string[]
+  /** Files passed over and why (symbolic links, pipes and devices, too large, unreadable): names, never content. */
+  skipped: MigrationPlan['discovery']['skipped']
   failures: MigrationPlan['failures']
   secrets: {
     source: string
@@ -68,6 +70,7 @@ function outputOf(plan: MigrationPlan, dryRun: boolean): MigrationOutput {
     engine: plan.engine,
     files: plan.discovery.sopsFiles,
     configFiles: plan.discovery.configFiles,
+    skipped: plan.discovery.skipped,
     failures: plan.failures,
     secrets: plan.migrations.map((m) => ({
       source: m.planned.source,

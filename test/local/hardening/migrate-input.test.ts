@@ -89,7 +89,10 @@ describe('special files (item 9)', () => {
       expect(result.stdout).toMatch(/note: skipped \S*zero\.yaml: a symbolic link, not followed/)
       expect(result.stdout).toMatch(/note: skipped \S*link\.enc\.yaml: a symbolic link, not followed/)
       const json = await migrate([where, '--dry-run', '--json'], {timeoutMs: 30_000})
-      expect(JSON.parse(json.stdout).files).toEqual([expect.objectContaining({format: 'yaml'})])
+      const report = JSON.parse(json.stdout) as {files: unknown[]; skipped: {path: string; reason: string}[]}
+      expect(report.files).toEqual([expect.objectContaining({format: 'yaml'})])
+      // What the human report names is in --json too.
+      expect(report.skipped.map((entry) => entry.path.split('/').pop()).sort()).toEqual(['agent.sock', 'link.enc.yaml', 'pipe.json', 'zero.yaml'])
     } finally {
       server.close()
     }
