@@ -110,6 +110,6 @@ export function renderNextSteps(steps: NextSteps): string {
     lines.push(`  2. History changed first at these (old) commits — anything based on them must be rebased or re-cloned:`)
     lines.push(`       ${list(steps.firstChangedCommits.map((c) => c.slice(0, 12)))}`)
   }
-  steps.notes.forEach((note, index) => lines.push(`  ${index + 3}. ${note}`))
+  steps.notes.forEach((note, index) => lines.push(`  ${index + 3}. ${displayText(note)}`))
   return lines.join('\n')
 }

@@ -193,9 +193,17 @@ export async function stageBackup(ctx: ScrubContext): Promise<void> {
     () => false,
   )
   if (exists) throw new ToolkitError('BACKUP_EXISTS', `backup file ${path} already exists`, {hint: 'Choose another --backup path; an existing backup is never overwritten.'})
-  await runGit(ctx.repo, ['bundle', 'create', path, '--all'])
-  await chmod(path, 0o600)
-  await runGit(ctx.repo, ['bundle', 'verify', '--quiet', path])
+  try {
+    await runGit(ctx.repo, ['bundle', 'create', path, '--all'])
+    await chmod(path, 0o600)
+    await runGit(ctx.repo, ['bundle', 'verify', '--quiet', path])
+  } catch (error) {
+    // The repository was checked in preflight; what fails here is the bundle itself.
+    throw new ToolkitError('BACKUP_FAILED', `the backup bundle ${displayText(path)} could not be written and verified (${(error as Error).message.slice(0, 300)})`, {
+      hint: 'Check free space and permissions where the backup goes (--backup PATH chooses it); nothing was rewritten.',
+      cause: error,
+    })
+  }
   ctx.backupPath = path
 }
 

@@ -75,6 +75,16 @@ describe('git scan/scrub refuse repositories whose objects are not all present',
     expect(scrub.stderr).not.toMatch(/is this a Git repository|Check that the path is a Git repository/)
   })
 
+  test('a backup that cannot be written is named as such, with nothing rewritten', async () => {
+    const clone = freshCloneOf(source, join(work.dir, 'backup-fails'))
+    const before = sh(clone, 'rev-parse', 'main')
+    const result = await runCli(['git', 'scrub', clone, '--yes', '--engine', 'builtin', '--backup', join(work.dir, 'no-such-dir', 'x.bundle')])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toMatch(/backup bundle .*no-such-dir\/x\.bundle could not be written/)
+    expect(result.stderr).not.toMatch(/Check that the path is a Git repository/)
+    expect(sh(clone, 'rev-parse', 'main')).toBe(before)
+  })
+
   test('a path that does not exist is a usage error naming it', async () => {
     const missing = join(work.dir, 'no-such-repo')
     for (const command of ['scan', 'scrub']) {
