@@ -120,7 +120,12 @@ function detectIni(text: string, content: Buffer): Verdict {
   return hasMetadata ? {format: 'ini'} : undefined
 }
 
+// A line that could hold a `sops` key of a block mapping: plain, quoted, explicit (`? sops`) or a
+// double-quoted key with escapes. Only such text is parsed as YAML; the pattern is linear (one way to match).
+const YAML_SOPS_KEY_CANDIDATE = /^[ \t]*(?:\?[ \t]+)?(?:sops|'sops'|"(?:[^"\\\n]|\\.)*")[ \t]*(?::|$)/m
+
 function detectYaml(text: string): Verdict {
+  if (!YAML_SOPS_KEY_CANDIDATE.test(text)) return undefined
   let documents: Document.Parsed[]
   try {
     const parsed = parseAllDocuments(text, {schema: 'failsafe', uniqueKeys: false, merge: false, prettyErrors: false, keepSourceTokens: false})
