@@ -5,7 +5,7 @@ import {join} from 'node:path'
 
 import {writePushSecretManifests} from '../../../src/lib/migrate/apply.js'
 import {discoverSopsFiles} from '../../../src/lib/migrate/discover.js'
-import {findCollisions, mapSopsFile, MappingError, type PlannedSecret} from '../../../src/lib/migrate/mapping.js'
+import {findCollisions, loadMappingFile, mapSopsFile, MappingError, type PlannedSecret} from '../../../src/lib/migrate/mapping.js'
 import type {MigrationPlan} from '../../../src/lib/migrate/plan.js'
 import {SecretValue} from '../../../src/lib/secret/secret-value.js'
 import type {DecryptedSops, SopsTree} from '../../../src/lib/sops/decrypt.js'
@@ -124,6 +124,12 @@ describe('discovery reads regular files only (items 9, 10 and the symlink note)'
     const found = await discoverSopsFiles([where], {cwd: root})
     expect(found.refused).toEqual([expect.objectContaining({displayPath: 'large/huge.enc.yaml', code: 'FILE_TOO_LARGE', message: expect.stringContaining('over the 8 MiB limit for a SOPS file')})])
     expect(found.skipped).toEqual([{path: 'large/video.bin', reason: '9 MiB, over the 8 MiB limit for a SOPS file (no sops marks in its first and last MiB)'}])
+  })
+
+  test.each([['/dev/zero'], ['a FIFO']])('a --mapping file that is %s is refused at once', (name) => {
+    const path = name === 'a FIFO' ? join(root, 'mapping-fifo.yaml') : name
+    if (name === 'a FIFO') execFileSync('mkfifo', [path])
+    expect(() => loadMappingFile(path)).toThrow(/cannot read mapping file .*: not a regular file/)
   })
 
   test('a name with control characters is shown escaped in errors', async () => {
