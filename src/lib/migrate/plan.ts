@@ -121,7 +121,7 @@ export async function buildMigrationPlan(options: PlanOptions): Promise<Migratio
   // Files with sops' marks that cannot be read as SOPS files (too large) fail like any other bad file.
   const failures: FileFailure[] = discovery.refused.map((file) => ({source: file.displayPath, code: file.code, message: displayText(file.message)}))
   const total = discovery.sopsFiles.length + discovery.refused.length
-  let done = 0
+  let done = discovery.refused.length
   const perFile = await Promise.all(
     discovery.sopsFiles.map((file) =>
       limit(async (): Promise<PlannedSecret[]> => {
