@@ -7,7 +7,7 @@ import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'n
 import {join} from 'node:path'
 
 import * as k8s from '@kubernetes/client-node'
-import {stringify} from 'yaml'
+import {parseAllDocuments, stringify} from 'yaml'
 
 import {conditionOf, KubeClient, loadKubeConfig, type KubeObject} from '../../src/lib/kube/client.js'
 import {freePorts, httpGet, sleep, waitFor} from './net.js'
@@ -206,8 +206,11 @@ export function crdDocumentsFromFiles(files: string[]): KubeObject[] {
   // loadAllYaml turns each CRD into client-node's typed model: applying a plain
   // parsed object would lose every schema key the model spells differently
   // (x-kubernetes-preserve-unknown-fields becomes xKubernetesPreserveUnknownFields).
+  // Empty documents (a file that starts with `---`, joined to another) are skipped: loadAllYaml fails on them.
   return files
-    .flatMap((file) => k8s.loadAllYaml(readFileSync(file, 'utf8')) as KubeObject[])
+    .flatMap((file) => parseAllDocuments(readFileSync(file, 'utf8')))
+    .filter((document) => document.toJS() != null)
+    .map((document) => k8s.loadYaml(document.toString()) as KubeObject)
     .filter((object) => object?.kind === 'CustomResourceDefinition')
 }
 
