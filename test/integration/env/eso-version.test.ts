@@ -1,0 +1,40 @@
+// The integration environment runs the ESO release TEST_ESO_VERSION names,
+// with that release's own CRDs: ESO 2.x no longer serves v1beta1 of
+// ExternalSecret/SecretStore/ClusterSecretStore (external-secrets.io/v1 is
+// what the toolkit and the environment use), and PushSecret stays v1alpha1.
+import {KubeClient, PUSH_SECRET_API_VERSION} from '../../../src/lib/kube/client.js'
+import {CLUSTER_SECRET_STORE_API_VERSION} from '../../env/eso.js'
+import {esoVersion} from '../../helpers/binaries.js'
+import {testEnv} from '../../helpers/env.js'
+
+const env = testEnv()
+const kube = KubeClient.connect({kubeconfig: env.kubeconfig})
+
+interface CrdVersion {
+  name: string
+  served: boolean
+  storage: boolean
+}
+
+async function servedVersions(crd: string): Promise<string[]> {
+  const object = await kube.read('apiextensions.k8s.io/v1', 'CustomResourceDefinition', crd)
+  const versions = ((object?.spec?.versions as CrdVersion[] | undefined) ?? []).filter((version) => version.served)
+  return versions.map((version) => version.name).sort()
+}
+
+describe(`ESO ${esoVersion()} in the integration environment`, () => {
+  test('the stores and PushSecrets are served at the API versions the toolkit uses', async () => {
+    expect(CLUSTER_SECRET_STORE_API_VERSION).toBe('external-secrets.io/v1')
+    expect(PUSH_SECRET_API_VERSION).toBe('external-secrets.io/v1alpha1')
+    for (const crd of ['clustersecretstores.external-secrets.io', 'secretstores.external-secrets.io', 'externalsecrets.external-secrets.io']) {
+      expect(await servedVersions(crd)).toContain('v1')
+    }
+    expect(await servedVersions('pushsecrets.external-secrets.io')).toEqual(['v1alpha1'])
+  })
+
+  test('v1beta1 is served by ESO 0.x only', async () => {
+    const served = await servedVersions('externalsecrets.external-secrets.io')
+    if (esoVersion() === 'v0.20.4') expect(served).toEqual(['v1', 'v1beta1'])
+    else expect(served).toEqual(['v1'])
+  })
+})
