@@ -1,4 +1,4 @@
-import {parseEncryptedValue} from '../../../src/lib/sops/builtin/cipher.js'
+import {parseEncryptedBytes, parseEncryptedValue} from '../../../src/lib/sops/builtin/cipher.js'
 
 // sops' own pattern with Go's semantics (`.` stops only at \n; leftmost-first,
 // greedy groups): the reference the linear parser must agree with. Only ever
@@ -41,6 +41,7 @@ describe('parseEncryptedValue (linear, no backtracking)', () => {
       const expected = reference(text)
       const actual = parseEncryptedValue(text)
       expect({text, matched: actual !== undefined}).toEqual({text, matched: expected !== undefined})
+      expect({text, matched: parseEncryptedBytes(Buffer.from(text)) !== undefined}).toEqual({text, matched: expected !== undefined})
       if (expected) expect({text, groups: parsed(text)}).toEqual({text, groups: expected})
     }
   })

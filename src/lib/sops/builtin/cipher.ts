@@ -45,8 +45,17 @@ function lastAtOrBefore(text: string, needle: string, latest: number, earliest: 
   return found >= earliest ? found : -1
 }
 
+const PREFIX_BYTES = Buffer.from(PREFIX)
+
+/** The same parse on a value's bytes: only the first line of a value that starts like one is decoded. */
+export function parseEncryptedBytes(bytes: Buffer): EncryptedValue | undefined {
+  if (bytes.length <= PREFIX_BYTES.length || !bytes.subarray(0, PREFIX_BYTES.length).equals(PREFIX_BYTES)) return undefined
+  const newline = bytes.indexOf(0x0a)
+  return parseEncryptedValue(bytes.subarray(0, newline === -1 ? bytes.length : newline).toString('utf8'))
+}
+
 export function looksEncrypted(bytes: Buffer): boolean {
-  return bytes.length > 15 && bytes.subarray(0, 15).toString('latin1') === 'ENC[AES256_GCM,' && parseEncryptedValue(bytes.toString('utf8')) !== undefined
+  return parseEncryptedBytes(bytes) !== undefined
 }
 
 /**

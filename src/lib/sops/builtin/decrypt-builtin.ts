@@ -6,7 +6,7 @@ import {SopsError} from '../errors.js'
 import {assignKey, withoutEmptyDefaultSection} from '../output.js'
 import type {SopsTree} from '../types.js'
 import {loadAgeIdentities} from './age-keys.js'
-import {looksEncrypted, openValue, parseEncryptedValue} from './cipher.js'
+import {looksEncrypted, openValue, parseEncryptedBytes, parseEncryptedValue} from './cipher.js'
 import {recoverDataKey} from './data-key.js'
 import {goAtoi, goFormatFloat, goMacBool, goNormalizeRfc3339, goParseBool, goParseFloat} from './go-text.js'
 import {extractMetadata, NotSopsProblem, type SopsMetadata} from './metadata.js'
@@ -110,7 +110,7 @@ function shouldBeEncrypted(metadata: SopsMetadata, path: string[]): boolean {
 function openLeaf(file: string, scalar: Scalar, path: string[], at: string, dataKey: Buffer): Scalar {
   if (scalar.kind !== 'str') throw new SopsError('AAD_MISMATCH', file, `the value at ${at} in ${file} is not encrypted although the file's rules say it must be`, {hint: EDITED_HINT})
   if (scalar.bytes.length === 0) return scalar
-  const encrypted = parseEncryptedValue(scalar.bytes.toString('utf8'))
+  const encrypted = parseEncryptedBytes(scalar.bytes)
   if (!encrypted) throw new SopsError('AAD_MISMATCH', file, `the value at ${at} in ${file} is not a sops-encrypted value (ENC[AES256_GCM,…]) although the file's rules say it must be`, {hint: EDITED_HINT})
   const plaintext = openValue(encrypted, dataKey, `${path.join(':')}:`)
   if (!plaintext) throw new SopsError('AAD_MISMATCH', file, `the value at ${at} in ${file} failed authentication: its key path or its ciphertext changed after encryption`, {hint: EDITED_HINT})
