@@ -1,8 +1,8 @@
 import {spawn} from 'node:child_process'
-import {chmod, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
+import {mkdtemp, readFile, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
-import {Transform} from 'node:stream'
+import {Transform, type Writable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
 import {ToolkitError} from '../errors/errors.js'
@@ -173,104 +173,107 @@ async function resetWorkingTree(repo: string): Promise<void> {
 }
 
 /**
- * Runs git-filter-repo with the same rules. The replacement list is the one
- * place a value is written to disk: a 0600 file in a 0700 private directory,
- * removed in `finally`; each value is written as `regex:` with every byte as
- * \xHH, so no value can be misread as a filter-repo directive.
+ * Runs git-filter-repo with the same rules. Nothing is written to disk: the
+ * blob ids and the replacement list (values!) reach filter-repo's callbacks
+ * through an inherited pipe (file descriptor 3), read once and kept in
+ * memory, so an interrupted scrub leaves no copy of a value in a temporary
+ * file. The callbacks are Python bodies given as arguments (they hold no data).
  */
 export async function rewriteFilterRepo(repo: string, rules: FilterRules, options: {force: boolean; support: FilterRepoSupport}): Promise<RewriteResult> {
-  const privateDir = await mkdtemp(join(tmpdir(), 'secrets-scrub-'))
-  await chmod(privateDir, 0o700)
   const notes: string[] = []
-  try {
-    const pathsFile = join(privateDir, 'paths')
-    const blobsFile = join(privateDir, 'blob-ids')
-    const pathLines: Buffer[] = []
+  // A callback turns the change adding a listed blob into a deletion of that
+  // file in that commit (--strip-blobs-with-ids would keep the parent's
+  // version there), as the built-in engine does.
+  const args = ['filter-repo', '--quiet', '--replace-refs', 'delete-no-add', '--file-info-callback', FILE_INFO_CALLBACK]
+  if (rules.replacements.length > 0) args.push('--message-callback', MESSAGE_CALLBACK)
+  if (rules.paths.size > 0) {
+    args.push('--invert-paths')
     for (const path of rules.paths) {
       const bytes = pathKeyToBytes(path)
-      if (bytes.includes(0x0a) || bytes.includes(0x0d)) {
-        throw new ToolkitError('UNSUPPORTED_PATH', `a path to remove contains a line break, which git-filter-repo's --paths-from-file cannot express`, {hint: 'Re-run with --engine builtin.'})
+      const text = bytes.toString('utf8')
+      if (!Buffer.from(text, 'utf8').equals(bytes)) {
+        throw new ToolkitError('UNSUPPORTED_PATH', 'a path to remove is not valid UTF-8, which cannot be passed to git-filter-repo as an argument', {hint: 'Re-run with --engine builtin.'})
       }
-      pathLines.push(Buffer.from('literal:'), bytes, Buffer.from('\n'))
+      args.push('--path', text)
     }
-    await writeFile(pathsFile, Buffer.concat(pathLines), {mode: 0o600})
-    await writeFile(blobsFile, [...rules.blobIds].map((id) => `${id}\n`).join(''), {mode: 0o600})
-    const callbackFile = join(privateDir, 'file-info-callback.py')
-    await writeFile(callbackFile, fileInfoCallback(blobsFile, rules.replacements.length > 0), {mode: 0o600})
-    // The callback replaces --strip-blobs-with-ids: it turns the change that
-    // adds a listed blob into a deletion of that file in that commit, and
-    // keeps every other version of the path (as the built-in engine does).
-    const args = ['filter-repo', '--quiet', '--replace-refs', 'delete-no-add', '--file-info-callback', callbackFile]
-    if (rules.paths.size > 0) args.push('--invert-paths', '--paths-from-file', pathsFile)
-    if (rules.replacements.length > 0) {
-      const valuesFile = join(privateDir, 'replacements')
-      const lines = rules.replacements.map((bytes) => 'regex:' + [...bytes].map((byte) => '\\x' + byte.toString(16).padStart(2, '0')).join('') + '\n')
-      await writeFile(valuesFile, lines.join(''), {mode: 0o600})
-      args.push('--replace-text', valuesFile, '--replace-message', valuesFile)
-    }
-    if (options.support.sensitiveDataRemoval) {
-      args.push('--sensitive-data-removal')
-      notes.push('--sensitive-data-removal')
-      if (options.support.noFetch) args.push('--no-fetch')
-    }
-    if (options.force) args.push('--force')
-    // stdin closed: filter-repo must never wait for an answer nobody can see.
-    const child = spawn('git', ['-C', repo, ...args], {env: gitEnv(), stdio: ['ignore', 'pipe', 'pipe']})
-    let output = ''
-    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')))
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')))
-    const code = await waitForExit(child, 'git filter-repo')
-    if (code !== 0) {
-      // filter-repo's own messages name refs and checks, not content; the last lines say why it stopped.
-      const why = output.trim().split('\n').slice(-6).join(' | ').slice(0, 600)
-      throw new ToolkitError('REWRITE_FAILED', `git filter-repo exited with ${code}: ${why}`, {
-        hint: 'If it refused because this is not a fresh clone, work on a fresh clone (git clone --no-local) or re-run with --force after reading docs/runbooks/git-scrub.md.',
-      })
-    }
-    const commitMap = new Map<string, string>()
-    const mapText = await readFile(join(resolve(repo, await gitDirOf(repo)), 'filter-repo', 'commit-map'), 'latin1').catch(() => '')
-    for (const line of mapText.split('\n').slice(1)) {
-      const [from, to] = line.split(' ')
-      if (from && to) commitMap.set(from, to)
-    }
-    return {engine: 'filter-repo', commitMap, notes}
-  } finally {
-    await rm(privateDir, {recursive: true, force: true})
   }
+  if (options.support.sensitiveDataRemoval) {
+    args.push('--sensitive-data-removal')
+    notes.push('--sensitive-data-removal')
+    if (options.support.noFetch) args.push('--no-fetch')
+  }
+  if (options.force) args.push('--force')
+  // stdin closed: filter-repo must never wait for an answer nobody can see.
+  const child = spawn('git', ['-C', repo, ...args], {env: gitEnv(), stdio: ['ignore', 'pipe', 'pipe', 'pipe']})
+  const rulesPipe = child.stdio[3] as Writable
+  // filter-repo may stop before reading (a refused fresh-clone check): a broken pipe is then expected.
+  rulesPipe.on('error', () => undefined)
+  rulesPipe.end(Buffer.from(`${[...rules.blobIds].join(' ')}\n${rules.replacements.map((bytes) => bytes.toString('hex')).join(' ')}\n`, 'latin1'))
+  let output = ''
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')))
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')))
+  const code = await waitForExit(child, 'git filter-repo')
+  if (code !== 0) {
+    // filter-repo's own messages name refs and checks, not content; the last lines say why it stopped.
+    const why = output.trim().split('\n').slice(-6).join(' | ').slice(0, 600)
+    throw new ToolkitError('REWRITE_FAILED', `git filter-repo exited with ${code}: ${why}`, {
+      hint: 'If it refused because this is not a fresh clone, work on a fresh clone (git clone --no-local) or re-run with --force after reading docs/runbooks/git-scrub.md.',
+    })
+  }
+  const commitMap = new Map<string, string>()
+  const mapText = await readFile(join(resolve(repo, await gitDirOf(repo)), 'filter-repo', 'commit-map'), 'latin1').catch(() => '')
+  for (const line of mapText.split('\n').slice(1)) {
+    const [from, to] = line.split(' ')
+    if (from && to) commitMap.set(from, to)
+  }
+  return {engine: 'filter-repo', commitMap, notes}
 }
 
 /**
- * The body of git-filter-repo's `--file-info-callback` (Python, run for every
- * added or modified file of every commit): a listed blob becomes a deletion
- * of that file in that commit; otherwise, with replacements, text blobs get
- * the --replace-text list (git-filter-repo does not apply it itself when this
- * callback is given), each distinct blob once. Gitlinks name commits, not
- * blobs, and pass through.
+ * The shared start of both callbacks: the rules from file descriptor 3
+ * (line 1: blob ids; line 2: the replacements in hex, longest first), read by
+ * whichever callback runs first and kept on the `sys` module, the one object
+ * both callbacks see.
  */
-function fileInfoCallback(blobsFile: string, replace: boolean): string {
-  return [
-    `strip = value.data.get('strip')`,
-    `if strip is None:`,
-    `  with open(${JSON.stringify(blobsFile)}, 'rb') as f:`,
-    `    strip = value.data['strip'] = set(f.read().split())`,
-    `if mode == b'160000':`,
-    `  return (filename, mode, blob_id)`,
-    `if blob_id in strip:`,
-    `  return (filename, None, blob_id)`,
-    ...(replace
-      ? [
-          `done = value.data.setdefault('replaced', {})`,
-          `if blob_id not in done:`,
-          `  contents = value.get_contents_by_identifier(blob_id)`,
-          `  changed = contents if value.is_binary(contents) else value.apply_replace_text(contents)`,
-          `  done[blob_id] = blob_id if changed == contents else value.insert_file_with_contents(changed)`,
-          `blob_id = done[blob_id]`,
-        ]
-      : []),
-    `return (filename, mode, blob_id)`,
-    '',
-  ].join('\n')
-}
+const READ_RULES = [
+  `import sys`,
+  `rules = getattr(sys, '_secrets_toolkit_rules', None)`,
+  `if rules is None:`,
+  `  import os`,
+  `  with os.fdopen(3, 'rb') as pipe:`,
+  `    lines = pipe.read().split(b'\\n')`,
+  `  rules = sys._secrets_toolkit_rules = (set(lines[0].split()), [bytes.fromhex(item.decode('ascii')) for item in lines[1].split()])`,
+  `strip, needles = rules`,
+]
+
+/**
+ * git-filter-repo's `--file-info-callback` (every added or modified file of
+ * every commit): a listed blob becomes a deletion of that file in that
+ * commit; otherwise text blobs (no NUL in the first 8 KiB, as --replace-text)
+ * get the replacements in order, each distinct blob once. Gitlinks name
+ * commits, not blobs, and pass through.
+ */
+const FILE_INFO_CALLBACK = [
+  ...READ_RULES,
+  `if mode == b'160000':`,
+  `  return (filename, mode, blob_id)`,
+  `if blob_id in strip:`,
+  `  return (filename, None, blob_id)`,
+  `if needles:`,
+  `  done = value.data.setdefault('replaced', {})`,
+  `  if blob_id not in done:`,
+  `    contents = value.get_contents_by_identifier(blob_id)`,
+  `    changed = contents`,
+  `    if not value.is_binary(contents):`,
+  `      for needle in needles:`,
+  `        changed = changed.replace(needle, b'***REMOVED***')`,
+  `    done[blob_id] = blob_id if changed == contents else value.insert_file_with_contents(changed)`,
+  `  blob_id = done[blob_id]`,
+  `return (filename, mode, blob_id)`,
+].join('\n')
+
+/** git-filter-repo's `--message-callback` (commit and tag messages): the same replacements. */
+const MESSAGE_CALLBACK = [...READ_RULES, `for needle in needles:`, `  message = message.replace(needle, b'***REMOVED***')`, `return message`].join('\n')
 
 async function gitDirOf(repo: string): Promise<string> {
   return (await runGit(repo, ['rev-parse', '--git-dir'])).stdout.toString('utf8').trim()

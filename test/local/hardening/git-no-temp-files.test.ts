@@ -3,7 +3,7 @@ import {join} from 'node:path'
 
 import {runCli} from '../../helpers/cli.js'
 import {FIXTURES, fixture, LEAKED_VALUE, SOPS} from '../git/fixture-repo.js'
-import {commitAll, newRepo, workDir, write} from '../git/hardening-fixtures.js'
+import {commitAll, freshCloneOf, newRepo, sh, workDir, write} from '../git/hardening-fixtures.js'
 
 // Issue 13, item 7: `git scan --values-from sops` wrote each SOPS blob to a
 // secrets-scan-* temporary file for the decryptor; an interrupted scan left
@@ -42,6 +42,26 @@ describe('git scan --values-from sops writes no temporary files', () => {
       watcher.close()
     }
     expect(created.filter((name) => name.startsWith('secrets-scan-'))).toEqual([])
+    expect(readdirSync(tmp)).toEqual([])
+  })
+
+  // The same class in scrub: git-filter-repo got the replacement list (the
+  // plaintext values) from a temporary file that an interrupted run left behind.
+  test('scrub --replace-values with git-filter-repo hands it the values through a pipe, not a file', async () => {
+    const clone = freshCloneOf(repo, join(work.dir, 'clone'))
+    const tmp = join(work.dir, 'tmp-scrub')
+    mkdirSync(tmp)
+    const created: string[] = []
+    const watcher = watch(tmp, (_event, name) => created.push(String(name)))
+    try {
+      const result = await runCli(['git', 'scrub', clone, '--values-from', 'sops', '--replace-values', '--yes', '--engine', 'filter-repo'], {env: {TMPDIR: tmp, SOPS_AGE_KEY_FILE: join(FIXTURES, SOPS.humphdKey)}})
+      expect({code: result.code, stderr: result.stderr}).toMatchObject({code: 0})
+      expect(result.stdout + result.stderr).not.toContain(LEAKED_VALUE)
+    } finally {
+      watcher.close()
+    }
+    expect(sh(clone, 'show', 'HEAD:app/config.txt')).toBe('password=***REMOVED***')
+    expect(created).toEqual([])
     expect(readdirSync(tmp)).toEqual([])
   })
 })
