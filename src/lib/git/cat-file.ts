@@ -1,6 +1,7 @@
 import {spawn} from 'node:child_process'
 
 import {ToolkitError} from '../errors/errors.js'
+import {displayText} from '../report/display.js'
 import {gitEnv, waitForExit} from './exec.js'
 
 export type GitObjectType = 'blob' | 'tree' | 'commit' | 'tag'
@@ -148,7 +149,7 @@ export async function readAllObjects(repo: string, visitor: ObjectVisitor, optio
   if (failure !== undefined) throw failure
   if (code !== 0) {
     // cat-file's stderr names objects, never their content.
-    throw new ToolkitError('GIT_FAILED', `git cat-file exited with ${code}: ${stderr.trim().slice(0, 300)}`, {hint: 'Check that the path is a Git repository.'})
+    throw new ToolkitError('GIT_FAILED', `git cat-file exited with ${code}: ${displayText(stderr.trim().slice(0, 300))}`, {hint: 'An object could not be read: run git fsck in the repository to see which, then work on a complete clone (git clone --mirror <url>).'})
   }
   return parser.stats
 }

@@ -55,7 +55,8 @@ export async function gitText(repo: string, args: string[], options: GitRunOptio
 export function gitFailure(args: string[], code: number, stderr?: string): ToolkitError {
   const detail = stderr ? `: ${stderr.trim().split('\n').slice(-3).join(' | ').slice(0, 400)}` : ''
   return new ToolkitError('GIT_FAILED', `git ${args[0]} exited with ${code}${detail}`, {
-    hint: 'Check that the path is a Git repository and that git works there (git status).',
+    // The repository itself is checked before any stage runs; what fails here is this command.
+    hint: `Run git ${args[0]} in the repository yourself, and git fsck, to see why it failed.`,
   })
 }
 

@@ -1,6 +1,7 @@
 import {spawn} from 'node:child_process'
 
 import {ToolkitError} from '../errors/errors.js'
+import {displayText} from '../report/display.js'
 import {gitEnv, waitForExit} from './exec.js'
 
 /**
@@ -108,7 +109,7 @@ export async function indexHistory(repo: string, options: HistoryIndexOptions): 
   const code = await exit
   // An empty repository (no commits yet) makes `git log --all` fail; it simply has no history.
   if (code !== 0 && !/does not have any commits|bad default revision/.test(stderr)) {
-    throw new ToolkitError('GIT_FAILED', `git log exited with ${code}: ${stderr.trim().slice(0, 300)}`, {hint: 'Check that the path is a Git repository.'})
+    throw new ToolkitError('GIT_FAILED', `git log exited with ${code}: ${displayText(stderr.trim().slice(0, 300))}`, {hint: 'The history could not be walked: run git fsck in the repository to see why.'})
   }
   return index
 }
