@@ -51,6 +51,7 @@ Refused (exit 2) before anything changes, --force or not: a shallow clone (git f
     {description: 'See what would be removed, without touching the repository', command: '<%= config.bin %> <%= command.id %> ./fresh-clone --dry-run'},
     {description: 'Scrub a fresh clone, also replacing the leaked plaintext of SOPS values', command: 'git clone --no-local https://git.example.com/team/app.git app && SOPS_AGE_KEY_FILE=~/keys.txt <%= config.bin %> <%= command.id %> app --values-from sops --replace-values --yes'},
     {description: 'Force the built-in engine and choose where the backup goes', command: '<%= config.bin %> <%= command.id %> app --engine builtin --backup /secure/app-before-scrub.bundle --yes'},
+    {description: 'Review what each value would rewrite, leaving out values shorter than 12 bytes', command: 'SOPS_AGE_KEY_FILE=~/keys.txt <%= config.bin %> <%= command.id %> app --values-from sops --replace-values --min-value-length 12 --dry-run'},
   ]
 
   static override args = {
