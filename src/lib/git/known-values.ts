@@ -1,5 +1,6 @@
 import type {RegionConfig} from '../config/schema.js'
 import {ToolkitError} from '../errors/errors.js'
+import {displayText} from '../report/display.js'
 import {scanRepository, type SopsDetector} from './scan.js'
 import {valuesFromSopsBlobs} from './sops-adapter.js'
 import {buildPatternSet, MIN_VALUE_BYTES, type KnownValue, type PatternSet} from './value-patterns.js'
@@ -37,7 +38,7 @@ export async function loadKnownValues(options: KnownValuesOptions): Promise<{pat
       warnings.push(`${notEncrypted} fields of the SOPS files were never encrypted by sops (e.g. kind, metadata.name, unencrypted_suffix keys): they are not secrets and are not searched for`)
     }
     if (report.sopsBlobs.length > 0 && failures.length === report.sopsBlobs.length) {
-      throw new ToolkitError('NO_VALUES', `none of the ${report.sopsBlobs.length} SOPS blobs could be decrypted, so no value can be searched for (first: ${failures[0]})`, {
+      throw new ToolkitError('NO_VALUES', `none of the ${report.sopsBlobs.length} SOPS blobs could be decrypted, so no value can be searched for (first: ${displayText(failures[0])})`, {
         hint: 'Provide the keys as for sops itself (SOPS_AGE_KEY_FILE, SOPS_AGE_KEY or a GnuPG keyring), or use --values-from vault.',
       })
     }
