@@ -65,7 +65,7 @@ Exit codes: 0 in sync, 1 drift (after a repair: drift left), 2 error (unreachabl
     'no-backup': Flags.boolean({description: 'with --repair: allow a plan that deletes keys without --backup-dir', default: false}),
     'request-timeout': Flags.string({description: 'how long one request may wait for an answer, e.g. 10s (default: each region\'s vault.requestTimeoutMs, 30s unless configured)'}),
     'retry-budget': Flags.string({description: 'how long a failed request is retried with backoff before it counts as failed, e.g. 60s; 0s never retries (default: each region\'s vault.retryBudgetMs, 60s unless configured)'}),
-    deadline: Flags.string({description: 'how long the whole run may take against the Vaults, e.g. 10m; time at the confirmation prompt does not count; 0s for none', default: '30m'}),
+    deadline: Flags.string({description: 'how long the whole run may take against the Vaults, e.g. 10m; time at the confirmation prompt does not count, nor the streaming of a --backup-dir snapshot (bounded by its own idle timeout); 0s for none', default: '30m'}),
   }
 
   public async run(): Promise<VerifyRegionsOutput> {
@@ -110,7 +110,7 @@ Exit codes: 0 in sync, 1 drift (after a repair: drift left), 2 error (unreachabl
         return this.finish(context, format)
       }
       requireBackupForDeletes(context, flags['no-backup'])
-      // The operator's reading time is not the Vaults' time.
+      // The operator's reading time is not the Vaults' time (paused until the backup is taken).
       context.deadline?.pause()
       await confirmOrRefuse({
         yes: flags.yes,
@@ -118,8 +118,11 @@ Exit codes: 0 in sync, 1 drift (after a repair: drift left), 2 error (unreachabl
         typeToConfirm: planDeletes(plan) ? plan.to : undefined,
         nonInteractiveHint: 'Review the plan with --dry-run, then re-run with --yes.',
       })
+      // The backup streams a whole Raft snapshot under its own idle timeout: its minutes do not eat into the deadline.
+      const backup = backupSteps(context)
+      if (backup.length > 0) await runSteps(backup, context, steps)
       context.deadline?.resume()
-      await runSteps([...backupSteps(context), {...STAGES.apply, title: `Apply the plan to ${plan.to} (check-and-set)`}], context, steps)
+      await runSteps([{...STAGES.apply, title: `Apply the plan to ${plan.to} (check-and-set)`}], context, steps)
       if (human && context.snapshot?.archiveFile) this.log(`\nBackup of ${plan.to} before the repair: ${context.snapshot.archiveFile}`)
       // Printed before the re-comparison, so what was applied is on record even if that stage fails.
       if (human) this.log(`\n${renderRepairResult(context.result!, human)}`)

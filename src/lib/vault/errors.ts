@@ -89,7 +89,7 @@ function messageFor(init: StoreRequestErrorInit): string {
   if (exhaustion && (exhaustion.attempts > 1 || exhaustion.reason !== 'attempts')) {
     const tried = `${exhaustion.attempts} attempt${exhaustion.attempts === 1 ? '' : 's'} in ${formatDuration(exhaustion.elapsedMs)}`
     if (exhaustion.reason === 'budget') message += `; gave up after ${tried}: the retry budget of ${formatDuration(init.budgetMs ?? 0)} (--retry-budget, vault.retryBudgetMs) ran out`
-    else if (exhaustion.reason === 'deadline') message += `; gave up after ${tried}: the deadline ran out`
+    else if (exhaustion.reason === 'deadline') message += init.kind === 'deadline' ? ` after ${tried}` : `; gave up after ${tried}: the deadline ran out`
     else message += `; gave up after ${tried}`
   }
   return message
