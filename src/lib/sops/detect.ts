@@ -120,9 +120,10 @@ function detectIni(text: string, content: Buffer): Verdict {
   return hasMetadata ? {format: 'ini'} : undefined
 }
 
-// A line that could hold a `sops` key of a block mapping: plain, quoted, explicit (`? sops`) or a
-// double-quoted key with escapes. Only such text is parsed as YAML; the pattern is linear (one way to match).
-const YAML_SOPS_KEY_CANDIDATE = /^[ \t]*(?:\?[ \t]+)?(?:sops|'sops'|"(?:[^"\\\n]|\\.)*")[ \t]*(?::|$)/m
+// A line that could hold a `sops` key of a block mapping: plain, quoted, explicit (`? sops`), tagged or
+// anchored (`!!str sops`, `&m sops`), or a double-quoted key with escapes. Only such text is parsed as
+// YAML; the pattern is linear (each part starts with a character the previous one cannot match).
+const YAML_SOPS_KEY_CANDIDATE = /^[ \t]*(?:\?[ \t]+)?(?:[!&]\S*[ \t]+)*(?:sops|'sops'|"(?:[^"\\\n]|\\.)*")[ \t]*(?::|$)/m
 
 function detectYaml(text: string): Verdict {
   if (!YAML_SOPS_KEY_CANDIDATE.test(text)) return undefined

@@ -20,6 +20,9 @@ describe('a top-level sops key spelled any way YAML and JSON allow is found (sop
     ['escaped letters', '"\\x73ops":'],
     ['unicode escape', '"\\u0073\\u006fps":'],
     ['explicit key', '? sops\n:'],
+    ['tagged', '!!str sops:'],
+    ['anchored and tagged', '&meta !!str sops:'],
+    ['space before the colon', 'sops :'],
   ])('YAML, %s', (_name, key) => {
     expect(detect(yamlFile.replace(/^sops:/m, key))).toBe('yaml')
   })
