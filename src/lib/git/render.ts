@@ -17,6 +17,7 @@ function mb(bytes: number): string {
 
 const UNCHECKED_REASON = {
   'too-large-with-sops-markers': 'too large to parse, carries SOPS markers: cannot be checked',
+  'unparsable-with-sops-markers': 'could not be parsed, carries SOPS markers: cannot be checked',
   'lfs-object-missing': 'LFS object not present, cannot be checked (git lfs fetch --all)',
 } as const
 
@@ -98,7 +99,7 @@ export function renderPlan(plan: ScrubPlan): string {
   if (plan.skippedValues.length > 0) {
     lines.push(`  ${plan.skippedValues.length} values shorter than ${plan.minValueLength} bytes are left out (neither searched nor replaced): ${list(plan.skippedValues.map((skip) => `${skip.secret} / ${skip.key}`))}`)
   }
-  if (plan.unchecked > 0) lines.push(`  ${plan.unchecked} blobs could not be checked (too large to parse, with SOPS markers): they are not removed`)
+  if (plan.unchecked > 0) lines.push(`  ${plan.unchecked} blobs with SOPS markers could not be checked (too large to parse, or unparsable): they are not removed`)
   if (plan.pathsAtHead.length > 0) lines.push(`  note: the current (HEAD) version of these paths is removed too: ${list(plan.pathsAtHead)}`)
   return lines.join('\n')
 }

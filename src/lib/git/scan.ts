@@ -50,7 +50,7 @@ export interface ValueFinding {
 /** A blob that could not be checked, and why; a finding, since nobody can say it is clean. */
 export interface UncheckedBlobFinding {
   blob: string
-  reason: 'too-large-with-sops-markers' | 'lfs-object-missing'
+  reason: 'too-large-with-sops-markers' | 'unparsable-with-sops-markers' | 'lfs-object-missing'
   /** Bytes (of the LFS object, for a pointer). */
   size: number
   lfsObject?: string
@@ -104,6 +104,14 @@ const SOPS_MARKER = Buffer.from('sops')
 // lastmodified stamp. A blob too large to parse is reported when it has them.
 const LARGE_BLOB_MARKERS = new AhoCorasick([SOPS_MARKER, Buffer.from('ENC[AES256_GCM,'), Buffer.from('lastmodified')])
 
+/** SOPS detection parses at most this much of a blob; a larger one with SOPS markers is a finding ("cannot be checked"). */
+export const MAX_DETECT_BYTES = 4 * 1024 * 1024
+
+function hasSopsMarkers(content: Buffer): boolean {
+  const found = LARGE_BLOB_MARKERS.matchedPatterns(content)
+  return found.has(0) && (found.has(1) || found.has(2))
+}
+
 function tagName(content: Buffer): string | undefined {
   const match = /^tag (.+)$/m.exec(content.subarray(0, Math.min(content.length, 4096)).toString('utf8'))
   return match?.[1]
@@ -145,10 +153,22 @@ class Inspector {
         }
       }
       if (content.indexOf(SOPS_MARKER) !== -1) {
-        const detected = this.detector.detect(content)
-        if (detected) {
-          this.sops.set(oid, {format: detected.format, ...(lfsObject ? {lfsObject} : {})})
-          return
+        const lfs = lfsObject ? {lfsObject} : {}
+        if (content.length > MAX_DETECT_BYTES) {
+          // Parsing this much would cost memory out of proportion; a SOPS file is far smaller.
+          if (hasSopsMarkers(content)) this.unchecked.set(oid, {reason: 'too-large-with-sops-markers', size: content.length, ...lfs})
+        } else {
+          let detected: {format: string} | undefined
+          try {
+            detected = this.detector.detect(content)
+          } catch {
+            // A hostile blob (say, nesting deep enough to exhaust the parser) must not end the scan, nor pass as clean.
+            if (hasSopsMarkers(content)) this.unchecked.set(oid, {reason: 'unparsable-with-sops-markers', size: content.length, ...lfs})
+          }
+          if (detected) {
+            this.sops.set(oid, {format: detected.format, ...lfs})
+            return
+          }
         }
       }
     }

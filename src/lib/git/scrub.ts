@@ -44,7 +44,7 @@ export interface ScrubPlan {
   minValueLength?: number
   /** LFS objects (SHA-256) that held SOPS files: their pointers go; the objects stay on the LFS server. */
   lfsObjects: string[]
-  /** Blobs the scan could not check (too large, with SOPS markers): not removed. */
+  /** Blobs the scan could not check (too large or unparsable, with SOPS markers): not removed. */
   unchecked: number
   /** Distinct byte strings (values and their encodings) that will be replaced; never the strings. */
   replacements: number
@@ -152,7 +152,7 @@ export async function stagePlan(ctx: ScrubContext): Promise<void> {
     nothingToDo: ctx.before.report.clean,
   }
   if (ctx.plan.unchecked > 0) {
-    ctx.before.report.warnings.push(`${ctx.plan.unchecked} blobs are too large to parse and carry SOPS markers: scrub does not remove them (they may be ordinary files); the rescan will report them until you remove them yourself`)
+    ctx.before.report.warnings.push(`${ctx.plan.unchecked} blobs carry SOPS markers but are too large to parse or do not parse: scrub does not remove them (they may be ordinary files); the rescan will report them until you remove them yourself`)
   }
   if (ctx.before.report.valueFindings.length > 0 && !ctx.options.replaceValues) {
     // Not an error at plan time, but the rescan would fail: say so now.

@@ -43,6 +43,27 @@ describe('git scan on huge blobs: bounded memory, and a finding instead of a cra
     expect(peakKb).toBeLessThan(RSS_LIMIT_KB)
   }, 300_000)
 
+  test('a blob with SOPS markers that is over the detection limit, or that the detector cannot parse, is a finding, not a crash', async () => {
+    const repo = newRepo(join(work.dir, 'unparsable'))
+    write(repo, 'big/export.yaml', `sops:\n  lastmodified: "2024-01-01T00:00:00Z"\n${'k: v\n'.repeat(1_100_000)}`)
+    write(repo, 'deep/nested.yaml', fixture(SOPS.humphdYaml))
+    commitAll(repo, 'two odd files')
+    // Stands in for a parser that gives up on hostile input (e.g. nesting thousands of levels deep).
+    const throwing = {
+      ...sopsDetector(),
+      detect: (content: Buffer) => {
+        if (content.length < 4 * 1024 * 1024) throw new RangeError('Maximum call stack size exceeded')
+        return sopsDetector().detect(content)
+      },
+    }
+    const {report} = await scanRepository(repo, {detector: throwing})
+    expect(report.uncheckedBlobs.map((finding) => [finding.paths[0], finding.reason]).sort()).toEqual([
+      ['big/export.yaml', 'too-large-with-sops-markers'],
+      ['deep/nested.yaml', 'unparsable-with-sops-markers'],
+    ])
+    expect(report.clean).toBe(false)
+  })
+
   test('streamed objects are still searched for values across chunk boundaries, and a streamed SOPS file is not called clean', async () => {
     const repo = newRepo(join(work.dir, 'streamed'))
     const value = 'streamed-canary-value-0123456789'
