@@ -15,7 +15,7 @@ export default class GitScan extends BaseCommand<typeof GitScan> {
 
 Values are taken in memory from --values-from sops (the values sops encrypted in the SOPS files found — an ENC[…] in the file — decrypted with the usual keys; clear fields such as kind, metadata.name or unencrypted_suffix keys are not secrets and are not searched for) and/or --values-from vault (the regions' KV trees). Values shorter than --min-value-length bytes (default 8) are left out and named in the report. A value is never printed: only object ids, paths, commits and secret/key names.
 
-Git LFS pointers are followed into .git/lfs/objects; an LFS object that is not there is a finding ("cannot be checked"). A blob too large to parse (over 16 MiB) is searched for values as a stream, and reported as a finding when it carries SOPS markers.
+Git LFS pointers are followed into .git/lfs/objects; an LFS object that is not there is a finding ("cannot be checked"). Blobs over 16 MiB are searched for values as a stream (memory stays bounded); SOPS detection parses blobs up to 4 MiB, and a larger blob, or one that does not parse, is reported as a finding when it carries SOPS markers.
 
 Exit codes: 0 clean, 1 findings (including blobs that cannot be checked), 2 error — among them a shallow or partial clone, or a repository missing objects, which are refused since a scan could not see all of their history. Run it in CI on every push.`
 
