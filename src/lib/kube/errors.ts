@@ -49,7 +49,7 @@ export function transportFailure(error: unknown): TransportFailure | undefined {
   if (/^(ENOTFOUND|EAI_AGAIN|EAI_NONAME)$/.test(text)) return {reason: `host name not found (${text})`, hint: `Check the server address in the kubeconfig and DNS; ${CONTEXT_HINT}.`}
   if (/^(EHOSTUNREACH|ENETUNREACH|EHOSTDOWN|ENETDOWN)$/.test(text)) return {reason: `no route to host (${text})`, hint: `Check the network path (VPN, routes) to the server; ${CONTEXT_HINT}.`}
   if (/^(ECONNRESET|EPIPE|ECONNABORTED)$/.test(text)) {
-    return {reason: `connection closed by the server or the network (${text})`, hint: `The API server (or something in front of it) dropped the connection: check that it is running and healthy; ${CONTEXT_HINT}.`}
+    return {reason: `connection closed by the server or the network (${text})`, hint: `The API server (or something in front of it) dropped the connection: ${CONTEXT_HINT}, and that it is healthy.`}
   }
   if (/CERT|SELF_SIGNED|UNABLE_TO_|^ERR_TLS_|^ERR_SSL_|^EPROTO$|SSL|TLS/i.test(text)) {
     return {reason: `TLS failed (${text})`, hint: 'The server\'s certificate was not accepted: check certificate-authority(-data) and the server name in the kubeconfig.'}
