@@ -28,6 +28,7 @@ export interface ScrubPlan {
   repository: string
   engine: EngineName
   filterRepo?: {version?: string; sensitiveDataRemoval: boolean}
+  /** Paths that held a removed blob (shown to the operator); their other versions stay. */
   pathsToRemove: string[]
   /** Paths whose HEAD version is a SOPS file or .sops.yaml: they disappear from HEAD too. */
   pathsAtHead: string[]
