@@ -1,7 +1,7 @@
 import {Command, Flags, type Interfaces} from '@oclif/core'
 
 import {loadConfig, type LoadedConfig} from '../config/load.js'
-import {ExitCode, isToolkitError, ToolkitError} from '../errors/errors.js'
+import {describeUnexpected, ExitCode, isToolkitError, ToolkitError} from '../errors/errors.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 
@@ -49,7 +49,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (error.oclif?.exit === 0) throw error
     const toolkitError = isToolkitError(error)
       ? error
-      : new ToolkitError('UNEXPECTED', `unexpected error: ${error.message}`, {hint: 'This is a bug: please report it with the command line (never with secret values).'})
+      : new ToolkitError('UNEXPECTED', `unexpected error: ${describeUnexpected(error)}`, {hint: 'This is a bug: please report it with the command line (never with secret values).'})
     if (this.jsonEnabled()) {
       this.logJson({error: {code: toolkitError.code, message: toolkitError.message, hint: toolkitError.hint}})
     } else {

@@ -43,3 +43,20 @@ export class RefusedError extends ToolkitError {
     super('REFUSED', message, {hint})
   }
 }
+
+/**
+ * The message of an error the toolkit did not raise on purpose, fit to show.
+ * Parsers quote their input (V8's JSON.parse: `Unexpected token … "hvs.…" is
+ * not valid JSON`; YAML and js-yaml code frames), and that input may be a
+ * token or a decrypted value: their text is withheld. Other messages are
+ * kept to one escaped line of bounded length.
+ */
+export function describeUnexpected(error: unknown): string {
+  if (!(error instanceof Error)) return `a non-error value was thrown (${typeof error})`
+  const name = error.name || error.constructor?.name || 'Error'
+  if (error instanceof SyntaxError || /yaml|parse/i.test(name)) return `${name} (its text is withheld: a parser error may quote its input)`
+  const firstLine = (error.message ?? '').split('\n', 1)[0]
+  // eslint-disable-next-line no-control-regex
+  const printable = firstLine.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu, '?')
+  return printable.length > 300 ? `${printable.slice(0, 300)}…` : printable
+}

@@ -65,6 +65,8 @@ export function redactUrl(address: string): string {
   for (const name of [...url.searchParams.keys()]) {
     if (CREDENTIAL_PARAMETER.test(name)) url.searchParams.set(name, '***')
   }
+  // Fragments carry tokens in some schemes (OAuth implicit grants): never shown.
+  if (url.hash) url.hash = '***'
   return displayText(url.toString())
 }
 

@@ -32,3 +32,9 @@ describe('redactUrl', () => {
     expect(redactUrl('vault.local:8200')).toBe('vault.local:8200')
   })
 })
+
+describe('redactUrl fragments', () => {
+  it('never shows a fragment', () => {
+    expect(redactUrl('https://vault.example.com/ui#access_token=frag-canary')).not.toContain('frag-canary')
+  })
+})
