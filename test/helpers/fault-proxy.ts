@@ -2,7 +2,7 @@
 // network between the toolkit and a real server (a Vault, a kube-apiserver):
 //
 //   const proxy = await startFaultProxy({upstream: 'http://127.0.0.1:8200'})
-//   proxy.set({htmlOnRead: 0.3})               // 30% of GET/LIST answered 200 + an HTML page
+//   proxy.set({htmlOnRead: 0.3})               // 30% of GET/LIST answered 200 + an HTML page (htmlStatus: 404 for a "not found" page)
 //   proxy.set({dropWriteResponse: 1})          // writes reach the server, their answers are lost
 //   proxy.set({failRate: 0.2, failWith: 'reset'})   // 20% of requests: connection reset
 //   proxy.set({failEvery: 5, failWith: 503})   // every 5th request: HTTP 503
@@ -28,6 +28,8 @@ export interface FaultRules {
   match?: (request: ProxiedRequest) => boolean
   /** Fraction (0–1) of GET requests (reads and LISTs) answered `200` with an HTML page, without reaching the server. */
   htmlOnRead?: number
+  /** The status of those HTML answers (default 200; e.g. 404 for a proxy's "not found" page). */
+  htmlStatus?: number
   /** Fraction of writes (POST, PUT, PATCH, DELETE) forwarded, answered by the server, then cut: the client never sees the answer. */
   dropWriteResponse?: number
   /** Fraction of requests failed with `failWith`, without reaching the server. */
@@ -161,7 +163,7 @@ export async function startFaultProxy(options: {upstream: string; rules?: FaultR
     const isRead = proxied.method === 'GET' || proxied.method === 'LIST'
     if (isRead && active.htmlOnRead && random() < active.htmlOnRead) {
       counts.html++
-      response.writeHead(200, {'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(HTML)})
+      response.writeHead(active.htmlStatus ?? 200, {'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(HTML)})
       response.end(HTML)
       return
     }

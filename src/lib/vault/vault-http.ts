@@ -236,6 +236,11 @@ export class VaultHttp {
         if (!isObject(body)) {
           throw this.badResponseError(method, path, status, describeBody(response))
         }
+        // Vault's 404 says `{"errors": []}` (or, for a deleted version, carries its `data`): a bare "not found" page or
+        // object from something in front of it must not read as "this key does not exist".
+        if (status === 404 && !Array.isArray(body.errors) && !isObject(body.data)) {
+          throw this.badResponseError(method, path, status, "JSON without Vault's errors field")
+        }
         if (status === 200 && options.expect && !options.expect(body)) {
           throw this.badResponseError(method, path, status, 'JSON without the fields this endpoint returns')
         }

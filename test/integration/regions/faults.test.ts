@@ -107,6 +107,16 @@ describe("answers that are not Vault's JSON are errors, never data", () => {
     expect(run.code).toBe(0)
   })
 
+  test('a proxy\'s "not found" page (404 + HTML) on 30% of reads is not "absent": retried, in sync', async () => {
+    proxy.set({htmlOnRead: 0.3, htmlStatus: 404, match: kvOnly})
+    const run = await verify(['--path', 'html', '--json'])
+    const report = json(run)
+    expect(proxy.counts.html).toBeGreaterThan(10)
+    expect(report.differences).toEqual([])
+    expect(report).toMatchObject({inSync: true, keysCompared: 60})
+    expect(run.code).toBe(0)
+  })
+
   test('without retries the same fault is exit 2 naming the bad answer, and no key is called drift', async () => {
     proxy.set({htmlOnRead: 0.3, match: kvOnly})
     const run = await verify(['--path', 'html', '--json', '--retry-budget', '0s'])
