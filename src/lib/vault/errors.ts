@@ -1,4 +1,5 @@
 import {ExitCode, ToolkitError} from '../errors/errors.js'
+import {displayText} from '../report/display.js'
 import {formatDuration, type RetryExhaustion} from './retry.js'
 
 /**
@@ -126,9 +127,13 @@ function hintFor(init: StoreRequestErrorInit): string | undefined {
   return undefined
 }
 
-/** Vault's error texts are path and permission messages; cut them short anyway. */
+/**
+ * Vault's error texts are path and permission messages; cut them short
+ * anyway, and escape control characters: they come from the server (or
+ * whatever answers in its place) and may echo key names.
+ */
 export function safeDetail(errors: unknown): string | undefined {
   if (!Array.isArray(errors) || errors.length === 0) return undefined
   const text = errors.filter((item) => typeof item === 'string').join('; ')
-  return text.length > 300 ? `${text.slice(0, 300)}…` : text
+  return displayText(text.length > 300 ? `${text.slice(0, 300)}…` : text)
 }

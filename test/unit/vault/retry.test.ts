@@ -1,5 +1,5 @@
 import {backoffDelay, Deadline, DEFAULT_RETRY, isRetryable, withRetry, type RetryPolicy} from '../../../src/lib/vault/retry.js'
-import {StoreRequestError} from '../../../src/lib/vault/errors.js'
+import {safeDetail, StoreRequestError} from '../../../src/lib/vault/errors.js'
 
 const policy: RetryPolicy = {attempts: 4, baseDelayMs: 100, maxDelayMs: 1_000, random: () => 0.999}
 
@@ -175,5 +175,14 @@ describe('retry budget and deadline', () => {
     expect(bad.code).toBe('BAD_RESPONSE')
     expect(bad.retryable).toBe(true)
     expect(bad.message).toContain("HTTP 200 with an answer that is not Vault's JSON (not JSON: text/html, 120 bytes)")
+  })
+})
+
+describe('server error texts', () => {
+  test('are cut short and cannot drive the terminal', () => {
+    const error = new StoreRequestError({region: 'r1', method: 'GET', path: 'p', status: 400, retryable: false, detail: safeDetail(['bad key "a\u001b[2Jb"', 'x'.repeat(400)])})
+    expect(error.message).toContain('bad key "a\\x1b[2Jb"')
+    expect(error.message).not.toContain('\u001b')
+    expect(error.message.length).toBeLessThan(400)
   })
 })
