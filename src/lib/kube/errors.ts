@@ -89,7 +89,7 @@ export function kubeError(action: string, target: KubeTarget, error: unknown, se
   }
   if (typeof code !== 'number') {
     const failure = transportFailure(error)!
-    return new ToolkitError('KUBE_UNREACHABLE', `cannot ${action} ${what}: the Kubernetes API server${at} is unreachable: ${failure.reason}`, {hint: failure.hint})
+    return new ToolkitError('KUBE_UNREACHABLE', `cannot ${action} ${what}: Kubernetes API unreachable${at}: ${failure.reason}`, {hint: failure.hint})
   }
   switch (code) {
     case 401:

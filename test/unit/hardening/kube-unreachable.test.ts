@@ -90,7 +90,7 @@ describe('Kubernetes unreachable is reported as unreachable', () => {
       const error = await failure(() => client.list('v1', 'Secret', {labelSelector: 'secrets-toolkit.io/migrated-from'}))
       expect(Date.now() - started).toBeLessThan(10_000)
       expect(error.code).toBe('KUBE_UNREACHABLE')
-      expect(error.message).toContain(`the Kubernetes API server at https://127.0.0.1:${silentPort} is unreachable: timed out (no answer within the request timeout)`)
+      expect(error.message).toContain(`Kubernetes API unreachable at https://127.0.0.1:${silentPort}: timed out (no answer within the request timeout)`)
     } finally {
       silent.close()
     }
