@@ -51,7 +51,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       ? error
       : new ToolkitError('UNEXPECTED', `unexpected error: ${describeUnexpected(error)}`, {hint: 'This is a bug: please report it with the command line (never with secret values).'})
     if (this.jsonEnabled()) {
-      this.logJson({error: {code: toolkitError.code, message: toolkitError.message, hint: toolkitError.hint}})
+      this.logJson({error: {code: toolkitError.code, message: toolkitError.message, hint: toolkitError.hint, ...(toolkitError.details ? {details: toolkitError.details} : {})}})
     } else {
       this.logToStderr(`Error: ${toolkitError.describe()}`)
     }

@@ -18,13 +18,16 @@ export class ToolkitError extends Error {
   readonly code: string
   readonly hint?: string
   readonly exitCode: ExitCode
+  /** Machine-readable facts for --json (names and counts only, never a value), e.g. what a run wrote before it stopped. */
+  readonly details?: Record<string, unknown>
 
-  constructor(code: string, message: string, options: {hint?: string; cause?: unknown; exitCode?: ExitCode} = {}) {
+  constructor(code: string, message: string, options: {hint?: string; cause?: unknown; exitCode?: ExitCode; details?: Record<string, unknown>} = {}) {
     super(message, options.cause === undefined ? undefined : {cause: options.cause})
     this.name = 'ToolkitError'
     this.code = code
     this.hint = options.hint
     this.exitCode = options.exitCode ?? ExitCode.Error
+    if (options.details) this.details = options.details
   }
 
   /** Message plus hint, as shown to the operator. */

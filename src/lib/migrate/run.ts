@@ -1,6 +1,6 @@
 import type {KubeClient} from '../kube/client.js'
 import type {RegionConfig} from '../config/schema.js'
-import {isToolkitError, ToolkitError} from '../errors/errors.js'
+import {describeUnexpected, isToolkitError, ToolkitError} from '../errors/errors.js'
 import type {RegionVault} from '../vault/connect.js'
 import {
   applyMigration,
@@ -96,7 +96,7 @@ function someNames(names: string[], limit = 20): string {
  * reach no Vault), and that re-running the same command completes it.
  */
 export function stoppedPartWayError(error: unknown, written: WrittenSoFar, total: number): ToolkitError {
-  const cause = isToolkitError(error) ? error.message : `unexpected error: ${(error as Error)?.message ?? String(error)}`
+  const cause = isToolkitError(error) ? error.message : `unexpected error: ${describeUnexpected(error)}`
   const lines = [`migration stopped part-way (${total} Secret(s) planned): ${cause}`]
   const confirmed = writeCount(written)
   if (confirmed === 0) {
@@ -122,6 +122,8 @@ export function stoppedPartWayError(error: unknown, written: WrittenSoFar, total
   return new ToolkitError(isToolkitError(error) ? error.code : 'UNEXPECTED', lines.join('\n'), {
     hint: `${hint} the same \`secrets migrate sops\` command: it completes what is missing and leaves what is in place. \`secrets migrate verify\` lists what is still missing.`,
     cause: undefined,
+    // The same account for automation (--json: error.details): names and counts only.
+    details: {stoppedPartWay: true, planned: total, written},
   })
 }
 

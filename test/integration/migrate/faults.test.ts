@@ -123,6 +123,7 @@ describe('migrate tells the truth under faults (real environment)', () => {
     expect(error.message).toContain('PushSecrets: 2 created, 0 updated')
     expect(error.message).toContain(`exist without their PushSecret (not pushed to any Vault): ${NS}/s07`)
     expect(error.hint).toContain('re-run the same `secrets migrate sops` command')
+    expect(error.details).toMatchObject({stoppedPartWay: true, planned: FILES, written: {secrets: {create: 2, update: 0}, pushSecrets: {create: 2, update: 0}, secretsWithoutPushSecret: [`${NS}/s07`], notWritten: {secrets: 5, pushSecrets: 6}}})
     expect(await existing()).toEqual({secrets: names.slice(0, 7), pushSecrets: names.slice(0, 6)})
 
     // The same command with Kubernetes back completes it; verify then proves everything.

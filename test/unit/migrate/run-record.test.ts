@@ -62,6 +62,7 @@ describe('an error after the first write says what was written', () => {
     expect(error.message).toContain('1 Secret(s) exist without their PushSecret (not pushed to any Vault): a/s9')
     expect(error.message).toContain('Failed while being written (the server may have applied them): PushSecret a/s9')
     expect(error.message).not.toMatch(/nothing (was )?written/)
+    expect(error.details).toMatchObject({stoppedPartWay: true, planned: 200, written: {secrets: {create: 86}, secretsWithoutPushSecret: ['a/s9']}})
     expect(error.hint).toBe('Check the kubeconfig. Then re-run the same `secrets migrate sops` command: it completes what is missing and leaves what is in place. `secrets migrate verify` lists what is still missing.')
   })
 
