@@ -39,8 +39,8 @@ ETCD_VERSION=v3.5.35
 KUBE_VERSION=v1.33.13
 KUBE_STAGING_VERSION=v0.33.13
 # TEST_ESO_VERSION selects the External Secrets Operator the tests run:
-# v2.9.0 (the release line users install today) or v0.20.4.
-ESO_VERSION="${TEST_ESO_VERSION:-v0.20.4}"
+# v2.9.0 (default: the release line users install today) or v0.20.4.
+ESO_VERSION="${TEST_ESO_VERSION:-v2.9.0}"
 ESO_SUPPORTED_VERSIONS="v2.9.0 v0.20.4"
 # Since v1.0 ESO is many nested modules joined by `replace => ./…`, which the
 # module proxy's zip of the root module lacks, so v2.9.0 is built from

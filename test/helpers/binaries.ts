@@ -22,7 +22,7 @@ export type FluxBinary = 'flux-source-controller' | 'flux-kustomize-controller'
 /** The ESO versions the test environment can run; TEST_ESO_VERSION picks one (scripts/test-env/binaries.sh). */
 export const ESO_VERSIONS = ['v0.20.4', 'v2.9.0'] as const
 export type EsoVersion = (typeof ESO_VERSIONS)[number]
-export const DEFAULT_ESO_VERSION: EsoVersion = 'v0.20.4'
+export const DEFAULT_ESO_VERSION: EsoVersion = 'v2.9.0'
 
 /** The ESO release this run uses, from TEST_ESO_VERSION (binaries.sh refuses any other value). */
 export function esoVersion(env: NodeJS.ProcessEnv = process.env): EsoVersion {

@@ -8,7 +8,7 @@ import {chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 
-import {PROJECT_ROOT} from '../../helpers/binaries.js'
+import {DEFAULT_ESO_VERSION, PROJECT_ROOT} from '../../helpers/binaries.js'
 
 const SCRIPT = resolve(PROJECT_ROOT, 'scripts/test-env/binaries.sh')
 
@@ -43,11 +43,14 @@ describe('scripts/test-env/binaries.sh', () => {
     return path
   }
 
-  test('TEST_ESO_VERSION picks the cached ESO of that release; each release has its own cache name', () => {
+  test('TEST_ESO_VERSION picks the cached ESO of that release, v2.9.0 by default; each release has its own cache name', () => {
     const v2 = fakeBinary('eso-v2.9.0')
     const v0 = fakeBinary('eso-v0.20.4')
     expect(run(['paths', 'eso'], {TEST_ESO_VERSION: 'v2.9.0'}).stdout).toBe(`eso=${v2}\n`)
     expect(run(['paths', 'eso'], {TEST_ESO_VERSION: 'v0.20.4'}).stdout).toBe(`eso=${v0}\n`)
+    // The default is the current release line.
+    expect(run(['paths', 'eso']).stdout).toBe(`eso=${v2}\n`)
+    expect(DEFAULT_ESO_VERSION).toBe('v2.9.0')
   })
 
   test('an unknown TEST_ESO_VERSION is refused with the versions it accepts', () => {
