@@ -155,5 +155,10 @@ describe('Flux against the test cluster', () => {
     expect(secret).toBeDefined()
     expect(secret?.data.get('password')?.equals(canary)).toBe(true)
     expect(secret?.labels['kustomize.toolkit.fluxcd.io/name']).toBe('secrets')
+    // Nothing on the way — the Git server, the controllers — logged the value.
+    for (const log of [flux.sourceController.logFile, flux.kustomizeController.logFile, gitServer.process.logFile]) {
+      const text = readFileSync(log, 'utf8')
+      expect(text.includes(canary.revealBase64()) || text.includes(canary.revealString())).toBe(false)
+    }
   }, 300_000)
 })
