@@ -71,7 +71,7 @@ export async function startFlux(options: {kube: KubeClient; kubeconfig: string; 
   const env = {PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, TMPDIR: dir, KUBECONFIG: options.kubeconfig, RUNTIME_NAMESPACE: FLUX_NAMESPACE}
   const watchLabels = {[FLUX_WATCH_LABEL]: instance}
   const common = [
-    // Metrics off: the defaults (:8080, :9440) are shared with every other run on the machine.
+    // Metrics off, and health on a free port below: the defaults (:8080, :9440) are shared with every other run on the machine.
     '--metrics-addr=0',
     '--enable-leader-election=false',
     '--watch-all-namespaces=true',
