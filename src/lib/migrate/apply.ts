@@ -184,7 +184,7 @@ export interface WrittenSoFar {
   secretsWithoutPushSecret: string[]
   /** Objects whose write failed: the server may have applied it and lost the answer. */
   uncertain: string[]
-  /** Secrets and PushSecrets the run still had to write when it stopped. */
+  /** Secrets and PushSecrets the run had not written (nor attempted, see `uncertain`) when it stopped. */
   notWritten: {secrets: number; pushSecrets: number}
 }
 
@@ -307,7 +307,9 @@ export async function applyMigration(
   }
   // A Secret in place (written now, or already there) whose PushSecret is not: ESO pushes nothing for it.
   written.secretsWithoutPushSecret = [...pushSecretMissing].filter((id) => !pendingSecret.has(id)).sort()
-  written.notWritten = {secrets: pendingSecret.size, pushSecrets: pendingPushSecret.size}
+  // A failed write is uncertain (the server may have applied it), not "not written".
+  const uncertainOf = (kind: string) => written.uncertain.filter((entry) => entry.startsWith(`${kind} `)).length
+  written.notWritten = {secrets: pendingSecret.size - uncertainOf('Secret'), pushSecrets: pendingPushSecret.size - uncertainOf('PushSecret')}
   written.uncertain.sort()
   throw firstError
 }
