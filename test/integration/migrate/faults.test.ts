@@ -205,10 +205,11 @@ describe('migrate tells the truth under faults (real environment)', () => {
     const migrate = ['migrate', 'sops', partial, '--namespace', namespace, '--create-namespaces', '--yes']
     const skipped = await cli([...migrate, '--continue-on-error'])
     expect(skipped.code).toBe(1)
-    const verify = await cli(['migrate', 'verify', '--namespace', namespace, '--wait', '150s', '--json'])
+    // (No --wait: this finding never resolves by waiting; s01 may still be on its way to Vault.)
+    const verify = await cli(['migrate', 'verify', '--namespace', namespace, '--json'])
     expect(verify.code).toBe(1)
-    const rows = JSON.parse(verify.stdout).rows.filter((row: {status: string}) => row.status !== 'in-sync')
-    expect(rows).toEqual([expect.objectContaining({where: 'source', status: 'source-not-migrated', secret: expect.stringMatching(/partial\/s02\.yaml$/)})])
+    const rows = JSON.parse(verify.stdout).rows.filter((row: {status: string}) => row.status === 'source-not-migrated')
+    expect(rows).toEqual([expect.objectContaining({where: 'source', secret: expect.stringMatching(/partial\/s02\.yaml$/)})])
     // Fixed and migrated by a later run: nothing is left to report.
     writeFileSync(join(partial, 's02.yaml'), sopsEncrypt(`password: ${MARK}-partial-fixed\n`, {recipient: ageRecipient, type: 'yaml'}))
     expect((await cli(migrate)).code).toBe(0)
