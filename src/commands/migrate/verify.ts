@@ -45,7 +45,7 @@ Exit codes: 0 everything planned exists and matches, 1 something is missing or d
     mapping: Flags.string({description: 'the mapping file used by migrate sops (with --source)'}),
     'source-namespace': Flags.string({description: 'the --namespace used by migrate sops (with --source)'}),
     engine: Flags.string({description: 'decryption engine for --source', options: ['auto', 'sops', 'builtin'], default: 'auto'}),
-    wait: Flags.string({description: 'poll until everything matches or this much time has passed (e.g. 90s, 5m)'}),
+    wait: Flags.string({description: 'poll until everything matches or this much time has passed (e.g. 90s, 5m); stops early when only what waiting cannot fix is left (a Secret never created, a skipped file)'}),
     'remove-sources': Flags.boolean({description: 'after a full match, git rm the verified SOPS files and .sops.yaml (needs --source)', default: false}),
     yes: Flags.boolean({char: 'y', description: 'do not ask before --remove-sources (required without a TTY)', default: false}),
     concurrency: Flags.integer({description: 'Secrets checked at once (Vault reads in flight)', default: 16, min: 1, max: 64}),

@@ -240,12 +240,16 @@ function unmigratedSources(records: RunRecord[], recordedSources: string[], view
   return [...rows.values()].sort((a, b) => (a.secret < b.secret ? -1 : 1))
 }
 
-/** Polls until everything is in sync or the time is up; returns the last report. */
+/** What ESO's next push can still change; anything else (a Secret never created, a skipped file) waiting does not fix. */
+const SETTLING: CheckStatus[] = ['pushsecret-not-ready', 'missing-in-vault', 'property-missing', 'value-differs']
+
+/** Polls until everything is in sync, nothing left could change by waiting, or the time is up; returns the last report. */
 export async function verifyUntil(run: () => Promise<VerifyReport>, waitMs: number, intervalMs = 2_000): Promise<VerifyReport> {
   const deadline = Date.now() + waitMs
   for (;;) {
     const report = await run()
-    if (report.inSync || Date.now() + intervalMs > deadline) return report
+    const settling = report.rows.some((row) => SETTLING.includes(row.status))
+    if (report.inSync || !settling || Date.now() + intervalMs > deadline) return report
     await sleep(intervalMs)
   }
 }
