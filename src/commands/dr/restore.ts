@@ -23,7 +23,7 @@ import {
   type RestorePlan,
 } from '../../lib/dr/restore.js'
 import {displayAddress, type SnapshotContext} from '../../lib/dr/save.js'
-import type {RegionComparison} from '../../lib/regions/types.js'
+import type {RegionComparison} from '../../lib/compare/types.js'
 import {displayText} from '../../lib/report/display.js'
 import {runSteps, type Step} from '../../lib/report/progress.js'
 import {connectRegion, type RegionVault} from '../../lib/vault/connect.js'

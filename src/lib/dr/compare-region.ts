@@ -1,6 +1,6 @@
-import {compareRegions} from '../regions/compare.js'
-import {renderSummary} from '../regions/render.js'
-import type {RegionComparison} from '../regions/types.js'
+import {compareRegions} from '../compare/compare.js'
+import {renderSummary} from '../compare/render.js'
+import type {RegionComparison} from '../compare/types.js'
 import type {RegionVault} from '../vault/connect.js'
 
 export interface RegionCheck {

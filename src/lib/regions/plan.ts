@@ -1,6 +1,6 @@
 import {ToolkitError} from '../errors/errors.js'
-import {keyScope} from './scope.js'
-import type {ComparedMetadata, KeyDifference, KeyState, RegionComparison, RegionSide} from './types.js'
+import {keyScope} from '../compare/scope.js'
+import type {ComparedMetadata, KeyDifference, KeyState, RegionComparison, RegionSide} from '../compare/types.js'
 
 export type RepairAction = 'create' | 'update-value' | 'copy-metadata' | 'delete' | 'soft-delete'
 

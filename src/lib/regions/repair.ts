@@ -1,8 +1,8 @@
 import {isToolkitError} from '../errors/errors.js'
 import type {SecretMetadata, SecretStore} from '../vault/secret-store.js'
 import type {RepairAction, RepairPlan, RepairStep} from './plan.js'
-import {forEachLimited} from './slots.js'
-import type {KeyState} from './types.js'
+import {forEachLimited} from '../compare/slots.js'
+import type {KeyState} from '../compare/types.js'
 
 export type StepResult = 'applied' | 'conflict' | 'failed' | 'not-attempted'
 

@@ -8,10 +8,10 @@ import {StoreRequestError} from '../vault/errors.js'
 import {Deadline, DEFAULT_RETRY, formatDuration, withRetry} from '../vault/retry.js'
 import {VaultHttp} from '../vault/vault-http.js'
 import {VaultSys} from '../vault/vault-sys.js'
-import {compareRegions, DEFAULT_CONCURRENCY, IncompleteComparisonError} from './compare.js'
+import {compareRegions, DEFAULT_CONCURRENCY, IncompleteComparisonError} from '../compare/compare.js'
 import {planRepair, type RepairPlan} from './plan.js'
 import {applyRepair, type RepairResult} from './repair.js'
-import type {CompareProgress, RegionComparison} from './types.js'
+import type {CompareProgress, RegionComparison} from '../compare/types.js'
 
 /**
  * `verify regions` as named stages: preflight → compare → plan → (confirm,

@@ -5,7 +5,7 @@ import {spawn} from 'node:child_process'
 import {mkdtempSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {compareRegions} from '../../../src/lib/regions/compare.js'
+import {compareRegions} from '../../../src/lib/compare/compare.js'
 import {planRepair} from '../../../src/lib/regions/plan.js'
 import {applyRepair} from '../../../src/lib/regions/repair.js'
 import type {RegionVault} from '../../../src/lib/vault/connect.js'

@@ -1,8 +1,8 @@
-import {compareRegions} from '../../../src/lib/regions/compare.js'
+import {compareRegions} from '../../../src/lib/compare/compare.js'
 import {planRepair} from '../../../src/lib/regions/plan.js'
 import {renderPlan, renderRepairResult} from '../../../src/lib/regions/render.js'
 import {applyRepair} from '../../../src/lib/regions/repair.js'
-import type {RegionComparison} from '../../../src/lib/regions/types.js'
+import type {RegionComparison} from '../../../src/lib/compare/types.js'
 import {SecretValue} from '../../../src/lib/secret/secret-value.js'
 import {MemoryStore} from './memory-store.js'
 

@@ -1,5 +1,5 @@
 import {parseConfig} from '../../../src/lib/config/load.js'
-import {displayKey} from '../../../src/lib/regions/render.js'
+import {displayKey} from '../../../src/lib/compare/render.js'
 import {newVerifyContext, selectRegions} from '../../../src/lib/regions/verify.js'
 
 const region = (name: string) => `  - name: ${name}\n    clusterSecretStore: vault-${name}\n    vault:\n      address: http://127.0.0.1:8200\n`
