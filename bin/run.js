@@ -1,4 +1,19 @@
 #!/usr/bin/env node
-import {execute} from '@oclif/core'
+import {flush, handle, run} from '@oclif/core'
 
-await execute({dir: import.meta.url})
+// @oclif/plugin-warn-if-update-available asks the npm registry in the
+// background; a secrets tool runs in CI and air-gapped clusters, so it stays
+// off unless the operator turns it on with SECRETS_TOOLKIT_SKIP_NEW_VERSION_CHECK=false.
+process.env.SECRETS_TOOLKIT_SKIP_NEW_VERSION_CHECK ??= 'true'
+
+await run(process.argv.slice(2), import.meta.url)
+  .then(async (result) => {
+    flush()
+    return result
+  })
+  .catch(async (error) => {
+    // @oclif/plugin-not-found exits 127 on an unknown command; the toolkit's
+    // contract is 2 for every error, usage errors included.
+    if (error?.oclif?.exit === 127) error.oclif.exit = 2
+    return handle(error)
+  })
