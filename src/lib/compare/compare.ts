@@ -2,7 +2,7 @@ import {randomBytes} from 'node:crypto'
 import {performance} from 'node:perf_hooks'
 
 import {isToolkitError, ToolkitError} from '../errors/errors.js'
-import type {SecretStore} from '../vault/secret-store.js'
+import {isStoreError, type SecretStore} from '../vault/secret-store.js'
 import {ABSENT, classifyKey, type KeySnapshot, snapshotOf} from './classify.js'
 import {keyScope} from './scope.js'
 import {Slots} from './slots.js'
@@ -26,12 +26,6 @@ export const DEFAULT_CONCURRENCY = 16
 const DEFAULT_MAX_KEY_ERRORS = 50
 const PROGRESS_EVERY = 250
 
-/**
- * Errors that say the region, not one key, is at fault (after the retry
- * budget): the comparison stops. It then throws an IncompleteComparisonError
- * that carries what was found so far — never a verdict of "in sync".
- */
-const REGION_FAILURES = new Set(['UNREACHABLE', 'SEALED_OR_UNAVAILABLE', 'REQUEST_TIMEOUT', 'DEADLINE_EXCEEDED'])
 
 /**
  * The comparison stopped before the end. `partial` is the report of the keys
@@ -68,7 +62,7 @@ async function snapshotKey(store: SecretStore, key: string, hashKey: Buffer): Pr
  * regions have answered for it.
  *
  * Depends on the SecretStore interface only. The caller checks that both
- * regions are reachable and unsealed first (VaultSys.requireActive()); a
+ * regions are reachable and unsealed first (SecretStore.ready()); a
  * region that fails during the walk makes this throw, never return "in sync".
  */
 export async function compareRegions(a: SecretStore, b: SecretStore, options: CompareOptions = {}): Promise<RegionComparison> {
@@ -119,7 +113,9 @@ export async function compareRegions(a: SecretStore, b: SecretStore, options: Co
   }
 
   const fail = (side: 0 | 1, key: string, error: unknown) => {
-    if (!isToolkitError(error) || REGION_FAILURES.has(error.code)) {
+    // A store that is Unavailable (after its retries) is at fault as a whole, not this key: the comparison stops,
+    // and throws an IncompleteComparisonError that carries what was found so far — never a verdict of "in sync".
+    if (!isToolkitError(error) || isStoreError(error, 'Unavailable')) {
       fatal ??= {error}
       return
     }

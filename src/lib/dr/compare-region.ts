@@ -14,7 +14,7 @@ export interface RegionCheck {
  * key, with the same code as `secrets verify regions` (never a second copy).
  */
 export async function compareWithRegion(restored: RegionVault, other: RegionVault): Promise<RegionCheck> {
-  await other.sys.requireActive()
+  await other.store.ready()
   const comparison = await compareRegions(restored.store, other.store)
   return {inSync: comparison.inSync, summary: renderSummary(comparison, 'table').split('\n')[0], comparison}
 }

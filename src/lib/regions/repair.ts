@@ -1,5 +1,5 @@
 import {isToolkitError} from '../errors/errors.js'
-import type {SecretMetadata, SecretStore} from '../vault/secret-store.js'
+import {isStoreError, type SecretMetadata, type SecretStore} from '../vault/secret-store.js'
 import type {RepairAction, RepairPlan, RepairStep} from './plan.js'
 import {forEachLimited} from '../compare/slots.js'
 import type {KeyState} from '../compare/types.js'
@@ -109,7 +109,7 @@ async function copyValue(step: RepairStep, source: SecretStore, target: SecretSt
     if (step.action !== 'create') await requireTargetAsCompared(step, target, 'overwritten')
     written = await target.write(step.key, record.data, {cas: step.targetVersion})
   } catch (error) {
-    if (isToolkitError(error) && error.code === 'CAS_MISMATCH') throw casConflict(step, target)
+    if (isStoreError(error, 'Conflict')) throw casConflict(step, target)
     throw error
   } finally {
     record.data.clear()

@@ -125,19 +125,19 @@ async function requireRegionActive(region: RegionConfig, deadline: Deadline | un
     // refused connection (nothing listens there: saying so at once beats a minute of retries).
     await withRetry(
       () => new VaultSys(http).requireActive(),
-      (error) => error instanceof StoreRequestError && error.retryable && error.kind !== 'timeout' && error.networkCode !== 'ECONNREFUSED',
+      (error) => error instanceof StoreRequestError && error.retryable && error.failure !== 'timeout' && error.networkCode !== 'ECONNREFUSED',
       {...DEFAULT_RETRY, budgetMs: region.vault.retryBudgetMs},
       {deadline},
     )
   } catch (error) {
-    if (error instanceof StoreRequestError && error.kind === 'timeout') {
+    if (error instanceof StoreRequestError && error.failure === 'timeout') {
       throw new ToolkitError(
         'REQUEST_TIMEOUT',
         `region ${region.name} (${http.displayAddress}) did not answer within the request timeout of ${formatDuration(http.timeoutMs)} (--request-timeout, vault.requestTimeoutMs)`,
         {hint: 'The server accepts connections but does not answer: it may be frozen or overloaded. Check it; a region that cannot be read is never reported as in sync.'},
       )
     }
-    if (error instanceof StoreRequestError && error.kind === undefined && error.status === undefined) {
+    if (error instanceof StoreRequestError && error.failure === undefined && error.status === undefined) {
       throw new ToolkitError('REGION_UNREACHABLE', `region ${region.name} (${http.displayAddress}) is unreachable (${error.networkCode ?? 'network error'})`, {
         hint: 'Check that its Vault is running and that the address in the configuration is right. A region that cannot be read is never reported as in sync.',
       })

@@ -1,6 +1,6 @@
-import {ExitCode, ToolkitError} from '../errors/errors.js'
 import {displayText} from '../report/display.js'
 import {formatDuration, type RetryExhaustion} from './retry.js'
+import {StoreError, type StoreErrorKind} from './secret-store.js'
 
 /**
  * What went wrong beyond an HTTP status or a socket error code:
@@ -33,22 +33,26 @@ export interface StoreRequestErrorInit {
 }
 
 /**
- * A failed request to a secret store. It names the region, the path and the
- * HTTP status; the server's own error text is kept only when it cannot
- * carry a value (Vault's messages name paths and reasons, never data). A
- * response body is never quoted: it could hold one.
+ * A failed request to Vault: the Vault backend's StoreError. It names the
+ * region, the path and the HTTP status; the server's own error text is kept
+ * only when it cannot carry a value (Vault's messages name paths and reasons,
+ * never data). A response body is never quoted: it could hold one. Its
+ * backend-neutral `kind` is decided here, from the status and socket error;
+ * the HTTP details stay for the Vault backend's own retry and statistics.
  */
-export class StoreRequestError extends ToolkitError {
+export class StoreRequestError extends StoreError {
   readonly region: string
   readonly path: string
   readonly status?: number
   readonly networkCode?: string
   readonly retryable: boolean
-  readonly kind?: StoreFailureKind
+  /** What went wrong beyond a status or socket error (a bad answer, a timeout, the deadline). */
+  readonly failure?: StoreFailureKind
   readonly init: StoreRequestErrorInit
 
   constructor(init: StoreRequestErrorInit) {
-    super(storeErrorCode(init), messageFor(init), {hint: hintFor(init), exitCode: ExitCode.Error})
+    const code = storeErrorCode(init)
+    super(KIND_BY_CODE[code] ?? 'Failed', code, messageFor(init), {hint: hintFor(init)})
     this.name = 'StoreRequestError'
     this.init = init
     this.region = init.region
@@ -56,7 +60,7 @@ export class StoreRequestError extends ToolkitError {
     this.status = init.status
     this.networkCode = init.networkCode
     this.retryable = init.retryable
-    this.kind = init.kind
+    this.failure = init.kind
   }
 
   /** The same failure, saying why retrying it stopped. */
@@ -94,6 +98,21 @@ function messageFor(init: StoreRequestErrorInit): string {
     else message += `; gave up after ${tried}`
   }
   return message
+}
+
+/**
+ * The neutral kind of each code. Unavailable is what says the server, not one
+ * key, is at fault: a comparison stops on it instead of listing every key as
+ * unreadable. A bad answer (a proxy's page) stays a failure of that one call.
+ */
+const KIND_BY_CODE: Record<string, StoreErrorKind> = {
+  NOT_FOUND: 'NotFound',
+  CAS_MISMATCH: 'Conflict',
+  PERMISSION_DENIED: 'Denied',
+  UNREACHABLE: 'Unavailable',
+  SEALED_OR_UNAVAILABLE: 'Unavailable',
+  REQUEST_TIMEOUT: 'Unavailable',
+  DEADLINE_EXCEEDED: 'Unavailable',
 }
 
 function storeErrorCode(init: StoreRequestErrorInit): string {

@@ -1,3 +1,4 @@
+import {ExitCode, ToolkitError} from '../errors/errors.js'
 import type {SecretValue} from '../secret/secret-value.js'
 
 /** The properties of one secret (KV v2: the keys of `data`). */
@@ -9,6 +10,8 @@ export interface SecretVersionState {
   /** Soft-deleted (KV v2 `deletion_time` set). */
   deleted: boolean
   destroyed: boolean
+  /** The backend's own deletion time as it gave it ('' when none), for digests that must match what it stores. */
+  deletionTime?: string
 }
 
 export interface SecretRecord {
@@ -17,12 +20,22 @@ export interface SecretRecord {
   version: number
 }
 
+/**
+ * A key's metadata. `currentVersion`, `current` and `versions` are there for
+ * every backend with the `versions` capability (a backend without history
+ * answers version 1, live). `maxVersions`, `casRequired` and
+ * `deleteVersionAfter` are KV v2 settings: a backend announces them with the
+ * `metadata` capability, and one without it reports the neutral values
+ * (0, false, '0s'), which compare equal everywhere.
+ */
 export interface SecretMetadata {
   currentVersion: number
   maxVersions: number
   casRequired: boolean
   deleteVersionAfter: string
   customMetadata: Record<string, string>
+  /** When the key last changed, as the backend gave it (optional: used only in digests). */
+  updatedTime?: string
   /** State of the current version: a soft-deleted or destroyed current version has no readable data. */
   current: SecretVersionState
   /**
@@ -49,6 +62,50 @@ export interface WriteOptions {
 }
 
 /**
+ * What a backend can do beyond list/read/write/delete. Callers ask these,
+ * never which backend it is: a repair skips soft-delete steps on a store
+ * without `softDelete`, a write passes no check-and-set without `checkAndSet`.
+ */
+export interface StoreCapabilities {
+  /** Keeps numbered versions of a key (KV v2, AWS/GCP/Azure version ids). */
+  versions: boolean
+  /** Writes can be conditional on the current version (WriteOptions.cas). */
+  checkAndSet: boolean
+  /** Per-key settings: maxVersions, casRequired, deleteVersionAfter, customMetadata (SecretMetadata, MetadataUpdate). */
+  metadata: boolean
+  /** A version can be soft-deleted and stays in the history (softDelete). */
+  softDelete: boolean
+}
+
+/**
+ * What a store failure means, decided by the backend that raised it; callers
+ * branch on this, never on an HTTP status or a backend's error code.
+ * - `NotFound`: the key (or path) is not there.
+ * - `Conflict`: a check-and-set did not match: the key changed since it was read.
+ * - `Unavailable`: the store itself cannot answer (unreachable, sealed, timed
+ *   out, the deadline ran out): every other key would fail too.
+ * - `Denied`: the credentials may not do this.
+ * - `Failed`: anything else (a bad answer, a rejected request): this one call failed.
+ */
+export type StoreErrorKind = 'NotFound' | 'Conflict' | 'Unavailable' | 'Denied' | 'Failed'
+
+/** A failure of a SecretStore call. Backends raise it (or a subclass) with the kind they decided. */
+export class StoreError extends ToolkitError {
+  readonly kind: StoreErrorKind
+
+  constructor(kind: StoreErrorKind, code: string, message: string, options: {hint?: string; cause?: unknown} = {}) {
+    super(code, message, {...options, exitCode: ExitCode.Error})
+    this.name = 'StoreError'
+    this.kind = kind
+  }
+}
+
+/** True when `error` is a store failure of `kind`. */
+export function isStoreError(error: unknown, kind?: StoreErrorKind): error is StoreError {
+  return error instanceof StoreError && (kind === undefined || error.kind === kind)
+}
+
+/**
  * One secret backend. The Vault KV v2 implementation lives in
  * vault-kv-store.ts; another backend (AWS Secrets Manager, GCP, Azure,
  * Infisical) is another implementation of this interface, and callers do not
@@ -57,17 +114,24 @@ export interface WriteOptions {
 export interface SecretStore {
   /** Region (or other) name used in messages. */
   readonly name: string
+  readonly capabilities: StoreCapabilities
+  /**
+   * Resolves when the store can take reads and writes; otherwise throws a
+   * StoreError (or ToolkitError) that says why (Vault: unreachable, not
+   * initialized, sealed, standby), before any key is touched.
+   */
+  ready(): Promise<void>
   /** Every secret key under `prefix` ('' for all), depth-first, sorted. */
   list(prefix?: string): AsyncIterable<string>
   /** The current version's data, or undefined when the key is absent, soft-deleted or destroyed. */
   read(key: string): Promise<SecretRecord | undefined>
-  /** Writes a new version and returns its number. A failed check-and-set throws a StoreRequestError with code CAS_MISMATCH. */
+  /** Writes a new version and returns its number. A failed check-and-set throws a StoreError of kind `Conflict`. */
   write(key: string, data: SecretData, options?: WriteOptions): Promise<number>
   readMetadata(key: string): Promise<SecretMetadata | undefined>
   writeMetadata(key: string, update: MetadataUpdate): Promise<void>
   /** Removes the key and all its versions. */
   delete(key: string): Promise<void>
-  /** Soft-deletes one version (KV v2 `delete/`): it stays in the history and can be undeleted. */
+  /** Soft-deletes one version (KV v2 `delete/`): it stays in the history and can be undeleted. Only with the `softDelete` capability. */
   softDelete(key: string, version: number): Promise<void>
   close(): Promise<void>
 }

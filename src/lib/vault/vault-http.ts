@@ -200,9 +200,9 @@ export class VaultHttp {
 
   #count(error: unknown): void {
     if (!(error instanceof StoreRequestError)) return
-    if (error.kind === 'bad-response') this.stats.badResponses++
-    else if (error.kind === 'timeout') this.stats.timeouts++
-    else if (error.kind === undefined && error.status === undefined) this.stats.networkErrors++
+    if (error.failure === 'bad-response') this.stats.badResponses++
+    else if (error.failure === 'timeout') this.stats.timeouts++
+    else if (error.failure === undefined && error.status === undefined) this.stats.networkErrors++
     else if (error.status !== undefined && error.status >= 500) this.stats.serverErrors++
   }
 

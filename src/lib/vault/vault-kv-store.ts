@@ -5,8 +5,12 @@ import type NodeVault from 'node-vault'
 import {SecretValue} from '../secret/secret-value.js'
 import {StoreRequestError, safeDetail} from './errors.js'
 import {isRetryable} from './retry.js'
-import type {MetadataUpdate, SecretData, SecretMetadata, SecretRecord, SecretStore, SecretVersionState, WriteOptions} from './secret-store.js'
+import {isStoreError, type MetadataUpdate, type SecretData, type SecretMetadata, type SecretRecord, type SecretStore, type SecretVersionState, type StoreCapabilities, type WriteOptions} from './secret-store.js'
 import type {AttemptLimits, VaultHttp} from './vault-http.js'
+import {VaultSys} from './vault-sys.js'
+
+/** KV v2 has it all: numbered versions, check-and-set, per-key settings, soft delete. */
+const KV_V2: StoreCapabilities = Object.freeze({versions: true, checkAndSet: true, metadata: true, softDelete: true})
 
 /** Encodes each segment of a slash-separated key (spaces, unicode, '#', '?'). */
 export function encodeKeyPath(key: string): string {
@@ -34,6 +38,7 @@ function toSecretData(raw: Record<string, unknown> | null | undefined): SecretDa
 export class VaultKvStore implements SecretStore {
   readonly name: string
   readonly mount: string
+  readonly capabilities = KV_V2
   readonly #http: VaultHttp
   #client: Promise<NodeVault.client> | undefined
 
@@ -56,6 +61,11 @@ export class VaultKvStore implements SecretStore {
       } as NodeVault.VaultOptions)
     })
     return this.#client
+  }
+
+  /** Reachable, initialized, unsealed and the active node (a standby would forward or refuse writes). */
+  async ready(): Promise<void> {
+    await new VaultSys(this.#http).requireActive()
   }
 
   async *list(prefix = ''): AsyncIterable<string> {
@@ -107,7 +117,7 @@ export class VaultKvStore implements SecretStore {
       })
       return body?.data.version ?? 0
     } catch (error) {
-      if (mayHaveLanded && error instanceof StoreRequestError && error.code === 'CAS_MISMATCH') {
+      if (mayHaveLanded && isStoreError(error, 'Conflict')) {
         const landed = await this.#holds(key, data)
         if (landed !== undefined) return landed
       }
@@ -147,6 +157,7 @@ export class VaultKvStore implements SecretStore {
       casRequired: raw.cas_required ?? false,
       deleteVersionAfter: raw.delete_version_after ?? '0s',
       customMetadata: raw.custom_metadata ?? {},
+      updatedTime: raw.updated_time,
       current: versions[currentVersion] ?? {version: currentVersion, deleted: false, destroyed: false},
       versions,
     }
@@ -250,6 +261,7 @@ function versionState(version: number, raw: {created_time?: string; deletion_tim
     createdTime: raw.created_time,
     deleted: deletionTime !== '' && new Date(deletionTime).getTime() <= Date.now(),
     destroyed: raw.destroyed ?? false,
+    deletionTime,
   }
 }
 
@@ -286,5 +298,6 @@ interface RawMetadata {
   cas_required?: boolean
   delete_version_after?: string
   custom_metadata?: Record<string, string> | null
+  updated_time?: string
   versions?: Record<string, {created_time?: string; deletion_time?: string; destroyed?: boolean}>
 }

@@ -5,7 +5,7 @@ import {renderComparison} from '../../../src/lib/compare/render.js'
 import {globToRegExp, keyScope} from '../../../src/lib/compare/scope.js'
 import {Slots} from '../../../src/lib/compare/slots.js'
 import {StoreRequestError} from '../../../src/lib/vault/errors.js'
-import {MemoryStore} from './memory-store.js'
+import {MemoryStore} from '../../helpers/memory-store.js'
 
 const CANARY = 'canary-compare-9f3b2c71'
 

@@ -4,7 +4,7 @@ import {renderPlan, renderRepairResult} from '../../../src/lib/regions/render.js
 import {applyRepair} from '../../../src/lib/regions/repair.js'
 import type {RegionComparison} from '../../../src/lib/compare/types.js'
 import {SecretValue} from '../../../src/lib/secret/secret-value.js'
-import {MemoryStore} from './memory-store.js'
+import {MemoryStore} from '../../helpers/memory-store.js'
 
 const CANARY = 'canary-repair-61c0d2aa'
 

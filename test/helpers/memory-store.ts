@@ -1,15 +1,30 @@
 // An in-memory SecretStore with KV v2 semantics (versions, soft delete,
-// destroy, check-and-set, metadata), for unit tests of the comparison,
-// planner and repair logic. Not a stand-in for Vault in integration tests.
-import {StoreRequestError} from '../../../src/lib/vault/errors.js'
-import {SecretValue} from '../../../src/lib/secret/secret-value.js'
-import type {MetadataUpdate, SecretData, SecretMetadata, SecretRecord, SecretStore, WriteOptions} from '../../../src/lib/vault/secret-store.js'
+// destroy, check-and-set, metadata), for unit tests of every domain that
+// reads or writes a store (comparison, planner, repair, dr's surveys). It is
+// also the proof that the interface does not need Vault: nothing here speaks
+// HTTP. Not a stand-in for Vault in integration tests.
+import {SecretValue} from '../../src/lib/secret/secret-value.js'
+import {
+  type MetadataUpdate,
+  type SecretData,
+  type SecretMetadata,
+  type SecretRecord,
+  type SecretStore,
+  type StoreCapabilities,
+  StoreError,
+  type WriteOptions,
+} from '../../src/lib/vault/secret-store.js'
 
 interface Version {
   data: Map<string, Buffer>
   deleted: boolean
   destroyed: boolean
+  createdTime: string
 }
+
+/** A clock that only moves forward: each version gets a distinct created time, as Vault's nanosecond times are. */
+let tick = Date.UTC(2026, 0, 1)
+const nextTime = () => new Date(tick++).toISOString()
 
 interface Entry {
   versions: Version[]
@@ -20,6 +35,7 @@ interface Entry {
 }
 
 export class MemoryStore implements SecretStore {
+  readonly capabilities: StoreCapabilities = {versions: true, checkAndSet: true, metadata: true, softDelete: true}
   readonly entries = new Map<string, Entry>()
   /** Every call, for assertions about what was touched. */
   readonly calls: {method: string; key: string}[] = []
@@ -35,7 +51,7 @@ export class MemoryStore implements SecretStore {
   /** Seeds a key directly (not recorded as a call). */
   put(key: string, data: Record<string, string>, meta: Partial<Omit<Entry, 'versions'>> = {}): this {
     const entry = this.entries.get(key) ?? {versions: [], maxVersions: 0, casRequired: false, deleteVersionAfter: '0s', customMetadata: {}}
-    entry.versions.push({data: new Map(Object.entries(data).map(([k, v]) => [k, Buffer.from(v)])), deleted: false, destroyed: false})
+    entry.versions.push({data: new Map(Object.entries(data).map(([k, v]) => [k, Buffer.from(v)])), deleted: false, destroyed: false, createdTime: nextTime()})
     Object.assign(entry, meta)
     this.entries.set(key, entry)
     return this
@@ -56,6 +72,11 @@ export class MemoryStore implements SecretStore {
     this.calls.push({method, key})
     const error = this.failWith?.(method, key)
     if (error) throw error
+  }
+
+  /** Ready unless `failWith('ready', '')` says otherwise. */
+  async ready(): Promise<void> {
+    this.#check('ready', '')
   }
 
   async *list(prefix = ''): AsyncIterable<string> {
@@ -81,11 +102,11 @@ export class MemoryStore implements SecretStore {
     const entry = this.entries.get(key)
     const current = entry?.versions.length ?? 0
     if ((options.cas !== undefined || entry?.casRequired) && options.cas !== current) {
-      throw new StoreRequestError({region: this.name, method: 'POST', path: `secret/data/${key}`, status: 400, networkCode: 'CAS', detail: 'check-and-set parameter did not match the current version', retryable: false})
+      throw new StoreError('Conflict', 'CAS_MISMATCH', `region ${this.name}: ${key}: check-and-set parameter did not match the current version`)
     }
     const bytes = new Map([...data].map(([property, value]) => [property, value.revealBytes()]))
     const target = entry ?? {versions: [], maxVersions: 0, casRequired: false, deleteVersionAfter: '0s', customMetadata: {}}
-    target.versions.push({data: bytes, deleted: false, destroyed: false})
+    target.versions.push({data: bytes, deleted: false, destroyed: false, createdTime: nextTime()})
     this.entries.set(key, target)
     return target.versions.length
   }
@@ -102,8 +123,9 @@ export class MemoryStore implements SecretStore {
       casRequired: entry.casRequired,
       deleteVersionAfter: entry.deleteVersionAfter,
       customMetadata: {...entry.customMetadata},
-      current: {version: entry.versions.length, deleted: current?.deleted ?? false, destroyed: current?.destroyed ?? false},
-      versions: Object.fromEntries(entry.versions.map((version, index) => [index + 1, {version: index + 1, deleted: version.deleted, destroyed: version.destroyed}])),
+      updatedTime: current?.createdTime,
+      current: {version: entry.versions.length, createdTime: current?.createdTime, deleted: current?.deleted ?? false, destroyed: current?.destroyed ?? false},
+      versions: Object.fromEntries(entry.versions.map((version, index) => [index + 1, {version: index + 1, createdTime: version.createdTime, deleted: version.deleted, destroyed: version.destroyed}])),
     }
   }
 
