@@ -8,7 +8,9 @@ export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(type
 /**
  * What every command shares: --config, --json, and the exit-code contract
  * (0 ok, 1 findings, 2 error). Errors become one clear line plus a hint on
- * stderr (or a JSON error object with --json), never a stack trace.
+ * stderr (or a JSON error object with --json), never a stack trace. Warnings
+ * go through warn(), so that a script reading --json learns what an operator
+ * reading the terminal would: every JSON result carries a `warnings` array.
  */
 export abstract class BaseCommand<T extends typeof Command> extends Command {
   static override enableJsonFlag = true
@@ -23,6 +25,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected flags!: BaseFlags<T>
   /** Set by a command whose check found differences or findings. */
   protected findings = false
+  /** Every warning given so far, in order, for the JSON result. */
+  private readonly warnings: string[] = []
 
   public override async init(): Promise<void> {
     await super.init()
@@ -39,10 +43,26 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (!this.jsonEnabled()) this.log(message)
   }
 
+  /** A warning line on stderr for a human, and an entry of `warnings` in the --json result. */
+  public override warn(input: Error | string): Error | string {
+    const text = typeof input === 'string' ? input : input.message
+    this.warnings.push(text)
+    if (!this.jsonEnabled()) this.logToStderr(`warning: ${text}`)
+    return input
+  }
+
+  /** Adds the warnings to a result; a report with its own `warnings` keeps them, followed by the ones given here. */
+  protected override toSuccessJson(result: unknown): unknown {
+    if (result === null || typeof result !== 'object' || Array.isArray(result)) return result
+    const own: unknown = (result as {warnings?: unknown}).warnings
+    const earlier = Array.isArray(own) ? own : []
+    return {...result, warnings: [...earlier, ...this.warnings.filter((warning) => !earlier.includes(warning))]}
+  }
+
   protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
     // oclif's own parse errors (unknown flag, missing arg) keep their text but use the error exit code.
     if (!isToolkitError(error) && error.oclif?.exit !== undefined && error.oclif.exit !== 0) {
-      if (this.jsonEnabled()) this.logJson({error: {code: 'USAGE', message: error.message}})
+      if (this.jsonEnabled()) this.logJson({error: {code: 'USAGE', message: error.message}, warnings: this.warnings})
       else this.logToStderr(`Error: ${error.message}\n  → See --help for usage.`)
       return this.exit(ExitCode.Error)
     }
@@ -51,7 +71,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       ? error
       : new ToolkitError('UNEXPECTED', `unexpected error: ${describeUnexpected(error)}`, {hint: 'This is a bug: please report it with the command line (never with secret values).'})
     if (this.jsonEnabled()) {
-      this.logJson({error: {code: toolkitError.code, message: toolkitError.message, hint: toolkitError.hint, ...(toolkitError.details ? {details: toolkitError.details} : {})}})
+      this.logJson({error: {code: toolkitError.code, message: toolkitError.message, hint: toolkitError.hint, ...(toolkitError.details ? {details: toolkitError.details} : {})}, warnings: this.warnings})
     } else {
       this.logToStderr(`Error: ${toolkitError.describe()}`)
     }
