@@ -3,12 +3,14 @@
 // regional Vault servers.
 import {join} from 'node:path'
 
-import {conditionOf, type KubeClient} from '../../src/lib/kube/client.js'
+import {CLUSTER_SECRET_STORE_API_VERSION} from '../../src/lib/eso/api.js'
+import {readyCondition} from '../../src/lib/eso/status.js'
+import type {KubeClient} from '../../src/lib/kube/client.js'
 import {SecretValue} from '../../src/lib/secret/secret-value.js'
 import {freePorts, httpGet, waitFor} from './net.js'
 import {logTail, type ManagedProcess, startProcess} from './processes.js'
 
-export const CLUSTER_SECRET_STORE_API_VERSION = 'external-secrets.io/v1'
+export {CLUSTER_SECRET_STORE_API_VERSION}
 export const ESO_NAMESPACE = 'external-secrets'
 export const TOKEN_SECRET_KEY = 'token'
 
@@ -90,7 +92,7 @@ export async function applyClusterSecretStore(kube: KubeClient, target: StoreTar
 export async function waitForStoreReady(kube: KubeClient, storeName: string, eso: ManagedProcess, timeoutMs = 60_000): Promise<void> {
   await waitFor(`ClusterSecretStore ${storeName} to be Ready`, async () => {
     const store = await kube.read(CLUSTER_SECRET_STORE_API_VERSION, 'ClusterSecretStore', storeName)
-    const ready = conditionOf(store, 'Ready')
+    const ready = readyCondition(store)
     if (ready?.status === 'True') return true
     throw new Error(ready ? `Ready=${ready.status} ${ready.reason ?? ''}: ${ready.message ?? ''}` : 'no Ready condition yet')
   }, {

@@ -1,6 +1,6 @@
 import type {RegionConfig} from '../config/schema.js'
 import {isToolkitError, ToolkitError} from '../errors/errors.js'
-import {buildPushSecret, DEFAULT_REMOTE_KEY_TEMPLATE, MANAGED_BY_LABEL, MANAGED_BY_VALUE, type PushSecretOptions} from '../eso/push-secret.js'
+import {buildPushSecret, DEFAULT_REMOTE_KEY_TEMPLATE, MANAGED_BY_LABEL, MANAGED_BY_VALUE, type PushSecret, type PushSecretOptions} from '../eso/push-secret.js'
 import type {KubeClient} from '../kube/client.js'
 import type {PlannedSecret} from './plan.js'
 import {pushedKeys} from './plan.js'
@@ -32,10 +32,8 @@ export interface AppliedState {
   secret: boolean
 }
 
-export function pushSecretFor(planned: PlannedSecret, keys: string[], regions: RegionConfig[], requestedAt: Date): Record<string, unknown> {
-  const object = buildPushSecret({namespace: planned.secret.namespace, name: planned.secret.name, keys}, regions, BOOTSTRAP_PUSH_OPTIONS) as {
-    metadata: Record<string, unknown>
-  }
+export function pushSecretFor(planned: PlannedSecret, keys: string[], regions: RegionConfig[], requestedAt: Date): PushSecret {
+  const object = buildPushSecret({namespace: planned.secret.namespace, name: planned.secret.name, keys}, regions, BOOTSTRAP_PUSH_OPTIONS)
   object.metadata.annotations = {[PUSH_REQUESTED_ANNOTATION]: requestedAt.toISOString()}
   return object
 }
@@ -60,18 +58,18 @@ export async function applyPlannedSecret(
   await kube.ensureNamespace(namespace)
   state.namespace = true
   if (planned.action === 'push') {
-    await kube.apply(pushSecretFor(planned, pushedKeys(planned), regions, now()) as never)
+    await kube.apply(pushSecretFor(planned, pushedKeys(planned), regions, now()))
     state.pushSecret = true
     return
   }
   if (!values) throw new ToolkitError('INTERNAL', `${planned.id}: no values were collected`)
   const keys = pushedKeys(planned, values)
-  await kube.apply(pushSecretFor(planned, keys, regions, now()) as never)
+  await kube.apply(pushSecretFor(planned, keys, regions, now()))
   state.pushSecret = true
   // A rotation replaces fields another manager may own (kubectl, an earlier tool): --rotate is the operator's say-so.
   await kube.applySecret({namespace, name, type, labels: BOOTSTRAP_LABELS, annotations: {}, data: values}, {force: planned.action === 'rotate'})
   state.secret = true
-  await kube.apply(pushSecretFor(planned, keys, regions, now()) as never)
+  await kube.apply(pushSecretFor(planned, keys, regions, now()))
 }
 
 /** One line per secret: what exists after an interrupted run. Names only. */

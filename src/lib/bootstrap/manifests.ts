@@ -4,13 +4,11 @@ import {stringify} from 'yaml'
 
 import type {RegionConfig} from '../config/schema.js'
 import {ToolkitError} from '../errors/errors.js'
-import {buildPushSecret} from '../eso/push-secret.js'
+import {buildGeneratedExternalSecret, buildPasswordGenerator, type ExternalSecret, type PasswordGenerator} from '../eso/external-secret.js'
+import {buildPushSecret, type PushSecret} from '../eso/push-secret.js'
 import {nameProblem} from '../kube/names.js'
 import {BOOTSTRAP_LABELS, BOOTSTRAP_PUSH_OPTIONS} from './apply.js'
 import {resolveGenerator, secretId, type GenerateKey, type SpecSecret} from './spec.js'
-
-export const GENERATOR_API_VERSION = 'generators.external-secrets.io/v1alpha1'
-export const EXTERNAL_SECRET_API_VERSION = 'external-secrets.io/v1'
 
 /** `<secret>-<key>`, made a valid object name; the index breaks ties between keys that differ only in case or punctuation. */
 export function generatorNames(secret: SpecSecret): Map<string, string> {
@@ -38,46 +36,16 @@ export function generatorNames(secret: SpecSecret): Map<string, string> {
  * generates once (refreshInterval "0") into the Secret, and the same
  * PushSecret the wizard creates. No value is in any of them.
  */
-export function clusterGeneratedObjects(secret: SpecSecret, regions: RegionConfig[]): Record<string, unknown>[] {
+export function clusterGeneratedObjects(secret: SpecSecret, regions: RegionConfig[]): Array<PasswordGenerator | ExternalSecret | PushSecret> {
   const keys = secret.keys.filter((key): key is GenerateKey => key.source === 'generate')
   const names = generatorNames(secret)
   const metadata = (name: string) => ({name, namespace: secret.namespace, labels: {...BOOTSTRAP_LABELS}})
-  const generators = keys.map((key) => {
-    const generator = resolveGenerator(key.generate)
-    return {
-      apiVersion: GENERATOR_API_VERSION,
-      kind: 'Password',
-      metadata: metadata(names.get(key.key)!),
-      spec: {
-        length: generator.length,
-        digits: generator.digits,
-        symbols: generator.symbols,
-        symbolCharacters: generator.symbolCharacters,
-        noUpper: generator.noUpper,
-        allowRepeat: generator.allowRepeat,
-      },
-    }
-  })
-  const externalSecret = {
-    apiVersion: EXTERNAL_SECRET_API_VERSION,
-    kind: 'ExternalSecret',
-    metadata: metadata(secret.name),
-    spec: {
-      // "0": generate once; rotate on purpose with the force-sync annotation.
-      refreshInterval: '0',
-      target: {
-        name: secret.name,
-        creationPolicy: 'Owner',
-        deletionPolicy: 'Retain',
-        ...(secret.type === 'Opaque' ? {} : {template: {type: secret.type}}),
-      },
-      dataFrom: keys.map((key) => ({
-        sourceRef: {generatorRef: {apiVersion: GENERATOR_API_VERSION, kind: 'Password', name: names.get(key.key)!}},
-        // The Password generator's one output is "password"; each generator fills one key.
-        rewrite: [{regexp: {source: '^password$', target: key.key}}],
-      })),
-    },
-  }
+  const generators = keys.map((key) => buildPasswordGenerator(metadata(names.get(key.key)!), resolveGenerator(key.generate)))
+  const externalSecret = buildGeneratedExternalSecret(
+    metadata(secret.name),
+    secret.type,
+    keys.map((key) => ({key: key.key, generator: names.get(key.key)!})),
+  )
   const pushSecret = buildPushSecret({namespace: secret.namespace, name: secret.name, keys: keys.map((key) => key.key)}, regions, BOOTSTRAP_PUSH_OPTIONS)
   return [...generators, externalSecret, pushSecret]
 }

@@ -1,6 +1,7 @@
 import {ToolkitError} from '../errors/errors.js'
 import {DEFAULT_REMOTE_KEY_TEMPLATE, remoteKeyFor} from '../eso/push-secret.js'
-import {type KubeClient, type ObservedSecret, PUSH_SECRET_API_VERSION} from '../kube/client.js'
+import {PUSH_SECRET_API_VERSION} from '../eso/api.js'
+import type {KubeClient, ObservedSecret} from '../kube/client.js'
 import {renderTable} from '../report/table.js'
 import {secretId, type SpecSecret} from './spec.js'
 

@@ -9,7 +9,7 @@ import {namespaceProblem, nameProblem, secretKeyProblem} from '../kube/names.js'
 import {displayText} from '../report/display.js'
 import {DEFAULT_SPEC_SOURCE, DEFAULT_SPEC_YAML} from './default-spec.js'
 
-/** ESO's Password generator defaults (generators.external-secrets.io/v1alpha1), so local and cluster generation agree. */
+/** ESO's Password generator defaults (src/lib/eso/external-secret.ts), so local and cluster generation agree. */
 export const ESO_PASSWORD_DEFAULTS = {
   length: 24,
   digitFactor: 0.25,

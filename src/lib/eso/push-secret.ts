@@ -1,5 +1,6 @@
 import type {RegionConfig} from '../config/schema.js'
-import {PUSH_SECRET_API_VERSION} from '../kube/client.js'
+import type {KubeObject} from '../kube/client.js'
+import {PUSH_SECRET_API_VERSION} from './api.js'
 
 export const MIGRATED_FROM_LABEL = 'secrets-toolkit.io/migrated-from'
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by'
@@ -15,6 +16,32 @@ export interface PushSecretOptions {
   deletionPolicy: DeletionPolicy
   refreshInterval: string
   labels: Record<string, string>
+}
+
+/** One key of the Secret and where ESO puts it: `remoteKey` in the store, `property` inside it. */
+export interface PushSecretMatch {
+  secretKey: string
+  remoteRef: {remoteKey: string; property?: string}
+}
+
+export interface SecretStoreRef {
+  name: string
+  kind: 'ClusterSecretStore' | 'SecretStore'
+}
+
+/** The fields of ESO's PushSecret (external-secrets.io/v1alpha1) this toolkit writes. */
+export interface PushSecret {
+  apiVersion: typeof PUSH_SECRET_API_VERSION
+  kind: 'PushSecret'
+  metadata: {name: string; namespace: string; labels: Record<string, string>; annotations?: Record<string, string>}
+  spec: {
+    updatePolicy: 'Replace' | 'IfNotExists'
+    deletionPolicy: DeletionPolicy
+    refreshInterval: string
+    secretStoreRefs: SecretStoreRef[]
+    selector: {secret: {name: string}}
+    data: {match: PushSecretMatch}[]
+  }
 }
 
 export const DEFAULT_REMOTE_KEY_TEMPLATE = '{namespace}/{name}'
@@ -43,7 +70,7 @@ export function templateIsPerKey(template: string): boolean {
  * ClusterSecretStore. Same name and namespace as the Secret, so re-runs and
  * `migrate verify` find one from the other.
  */
-export function buildPushSecret(target: PushTarget, regions: RegionConfig[], options: PushSecretOptions): Record<string, unknown> {
+export function buildPushSecret(target: PushTarget, regions: RegionConfig[], options: PushSecretOptions): PushSecret {
   return {
     apiVersion: PUSH_SECRET_API_VERSION,
     kind: 'PushSecret',
@@ -62,4 +89,29 @@ export function buildPushSecret(target: PushTarget, regions: RegionConfig[], opt
       })),
     },
   }
+}
+
+/** What a PushSecret read back from the cluster pushes: one entry per Secret key it names. */
+export interface PushEntry {
+  secretKey: string
+  remoteKey: string
+  property?: string
+}
+
+/**
+ * Parses the entries of a PushSecret as the API server returns it (any
+ * object, whoever wrote it): entries without a key or remote key are not
+ * pushes and are left out.
+ */
+export function pushEntries(pushSecret: KubeObject | undefined): PushEntry[] {
+  const data = (pushSecret?.spec?.data as {match?: {secretKey?: string; remoteRef?: {remoteKey?: string; property?: string}}}[] | undefined) ?? []
+  return data
+    .filter((entry) => entry.match?.secretKey && entry.match.remoteRef?.remoteKey)
+    .map((entry) => ({secretKey: entry.match!.secretKey!, remoteKey: entry.match!.remoteRef!.remoteKey!, property: entry.match!.remoteRef!.property}))
+}
+
+/** The ClusterSecretStores a PushSecret read back from the cluster pushes to (ESO's default kind is SecretStore). */
+export function pushStores(pushSecret: KubeObject): Set<string> {
+  const refs = (pushSecret.spec?.secretStoreRefs as {name?: string; kind?: string}[] | undefined) ?? []
+  return new Set(refs.filter((ref) => (ref.kind ?? 'SecretStore') === 'ClusterSecretStore').map((ref) => ref.name ?? ''))
 }

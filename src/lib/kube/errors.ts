@@ -1,5 +1,6 @@
 import {ToolkitError} from '../errors/errors.js'
 import {redactUrl} from '../report/display.js'
+import {ESO_KINDS, ESO_MISSING_HINT} from '../eso/api.js'
 
 export interface KubeTarget {
   kind: string
@@ -82,9 +83,9 @@ export function kubeError(action: string, target: KubeTarget, error: unknown, se
   const what = describeTarget(target)
   const at = server ? ` at ${displayServer(server)}` : ''
   if (isMissingKind(error)) {
-    const eso = ['PushSecret', 'ClusterSecretStore', 'ExternalSecret', 'Password'].includes(target.kind)
+    const eso = ESO_KINDS.includes(target.kind)
     return new ToolkitError('CRD_MISSING', `${target.kind} CRD is not installed${at ? ` in the cluster${at}` : ''}${eso ? ': install External Secrets Operator' : ''}`, {
-      hint: eso ? 'Install ESO (its CRDs include external-secrets.io/v1alpha1 PushSecret) and re-run.' : 'Install the CRD that defines this kind.',
+      hint: eso ? ESO_MISSING_HINT : 'Install the CRD that defines this kind.',
     })
   }
   if (typeof code !== 'number') {

@@ -5,13 +5,12 @@ import pLimit from 'p-limit'
 import {stringify} from 'yaml'
 
 import {ToolkitError} from '../errors/errors.js'
-import {ESO_MANAGED_BY, MANAGED_BY_LABEL} from '../eso/push-secret.js'
-import {conditionOf, PUSH_SECRET_API_VERSION, type KubeClient, type KubeObject, type ObservedSecret, type SecretSpec} from '../kube/client.js'
+import {CLUSTER_SECRET_STORE_API_VERSION, PUSH_SECRET_API_VERSION, PUSH_SECRET_CRD} from '../eso/api.js'
+import {ESO_MANAGED_BY, MANAGED_BY_LABEL, type PushSecret} from '../eso/push-secret.js'
+import {readyCondition} from '../eso/status.js'
+import type {KubeClient, KubeObject, ObservedSecret, SecretSpec} from '../kube/client.js'
 import type {RegionVault} from '../vault/connect.js'
 import type {MigrationPlan, PlannedMigration} from './plan.js'
-
-export const PUSH_SECRET_CRD = 'pushsecrets.external-secrets.io'
-export const CLUSTER_SECRET_STORE_API_VERSION = 'external-secrets.io/v1'
 
 export type ObjectAction = 'create' | 'update' | 'unchanged'
 
@@ -70,7 +69,7 @@ export async function preflightMigration(
   for (const vault of vaults) {
     const store = await kube.read(CLUSTER_SECRET_STORE_API_VERSION, 'ClusterSecretStore', vault.region.clusterSecretStore)
     if (!store) problems.push(`ClusterSecretStore ${vault.region.clusterSecretStore} (region ${vault.region.name}) does not exist`)
-    else if (conditionOf(store, 'Ready')?.status === 'False') problems.push(`ClusterSecretStore ${vault.region.clusterSecretStore} (region ${vault.region.name}) is not Ready: ${conditionOf(store, 'Ready')?.message ?? 'no reason given'}`)
+    else if (readyCondition(store)?.status === 'False') problems.push(`ClusterSecretStore ${vault.region.clusterSecretStore} (region ${vault.region.name}) is not Ready: ${readyCondition(store)?.message ?? 'no reason given'}`)
     await vault.sys.requireActive()
   }
   const namespaces = [...new Set(plan.migrations.map((m) => m.planned.spec.namespace))].sort()
@@ -103,7 +102,7 @@ export async function preflightMigration(
     }
     const pushSecret = observedPushSecrets.get(id)
     if (pushSecret) {
-      const wanted = migration.pushSecret as {spec: unknown; metadata: {labels: Record<string, string>}}
+      const wanted = migration.pushSecret
       pushSecretAction = includesDeep(pushSecret.spec, wanted.spec) && labelsIncluded(pushSecret.metadata?.labels ?? {}, wanted.metadata.labels) ? 'unchanged' : 'update'
     }
     return {...migration, secretAction, pushSecretAction}
@@ -163,9 +162,9 @@ export interface ApplyResult {
 
 export const SYNCED_AT_ANNOTATION = 'secrets-toolkit.io/synced-at'
 
-function withSyncAnnotation(pushSecret: Record<string, unknown>): never {
-  const metadata = pushSecret.metadata as {annotations?: Record<string, string>}
-  return {...pushSecret, metadata: {...metadata, annotations: {...metadata.annotations, [SYNCED_AT_ANNOTATION]: new Date().toISOString()}}} as never
+function withSyncAnnotation(pushSecret: PushSecret): PushSecret {
+  const {metadata} = pushSecret
+  return {...pushSecret, metadata: {...metadata, annotations: {...metadata.annotations, [SYNCED_AT_ANNOTATION]: new Date().toISOString()}}}
 }
 
 /**

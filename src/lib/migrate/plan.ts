@@ -2,7 +2,7 @@ import pLimit from 'p-limit'
 
 import type {RegionConfig} from '../config/schema.js'
 import {isToolkitError, ToolkitError} from '../errors/errors.js'
-import {buildPushSecret, remoteKeyFor, templateIsPerKey, type PushSecretOptions} from '../eso/push-secret.js'
+import {buildPushSecret, remoteKeyFor, templateIsPerKey, type PushSecret, type PushSecretOptions} from '../eso/push-secret.js'
 import {displayText} from '../report/display.js'
 import {decryptSops, resolveEngine, type DecryptOptions} from '../sops/decrypt.js'
 import {MAX_SOPS_FILE_BYTES} from '../sops/detect.js'
@@ -20,7 +20,7 @@ export interface RemoteTarget {
 
 export interface PlannedMigration {
   planned: PlannedSecret
-  pushSecret: Record<string, unknown>
+  pushSecret: PushSecret
   remotes: RemoteTarget[]
 }
 

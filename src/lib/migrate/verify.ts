@@ -2,7 +2,10 @@ import {setTimeout as sleep} from 'node:timers/promises'
 
 import pLimit from 'p-limit'
 
-import {conditionOf, PUSH_SECRET_API_VERSION, type KubeClient, type KubeObject, type ObservedSecret} from '../kube/client.js'
+import {PUSH_SECRET_API_VERSION} from '../eso/api.js'
+import {pushEntries, pushStores} from '../eso/push-secret.js'
+import {describeReady, readyCondition} from '../eso/status.js'
+import type {KubeClient, KubeObject, ObservedSecret} from '../kube/client.js'
 import type {SecretValue} from '../secret/secret-value.js'
 import type {SecretData} from '../vault/secret-store.js'
 import type {RegionVault} from '../vault/connect.js'
@@ -61,24 +64,6 @@ export interface VerifyTarget {
   name: string
 }
 
-interface PushEntry {
-  secretKey: string
-  remoteKey: string
-  property?: string
-}
-
-function pushEntries(pushSecret: {spec?: Record<string, unknown>} | undefined): PushEntry[] {
-  const data = (pushSecret?.spec?.data as {match?: {secretKey?: string; remoteRef?: {remoteKey?: string; property?: string}}}[] | undefined) ?? []
-  return data
-    .filter((entry) => entry.match?.secretKey && entry.match.remoteRef?.remoteKey)
-    .map((entry) => ({secretKey: entry.match!.secretKey!, remoteKey: entry.match!.remoteRef!.remoteKey!, property: entry.match!.remoteRef!.property}))
-}
-
-function storesOf(pushSecret: {spec?: Record<string, unknown>}): Set<string> {
-  const refs = (pushSecret.spec?.secretStoreRefs as {name?: string; kind?: string}[] | undefined) ?? []
-  return new Set(refs.filter((ref) => (ref.kind ?? 'SecretStore') === 'ClusterSecretStore').map((ref) => ref.name ?? ''))
-}
-
 /** The Secrets and PushSecrets of the namespaces concerned, read with one LIST each. */
 interface KubeView {
   secrets: Map<string, ObservedSecret>
@@ -118,12 +103,12 @@ async function checkSecret(
     rows.push({secret: id, where: 'kubernetes', status: 'pushsecret-missing', keys: []})
     return {rows, sourcePath: secret.annotations[SOURCE_ANNOTATION]}
   }
-  const ready = conditionOf(pushSecret, 'Ready')
+  const ready = readyCondition(pushSecret)
   if (ready?.status !== 'True') {
-    rows.push({secret: id, where: 'kubernetes', status: 'pushsecret-not-ready', keys: [], detail: ready ? `${ready.reason ?? ''} ${ready.message ?? ''}`.trim().slice(0, 300) : 'no Ready condition yet'})
+    rows.push({secret: id, where: 'kubernetes', status: 'pushsecret-not-ready', keys: [], detail: ready ? describeReady(ready) : 'no Ready condition yet'})
   }
   const entries = pushEntries(pushSecret)
-  const stores = storesOf(pushSecret)
+  const stores = pushStores(pushSecret)
   for (const vault of systems.vaults) {
     const where = `region ${vault.region.name}`
     if (!stores.has(vault.region.clusterSecretStore)) {

@@ -1,5 +1,6 @@
 // The run record and the part-way report are pure: names, sources and counts in, text out.
 import {ToolkitError} from '../../../src/lib/errors/errors.js'
+import {buildPushSecret, DEFAULT_REMOTE_KEY_TEMPLATE} from '../../../src/lib/eso/push-secret.js'
 import {emptyWritten} from '../../../src/lib/migrate/apply.js'
 import type {MigrationPlan} from '../../../src/lib/migrate/plan.js'
 import {parseRunRecord, runId, runRecordObjects, RUN_RECORD_LABEL} from '../../../src/lib/migrate/run-record.js'
@@ -17,7 +18,7 @@ function planOf(ids: string[], failures: string[] = []): MigrationPlan {
       const [namespace, name] = id.split('/')
       return {
         planned: {source: `apps/${name}.yaml`, document: 0, origin: 'file', spec: {namespace, name, type: 'Opaque', labels: {}, annotations: {}, data: new Map([['password', SecretValue.fromString(CANARY)]])}},
-        pushSecret: {},
+        pushSecret: buildPushSecret({namespace, name, keys: ['password']}, [], {remoteKeyTemplate: DEFAULT_REMOTE_KEY_TEMPLATE, deletionPolicy: 'None', refreshInterval: '1h', labels: {}}),
         remotes: [],
       }
     }),

@@ -1,0 +1,86 @@
+import {EXTERNAL_SECRET_API_VERSION, GENERATOR_API_VERSION} from './api.js'
+
+export interface EsoObjectMeta {
+  name: string
+  namespace: string
+  labels: Record<string, string>
+}
+
+/** The settings of ESO's Password generator (generators.external-secrets.io, kind Password). */
+export interface PasswordSettings {
+  length: number
+  digits: number
+  symbols: number
+  symbolCharacters: string
+  noUpper: boolean
+  allowRepeat: boolean
+}
+
+export interface PasswordGenerator {
+  apiVersion: typeof GENERATOR_API_VERSION
+  kind: 'Password'
+  metadata: EsoObjectMeta
+  spec: PasswordSettings
+}
+
+export interface GeneratorRef {
+  apiVersion: typeof GENERATOR_API_VERSION
+  kind: 'Password'
+  name: string
+}
+
+/** The fields of ESO's ExternalSecret (external-secrets.io/v1) this toolkit writes. */
+export interface ExternalSecret {
+  apiVersion: typeof EXTERNAL_SECRET_API_VERSION
+  kind: 'ExternalSecret'
+  metadata: EsoObjectMeta
+  spec: {
+    refreshInterval: string
+    target: {name: string; creationPolicy: 'Owner' | 'Merge' | 'None' | 'Orphan'; deletionPolicy: 'Retain' | 'Delete' | 'Merge'; template?: {type: string}}
+    dataFrom: {sourceRef: {generatorRef: GeneratorRef}; rewrite: {regexp: {source: string; target: string}}[]}[]
+  }
+}
+
+export function buildPasswordGenerator(metadata: EsoObjectMeta, settings: PasswordSettings): PasswordGenerator {
+  return {
+    apiVersion: GENERATOR_API_VERSION,
+    kind: 'Password',
+    metadata,
+    spec: {
+      length: settings.length,
+      digits: settings.digits,
+      symbols: settings.symbols,
+      symbolCharacters: settings.symbolCharacters,
+      noUpper: settings.noUpper,
+      allowRepeat: settings.allowRepeat,
+    },
+  }
+}
+
+/**
+ * An ExternalSecret that fills a Secret of `type` once from Password
+ * generators, one generator per key (`generators`: Secret key → generator
+ * name). The Secret outlives the ExternalSecret.
+ */
+export function buildGeneratedExternalSecret(metadata: EsoObjectMeta, type: string, generators: {key: string; generator: string}[]): ExternalSecret {
+  return {
+    apiVersion: EXTERNAL_SECRET_API_VERSION,
+    kind: 'ExternalSecret',
+    metadata,
+    spec: {
+      // "0": generate once; rotate on purpose with the force-sync annotation.
+      refreshInterval: '0',
+      target: {
+        name: metadata.name,
+        creationPolicy: 'Owner',
+        deletionPolicy: 'Retain',
+        ...(type === 'Opaque' ? {} : {template: {type}}),
+      },
+      dataFrom: generators.map(({key, generator}) => ({
+        sourceRef: {generatorRef: {apiVersion: GENERATOR_API_VERSION, kind: 'Password', name: generator}},
+        // The Password generator's one output is "password"; each generator fills one key.
+        rewrite: [{regexp: {source: '^password$', target: key}}],
+      })),
+    },
+  }
+}
