@@ -37,7 +37,7 @@ export {ArchiveChecker, inspectArchive, parseSha256Sums, parseRaftMeta, REQUIRED
 export {verifySnapshotFile, type VerifyReport as SnapshotVerifyReport} from './lib/dr/verify.js'
 export {readCatalog, type Catalog as SnapshotCatalog, type CatalogEntry as SnapshotCatalogEntry} from './lib/dr/catalog.js'
 export {manifestSchema, snapshotName, parseSnapshotFileName, manifestPathFor, readManifest, type SnapshotManifest} from './lib/dr/manifest.js'
-export {applyRetention, parseDuration, type RetentionRules} from './lib/dr/retention.js'
+export {applyRetention, type RetentionRules} from './lib/dr/retention.js'
 export {snapshotSteps, pruneStep, type SnapshotContext, type SnapshotOptions} from './lib/dr/save.js'
 export {
   newRestoreContext,

@@ -5,7 +5,7 @@ import {findRegion} from '../../lib/config/load.js'
 import {validateRecipients} from '../../lib/dr/age.js'
 import {summarizeManifest, type ManifestSummary} from '../../lib/dr/manifest.js'
 import {renderSnapshot} from '../../lib/dr/render.js'
-import {parseDuration} from '../../lib/dr/retention.js'
+import {durationFlag} from '../../lib/cli/duration.js'
 import {pruneStep, snapshotSteps, type PrunedSnapshot, type SnapshotContext} from '../../lib/dr/save.js'
 import {runSteps} from '../../lib/report/progress.js'
 import {connectRegion} from '../../lib/vault/connect.js'
@@ -39,7 +39,7 @@ Exit codes: 0 saved and verified, 2 error (nothing kept).`
     out: Flags.directory({char: 'o', description: 'directory to write the snapshot and its manifest to (created if missing)', default: '.'}),
     'encrypt-to': Flags.string({description: 'age recipient (age1…) to encrypt the archive to; repeatable', multiple: true, default: []}),
     keep: Flags.integer({description: 'after saving, keep only the newest N snapshots of this region in --out', min: 1}),
-    'keep-within': Flags.string({description: 'after saving, keep every snapshot of this region taken within this long of the newest (e.g. 36h, 7d, 2w)'}),
+    'keep-within': durationFlag({description: 'after saving, keep every snapshot of this region taken within this long of the newest (e.g. 36h, 7d, 2w)', min: 1}),
     'key-counts': Flags.boolean({description: 'count the keys of every KV v2 mount and record their version digests for the manifest (--no-key-counts to skip on huge Vaults: a restore of the snapshot then cannot confirm its data without --compare-region)', default: true, allowNo: true}),
   }
 
@@ -47,7 +47,7 @@ Exit codes: 0 saved and verified, 2 error (nothing kept).`
     const flags = this.flags
     const region = findRegion(this.loadConfig().config, flags.region)
     await validateRecipients(flags['encrypt-to'])
-    const keepWithinMs = flags['keep-within'] === undefined ? undefined : parseDuration(flags['keep-within'])
+    const keepWithinMs = flags['keep-within']
     const vault = await connectRegion(region)
     try {
       const snapshot: SnapshotContext = {

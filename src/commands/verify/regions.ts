@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../lib/cli/base-command.js'
 import {confirmOrRefuse} from '../../lib/cli/confirm.js'
-import {parseDuration} from '../../lib/cli/duration.js'
+import {durationFlag} from '../../lib/cli/duration.js'
 import {ExitCode, ToolkitError} from '../../lib/errors/errors.js'
 import {runSteps} from '../../lib/report/progress.js'
 import {planDeletes, type RepairPlan} from '../../lib/regions/plan.js'
@@ -64,9 +64,9 @@ Exit codes: 0 in sync, 1 drift (after a repair: drift left), 2 error (unreachabl
     yes: Flags.boolean({char: 'y', description: 'with --repair: do not ask for confirmation (required without a TTY)', default: false}),
     'backup-dir': Flags.string({description: 'with --repair: take a verified Raft snapshot of the target region into this directory before applying (needs a token allowed to read sys/storage/raft/snapshot)'}),
     'no-backup': Flags.boolean({description: 'with --repair: allow a plan that deletes keys without --backup-dir', default: false}),
-    'request-timeout': Flags.string({description: 'how long one request may wait for an answer, e.g. 10s (default: each region\'s vault.requestTimeoutMs, 30s unless configured)'}),
-    'retry-budget': Flags.string({description: 'how long a failed request is retried with backoff before it counts as failed, e.g. 60s; 0s never retries (default: each region\'s vault.retryBudgetMs, 60s unless configured)'}),
-    deadline: Flags.string({description: 'how long the whole run may take against the Vaults, e.g. 10m; time at the confirmation prompt does not count, nor the streaming of a --backup-dir snapshot (bounded by its own idle timeout); 0s for none', default: '30m'}),
+    'request-timeout': durationFlag({description: 'how long one request may wait for an answer, e.g. 10s (default: each region\'s vault.requestTimeoutMs, 30s unless configured)'}),
+    'retry-budget': durationFlag({description: 'how long a failed request is retried with backoff before it counts as failed, e.g. 60s; 0s never retries (default: each region\'s vault.retryBudgetMs, 60s unless configured)'}),
+    deadline: durationFlag({description: 'how long the whole run may take against the Vaults, e.g. 10m; time at the confirmation prompt does not count, nor the streaming of a --backup-dir snapshot (bounded by its own idle timeout); 0s for none', default: 30 * 60_000, defaultHelp: async () => '30m'}),
   }
 
   public async run(): Promise<VerifyRegionsOutput> {
@@ -80,9 +80,9 @@ Exit codes: 0 in sync, 1 drift (after a repair: drift left), 2 error (unreachabl
       exclude: flags.exclude ?? [],
       concurrency: flags.concurrency,
       limits: {
-        requestTimeoutMs: flags['request-timeout'] === undefined ? undefined : parseDuration(flags['request-timeout'], '--request-timeout'),
-        retryBudgetMs: flags['retry-budget'] === undefined ? undefined : parseDuration(flags['retry-budget'], '--retry-budget'),
-        deadlineMs: parseDuration(flags.deadline, '--deadline'),
+        requestTimeoutMs: flags['request-timeout'],
+        retryBudgetMs: flags['retry-budget'],
+        deadlineMs: flags.deadline,
       },
       repair: flags.repair ? {from: flags.from!, deleteExtra: flags['delete-extra']} : undefined,
       backupDir: flags['backup-dir'],

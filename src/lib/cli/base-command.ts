@@ -67,6 +67,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       return this.exit(ExitCode.Error)
     }
     if (error.oclif?.exit === 0) throw error
+    // oclif rewrites the message of an error thrown by a flag's parse (a duration, say) into
+    // "Parsing --flag \n\t<message>\nSee more help with --help"; ours has a hint instead.
+    if (isToolkitError(error)) error.message = error.message.replace(/^Parsing --\S+ \n\t([\s\S]*)\nSee more help with --help$/, '$1')
     const toolkitError = isToolkitError(error)
       ? error
       : new ToolkitError('UNEXPECTED', `unexpected error: ${describeUnexpected(error)}`, {hint: 'This is a bug: please report it with the command line (never with secret values).'})

@@ -1,33 +1,7 @@
-import {ToolkitError} from '../errors/errors.js'
-import {displayText} from '../report/display.js'
-
-const UNIT_MS: Record<string, number> = {
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 7 * 86_400_000,
-  y: 365 * 86_400_000,
-}
-
-/** "7d", "36h", "1w2d", "90m" → milliseconds (restic's --keep-within units, plus s, m and w). */
-export function parseDuration(text: string): number {
-  const trimmed = text.trim()
-  if (!/^(\d+[smhdwy])+$/.test(trimmed)) {
-    throw new ToolkitError('BAD_DURATION', `--keep-within ${JSON.stringify(text)} is not a duration`, {
-      hint: 'Use a number and a unit, combined as needed: 90m, 36h, 7d, 2w, 1y, 1d12h.',
-    })
-  }
-  let total = 0
-  for (const [, amount, unit] of trimmed.matchAll(/(\d+)([smhdwy])/g)) total += Number(amount) * UNIT_MS[unit]
-  if (total <= 0) throw new ToolkitError('BAD_DURATION', `--keep-within ${displayText(text)} keeps nothing`, {hint: 'Give a duration longer than zero.'})
-  return total
-}
-
 export interface RetentionRules {
   /** Keep the newest N. */
   keepLast?: number
-  /** Keep everything taken within this long before the newest snapshot. */
+  /** Keep everything taken within this long before the newest snapshot (--keep-within, parsed by the one duration flag). */
   keepWithinMs?: number
 }
 

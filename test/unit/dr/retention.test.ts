@@ -1,30 +1,9 @@
-import {isToolkitError} from '../../../src/lib/errors/errors.js'
-import {applyRetention, parseDuration} from '../../../src/lib/dr/retention.js'
+import {applyRetention} from '../../../src/lib/dr/retention.js'
 
 const HOUR = 3_600_000
 const DAY = 24 * HOUR
 
-describe('parseDuration', () => {
-  test.each([
-    ['90m', 90 * 60_000],
-    ['36h', 36 * HOUR],
-    ['7d', 7 * DAY],
-    ['2w', 14 * DAY],
-    ['1y', 365 * DAY],
-    ['1d12h', 36 * HOUR],
-    ['30s', 30_000],
-  ])('%s', (text, ms) => expect(parseDuration(text)).toBe(ms))
-
-  test.each(['', '7', 'd', '7 days', '-1d', '1.5h', '0d'])('%j is refused with a hint', (text) => {
-    try {
-      parseDuration(text)
-      throw new Error('accepted')
-    } catch (error) {
-      expect(isToolkitError(error) && error.code).toBe('BAD_DURATION')
-    }
-  })
-})
-
+// The --keep-within grammar is the one duration grammar: test/unit/cli/duration.test.ts.
 describe('applyRetention', () => {
   const base = Date.parse('2025-02-01T00:00:00Z')
   // Newest first: 0h, 12h, 1d, 2d, 3d, 10d old.
