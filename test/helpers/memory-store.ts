@@ -20,6 +20,8 @@ interface Version {
   deleted: boolean
   destroyed: boolean
   createdTime: string
+  /** Set by a soft delete, as KV v2's deletion_time. */
+  deletionTime?: string
 }
 
 /** A clock that only moves forward: each version gets a distinct created time, as Vault's nanosecond times are. */
@@ -124,8 +126,10 @@ export class MemoryStore implements SecretStore {
       deleteVersionAfter: entry.deleteVersionAfter,
       customMetadata: {...entry.customMetadata},
       updatedTime: current?.createdTime,
-      current: {version: entry.versions.length, createdTime: current?.createdTime, deleted: current?.deleted ?? false, destroyed: current?.destroyed ?? false},
-      versions: Object.fromEntries(entry.versions.map((version, index) => [index + 1, {version: index + 1, createdTime: version.createdTime, deleted: version.deleted, destroyed: version.destroyed}])),
+      current: {version: entry.versions.length, createdTime: current?.createdTime, deleted: current?.deleted ?? false, destroyed: current?.destroyed ?? false, deletionTime: current?.deletionTime ?? ''},
+      versions: Object.fromEntries(
+        entry.versions.map((version, index) => [index + 1, {version: index + 1, createdTime: version.createdTime, deleted: version.deleted, destroyed: version.destroyed, deletionTime: version.deletionTime ?? ''}]),
+      ),
     }
   }
 
@@ -147,7 +151,7 @@ export class MemoryStore implements SecretStore {
   async softDelete(key: string, version: number): Promise<void> {
     this.#check('softDelete', key)
     const target = this.entries.get(key)?.versions[version - 1]
-    if (target) target.deleted = true
+    if (target) Object.assign(target, {deleted: true, deletionTime: nextTime()})
   }
 
   /** Test helpers for states the interface does not create. */
@@ -156,7 +160,7 @@ export class MemoryStore implements SecretStore {
   }
 
   softDeleteCurrent(key: string): void {
-    this.entries.get(key)!.versions.at(-1)!.deleted = true
+    Object.assign(this.entries.get(key)!.versions.at(-1)!, {deleted: true, deletionTime: nextTime()})
   }
 
   async close(): Promise<void> {}

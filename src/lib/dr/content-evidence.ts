@@ -2,9 +2,8 @@ import {createHash} from 'node:crypto'
 
 import pLimit from 'p-limit'
 
-import {isToolkitError} from '../errors/errors.js'
-import type {VaultHttp} from '../vault/vault-http.js'
-import {encodeKeyPath, VaultKvStore} from '../vault/vault-kv-store.js'
+import {isStoreError, type SecretMetadata, type SecretStore} from '../vault/secret-store.js'
+import type {VaultAdmin} from '../vault/vault-sys.js'
 
 /**
  * Evidence that a restored server holds a snapshot's data, not merely the
@@ -82,19 +81,20 @@ export function versionDigest(mount: string, key: string, raw: RawMetadata): str
   return sha256(JSON.stringify([EVIDENCE_METHOD, mount, key, current, version.created_time ?? null, version.deletion_time ?? '', version.destroyed ?? false, raw.updated_time ?? null]))
 }
 
-/** The KV v2 mounts the token can see (sys/mounts needs a policy many tokens lack: undefined then). */
-export async function kvV2Mounts(http: VaultHttp): Promise<string[] | undefined> {
-  try {
-    const {body} = await http.request<Record<string, any>>('GET', 'sys/mounts', {retry: false})
-    const table: Record<string, any> = body?.data ?? body ?? {}
-    return Object.entries(table)
-      .filter(([, mount]) => mount?.type === 'kv' && String(mount?.options?.version ?? '1') === '2')
-      .map(([path]) => path.replace(/\/$/, ''))
-      .sort()
-  } catch (error) {
-    if (isToolkitError(error) && error.code === 'PERMISSION_DENIED') return undefined
-    throw error
-  }
+/** The digest of a key's metadata as a store reports it: the same as versionDigest of Vault's raw answer. */
+export function metadataDigest(mount: string, key: string, metadata: SecretMetadata): string {
+  const version = metadata.versions?.[metadata.currentVersion]
+  return versionDigest(mount, key, {
+    current_version: metadata.currentVersion,
+    updated_time: metadata.updatedTime,
+    versions: version ? {[String(metadata.currentVersion)]: {created_time: version.createdTime, deletion_time: version.deletionTime, destroyed: version.destroyed}} : {},
+  })
+}
+
+/** What a survey reads: the store of each mount, and (Vault) which KV v2 mounts there are. */
+export interface SurveySource {
+  admin?: Pick<VaultAdmin, 'kvV2Mounts'>
+  storeFor(mount: string): SecretStore
 }
 
 export interface SurveyOptions {
@@ -112,11 +112,11 @@ export interface SurveyOptions {
  * metadata it may not read, is named in `notes` (counted without evidence,
  * or not at all) rather than failing: the snapshot is the point.
  */
-export async function surveyMounts(http: VaultHttp, configuredMount: string, options: SurveyOptions): Promise<Survey> {
+export async function surveyMounts(source: SurveySource, configuredMount: string, options: SurveyOptions): Promise<Survey> {
   const notes: string[] = []
   let mounts = options.mounts
   if (mounts === undefined) {
-    mounts = await kvV2Mounts(http)
+    mounts = source.admin ? await source.admin.kvV2Mounts() : [configuredMount]
     if (mounts === undefined) {
       notes.push(`the token may not read sys/mounts: surveyed the configured mount ${configuredMount} only`)
       mounts = [configuredMount]
@@ -126,11 +126,12 @@ export async function surveyMounts(http: VaultHttp, configuredMount: string, opt
   const result: Record<string, MountSurvey> = {}
   for (const mount of mounts) {
     const keys: string[] = []
+    // Shares the region's connection: closing it is the caller's business.
+    const store = source.storeFor(mount)
     try {
-      // Shares the region's connection: closing it is the caller's business.
-      for await (const key of new VaultKvStore(http, mount).list('')) keys.push(key)
+      for await (const key of store.list('')) keys.push(key)
     } catch (error) {
-      if (isToolkitError(error) && error.code === 'PERMISSION_DENIED') {
+      if (isStoreError(error, 'Denied')) {
         notes.push(`mount ${mount}: the token may not list it`)
         continue
       }
@@ -144,17 +145,17 @@ export async function surveyMounts(http: VaultHttp, configuredMount: string, opt
       await Promise.all(
         keys.map((key) =>
           limit(async () => {
-            const {status, body} = await http.request<{data?: RawMetadata}>('GET', `${mount}/metadata/${encodeKeyPath(key)}`, {accept: [404]})
+            const metadata = await store.readMetadata(key)
             // Deleted (all versions) between the listing and this read: it is simply not there.
-            if (status === 404 || !body?.data) return
-            versions.set(keyId(mount, key), {key, digest: versionDigest(mount, key, body.data)})
+            if (!metadata) return
+            versions.set(keyId(mount, key), {key, digest: metadataDigest(mount, key, metadata)})
           }),
         ),
       )
       survey.versions = versions
     } catch (error) {
       limit.clearQueue()
-      if (isToolkitError(error) && error.code === 'PERMISSION_DENIED') notes.push(`mount ${mount}: the token may not read key metadata: no content evidence for it`)
+      if (isStoreError(error, 'Denied')) notes.push(`mount ${mount}: the token may not read key metadata: no content evidence for it`)
       else throw error
     }
   }

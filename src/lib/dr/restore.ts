@@ -9,7 +9,7 @@ import {displayText} from '../report/display.js'
 import type {Step} from '../report/progress.js'
 import type {SecretValue} from '../secret/secret-value.js'
 import type {RegionVault} from '../vault/connect.js'
-import {StoreRequestError} from '../vault/errors.js'
+import {isStoreError} from '../vault/secret-store.js'
 import type {VaultHealth} from '../vault/vault-sys.js'
 import {decryptStream} from './age.js'
 import {compareWithRegion, type RegionCheck} from './compare-region.js'
@@ -133,9 +133,9 @@ export async function stageConnect(ctx: RestoreContext): Promise<void> {
 /** Stage 3: the target is reachable, initialized, unsealed and active, and the token may do what follows. */
 export async function stagePreflightTarget(ctx: RestoreContext): Promise<void> {
   const target = ctx.target!
-  ctx.targetHealth = await target.sys.requireActive()
-  const sealType = await target.sys.sealType().catch(() => undefined)
-  const leader = await target.sys.leader().catch(() => undefined)
+  ctx.targetHealth = await target.admin.requireActive()
+  const sealType = await target.admin.sealType().catch(() => undefined)
+  const leader = await target.admin.leader().catch(() => undefined)
   await requireCapabilities(ctx)
   ctx.plan = buildPlan(ctx, sealType, leader?.raftAppliedIndex)
   if (ctx.plan.clusterMatch === 'different' && !ctx.options.force) {
@@ -162,11 +162,10 @@ async function requireCapabilities(ctx: RestoreContext): Promise<void> {
   const paths = [endpoint, ...(options.safetySnapshot ? [RESTORE_ENDPOINT] : [])]
   let capabilities: Record<string, string[]>
   try {
-    const {body} = await target.http.request<Record<string, any>>('POST', 'sys/capabilities-self', {body: {paths}, retry: false})
-    capabilities = Object.fromEntries(paths.map((path) => [path, (body?.data?.[path] ?? body?.[path] ?? []) as string[]]))
+    capabilities = await target.admin.capabilitiesSelf(paths)
   } catch (error) {
     // Older servers or tight policies may refuse this lookup; the requests themselves will then say so.
-    if (isToolkitError(error) && error.code === 'PERMISSION_DENIED') return
+    if (isStoreError(error, 'Denied')) return
     throw error
   }
   const has = (path: string, needed: string) => capabilities[path]?.some((c) => c === 'root' || c === needed) ?? false
@@ -326,7 +325,7 @@ export async function stageUpload(ctx: RestoreContext, update: (text: string) =>
   plain.on('error', (error) => body.destroy(error))
   const endpoint = ctx.plan!.endpoint
   try {
-    await ctx.target!.sys.restoreStream(body, {force: options.force, contentLength: inspection.size})
+    await ctx.target!.admin.restoreStream(body, {force: options.force, contentLength: inspection.size})
   } catch (error) {
     const safety = ctx.snapshot?.archiveFile ? ` The safety snapshot is ${displayText(ctx.snapshot.archiveFile)}.` : ''
     const reason = isToolkitError(error) ? error.message : (error as Error).message
@@ -351,15 +350,10 @@ export async function stageUpload(ctx: RestoreContext, update: (text: string) =>
  * not know, 503 sealed), means the restore has finished.
  */
 async function waitForRestoreToSettle(ctx: RestoreContext, deadline: number, update: (text: string) => void): Promise<void> {
-  const {http} = ctx.target!
+  const {admin} = ctx.target!
   while (Date.now() < deadline) {
     update('waiting for the server to finish applying the snapshot')
-    try {
-      await http.request('GET', 'auth/token/lookup-self', {retry: false, timeoutMs: Math.max(1000, deadline - Date.now())})
-      return
-    } catch (error) {
-      if (error instanceof StoreRequestError && error.status !== undefined) return
-    }
+    if (await admin.handlerAnswers(Math.max(1000, deadline - Date.now()))) return
     await sleep(ctx.options.pollIntervalMs)
   }
 }
@@ -377,7 +371,7 @@ export async function stageWaitHealthy(ctx: RestoreContext, update: (text: strin
   let last: {state: ServerState; health?: VaultHealth} = {state: 'unreachable'}
   for (;;) {
     try {
-      const health = await ctx.target!.sys.health()
+      const health = await ctx.target!.admin.health()
       const state: ServerState = !health.initialized ? 'uninitialized' : health.sealed ? 'sealed' : health.standby ? 'standby' : 'healthy'
       last = {state, health}
       if (state === 'healthy') {
@@ -474,7 +468,7 @@ export async function stagePostChecks(ctx: RestoreContext): Promise<void> {
 async function raftIndexCheck(ctx: RestoreContext): Promise<PostRestoreCheck> {
   const snapshotIndex = ctx.verify?.inspection?.raft?.index ?? ctx.manifest?.raft.index
   const before = ctx.plan?.target.appliedIndex
-  const leader = await ctx.target!.sys.leader().catch(() => undefined)
+  const leader = await ctx.target!.admin.leader().catch(() => undefined)
   const applied = leader?.raftAppliedIndex
   if (snapshotIndex === undefined || typeof applied !== 'number') {
     return {name: CHECK_RAFT_INDEX, status: 'not-run', detail: applied === undefined ? 'the server does not report its Raft applied index (sys/leader)' : 'the snapshot\'s Raft index is unknown'}
@@ -515,9 +509,9 @@ async function dataChecks(ctx: RestoreContext): Promise<PostRestoreCheck[]> {
   const mounts = [...new Set([...Object.keys(counts?.mounts ?? {}), ...Object.keys(evidence?.mounts ?? {})])].sort()
   let survey: Survey
   try {
-    survey = await surveyMounts(target.http, target.region.vault.mount, {evidence: evidence !== undefined, concurrency: target.region.vault.maxConcurrency, mounts})
+    survey = await surveyMounts(target, target.region.vault.mount, {evidence: evidence !== undefined, concurrency: target.region.vault.maxConcurrency, mounts})
   } catch (error) {
-    const denied = isToolkitError(error) && error.code === 'PERMISSION_DENIED'
+    const denied = isStoreError(error, 'Denied')
     return failedAll(denied ? tokenInvalidDetail(ctx) : `could not read the restored keys: ${displayText((error as Error).message)}`)
   }
   const checks: PostRestoreCheck[] = []
@@ -558,10 +552,10 @@ async function dataChecks(ctx: RestoreContext): Promise<PostRestoreCheck[]> {
 
 async function tokenStillValid(ctx: RestoreContext): Promise<boolean> {
   try {
-    await ctx.target!.http.request('GET', 'auth/token/lookup-self', {retry: false})
+    await ctx.target!.admin.lookupSelf()
     return true
   } catch (error) {
-    if (isToolkitError(error) && error.code === 'PERMISSION_DENIED') return false
+    if (isStoreError(error, 'Denied')) return false
     throw error
   }
 }

@@ -82,16 +82,16 @@ export function formatBytes(bytes: number): string {
 
 /** Stage: the server can serve a consistent snapshot, and what it is (recorded in the manifest). */
 export async function stageSource(ctx: SnapshotContext): Promise<void> {
-  const {sys} = ctx.options.vault
-  ctx.health = await sys.requireActive()
-  ctx.sealType = await sys.sealType().catch(() => undefined)
-  ctx.appliedIndex = (await sys.leader().catch(() => undefined))?.raftAppliedIndex
+  const {admin} = ctx.options.vault
+  ctx.health = await admin.requireActive()
+  ctx.sealType = await admin.sealType().catch(() => undefined)
+  ctx.appliedIndex = (await admin.leader().catch(() => undefined))?.raftAppliedIndex
   await mkdir(resolve(ctx.options.outDir), {recursive: true})
 }
 
 export async function stageCountBefore(ctx: SnapshotContext): Promise<void> {
-  const {http, region} = ctx.options.vault
-  ctx.surveyBefore = await surveyMounts(http, region.vault.mount, {evidence: true, concurrency: region.vault.maxConcurrency})
+  const {vault} = ctx.options
+  ctx.surveyBefore = await surveyMounts(vault, vault.region.vault.mount, {evidence: true, concurrency: vault.region.vault.maxConcurrency})
 }
 
 /**
@@ -111,7 +111,7 @@ export async function stageDownload(ctx: SnapshotContext, update: (text: string)
   const temporary = temporaryPathFor(finalPath)
   ctx.temporary = temporary
 
-  const response = await options.vault.sys.snapshotStream()
+  const response = await options.vault.admin.snapshotStream()
   const progress = new DownloadProgress(started, update)
   // Interrupted (Ctrl-C, a cron timeout) or exiting for any other reason: leave no half-written file behind.
   const onExit = () => {
@@ -324,9 +324,9 @@ function invalidSnapshot(region: string, inspection: ArchiveInspection): Toolkit
 }
 
 export async function stageCountAfter(ctx: SnapshotContext): Promise<void> {
-  const {http, region} = ctx.options.vault
+  const {vault} = ctx.options
   try {
-    ctx.surveyAfter = await surveyMounts(http, region.vault.mount, {evidence: true, concurrency: region.vault.maxConcurrency})
+    ctx.surveyAfter = await surveyMounts(vault, vault.region.vault.mount, {evidence: true, concurrency: vault.region.vault.maxConcurrency})
   } catch (error) {
     ctx.surveyAfter = {mounts: {}, notes: [`counting again after the download failed (${(error as Error).message})`]}
   }

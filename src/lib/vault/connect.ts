@@ -4,17 +4,34 @@ import {ToolkitError} from '../errors/errors.js'
 import {displayText} from '../report/display.js'
 import {TokenKeeper} from './auth.js'
 import type {RetryPolicy} from './retry.js'
+import type {SecretStore} from './secret-store.js'
 import {VaultHttp} from './vault-http.js'
 import {VaultKvStore} from './vault-kv-store.js'
-import {VaultSys} from './vault-sys.js'
+import {type VaultAdmin, VaultSys} from './vault-sys.js'
+
+/**
+ * One region as domain code sees it: its name, its store (the SecretStore
+ * interface: what another backend would implement too) and, for a Vault,
+ * the admin side (health, seal, leader, Raft snapshots) that dr needs.
+ */
+export interface RegionStore {
+  name: string
+  store: SecretStore
+  admin?: VaultAdmin
+  close(): Promise<void>
+}
 
 /** Everything a command needs to talk to one region's Vault. */
-export interface RegionVault {
+export interface RegionVault extends RegionStore {
   region: RegionConfig
   store: VaultKvStore
+  admin: VaultAdmin
+  /** The store of another KV v2 mount on the same connection (dr surveys every mount); closing it is this region's business. */
+  storeFor(mount: string): SecretStore
+  /** The same object as `admin`, for callers not yet moved to it. */
   sys: VaultSys
+  /** The raw client, for request statistics (verify regions reports them) and the deadline. */
   http: VaultHttp
-  close(): Promise<void>
 }
 
 export interface ConnectOptions {
@@ -40,8 +57,11 @@ export async function connectRegion(region: RegionConfig, options: ConnectOption
     await keeper.start()
   }
   return {
+    name: region.name,
     region,
     store,
+    admin: sys,
+    storeFor: (mount) => (mount === store.mount ? store : new VaultKvStore(http, mount)),
     sys,
     http,
     async close() {

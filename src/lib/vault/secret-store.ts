@@ -62,9 +62,10 @@ export interface WriteOptions {
 }
 
 /**
- * What a backend can do beyond list/read/write/delete. Callers ask these,
- * never which backend it is: a repair skips soft-delete steps on a store
- * without `softDelete`, a write passes no check-and-set without `checkAndSet`.
+ * What a backend can do beyond list/read/write/delete. Code that needs one of
+ * these asks the store, never which backend it is: the in-memory test store
+ * and Vault KV v2 have them all; a backend without versions or soft delete
+ * (a plain key-value service) says so here instead of faking them.
  */
 export interface StoreCapabilities {
   /** Keeps numbered versions of a key (KV v2, AWS/GCP/Azure version ids). */

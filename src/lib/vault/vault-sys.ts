@@ -2,6 +2,8 @@ import type {Readable} from 'node:stream'
 
 import {ExitCode, ToolkitError} from '../errors/errors.js'
 import {SecretValue} from '../secret/secret-value.js'
+import {StoreRequestError} from './errors.js'
+import {isStoreError} from './secret-store.js'
 import type {VaultHttp} from './vault-http.js'
 
 export interface VaultHealth {
@@ -20,8 +22,36 @@ export interface RaftIndexes {
   raftAppliedIndex?: number
 }
 
+/**
+ * What only a Vault (or OpenBao) server has beyond its SecretStore: server
+ * status, Raft snapshots, the token's own capabilities. dr and the region
+ * checks use it as `admin` next to the store; another backend has none, and
+ * the store interface does not depend on it.
+ */
+export interface VaultAdmin {
+  readonly region: string
+  health(): Promise<VaultHealth>
+  /** Fails with a clear message unless the server is reachable, initialized, unsealed and active. */
+  requireActive(): Promise<VaultHealth>
+  sealType(): Promise<string | undefined>
+  leader(): Promise<RaftIndexes>
+  /** The KV v2 mounts the token can see; undefined when it may not read sys/mounts. */
+  kvV2Mounts(): Promise<string[] | undefined>
+  /** The token's capabilities on each path (sys/capabilities-self). */
+  capabilitiesSelf(paths: string[]): Promise<Record<string, string[]>>
+  /** Looks the token up (auth/token/lookup-self): throws when it is no longer valid. */
+  lookupSelf(options?: {timeoutMs?: number}): Promise<void>
+  /**
+   * True once a request through the request handler gets any HTTP answer
+   * (200, 403, 503 …): the handler is no longer held by a restore's lock.
+   */
+  handlerAnswers(timeoutMs: number): Promise<boolean>
+  snapshotStream(): Promise<Readable>
+  restoreStream(body: Readable, options: {force: boolean; contentLength?: number}): Promise<void>
+}
+
 /** Server status and Raft snapshot streams: the parts node-vault does not cover or buffers. */
-export class VaultSys {
+export class VaultSys implements VaultAdmin {
   constructor(readonly http: VaultHttp) {}
 
   get region(): string {
@@ -53,6 +83,38 @@ export class VaultSys {
       isSelf: Boolean(body?.is_self),
       raftCommittedIndex: body?.raft_committed_index,
       raftAppliedIndex: body?.raft_applied_index,
+    }
+  }
+
+  async kvV2Mounts(): Promise<string[] | undefined> {
+    try {
+      const {body} = await this.http.request<Record<string, any>>('GET', 'sys/mounts', {retry: false})
+      const table: Record<string, any> = body?.data ?? body ?? {}
+      return Object.entries(table)
+        .filter(([, mount]) => mount?.type === 'kv' && String(mount?.options?.version ?? '1') === '2')
+        .map(([path]) => path.replace(/\/$/, ''))
+        .sort()
+    } catch (error) {
+      if (isStoreError(error, 'Denied')) return undefined
+      throw error
+    }
+  }
+
+  async capabilitiesSelf(paths: string[]): Promise<Record<string, string[]>> {
+    const {body} = await this.http.request<Record<string, any>>('POST', 'sys/capabilities-self', {body: {paths}, retry: false})
+    return Object.fromEntries(paths.map((path) => [path, (body?.data?.[path] ?? body?.[path] ?? []) as string[]]))
+  }
+
+  async lookupSelf(options: {timeoutMs?: number} = {}): Promise<void> {
+    await this.http.request('GET', 'auth/token/lookup-self', {retry: false, timeoutMs: options.timeoutMs})
+  }
+
+  async handlerAnswers(timeoutMs: number): Promise<boolean> {
+    try {
+      await this.lookupSelf({timeoutMs})
+      return true
+    } catch (error) {
+      return error instanceof StoreRequestError && error.status !== undefined
     }
   }
 
