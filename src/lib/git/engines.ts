@@ -6,7 +6,7 @@ import {Transform, type Writable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
 import {ToolkitError} from '../errors/errors.js'
-import {gitEnv, runGit, waitForExit} from './exec.js'
+import {gitEnv, runGit, waitForExit} from '../git-client/exec.js'
 import {FastExportFilter, type FilterRules, type FilterStats} from './fast-export-filter.js'
 import {pathKeyToBytes} from './history-index.js'
 

@@ -2,7 +2,7 @@ import {spawn} from 'node:child_process'
 
 import {ToolkitError} from '../errors/errors.js'
 import {displayText} from '../report/display.js'
-import {gitEnv, waitForExit} from './exec.js'
+import {gitEnv, waitForExit} from '../git-client/exec.js'
 
 /**
  * Paths are kept as their exact bytes (a latin1 string is a lossless

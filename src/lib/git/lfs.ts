@@ -2,7 +2,7 @@ import {createReadStream} from 'node:fs'
 import {stat} from 'node:fs/promises'
 import {isAbsolute, join, resolve} from 'node:path'
 
-import {runGit} from './exec.js'
+import {runGit} from '../git-client/exec.js'
 
 /**
  * Git LFS without the git-lfs binary (it may not be installed): the pointer

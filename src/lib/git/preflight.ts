@@ -1,7 +1,7 @@
 import {readdir, readFile} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 
-import {runGit} from './exec.js'
+import {runGit} from '../git-client/exec.js'
 
 export interface PreflightCheck {
   name: string

@@ -3,7 +3,7 @@ import {resolve} from 'node:path'
 
 import {ToolkitError} from '../errors/errors.js'
 import {displayText} from '../report/display.js'
-import {runGit} from './exec.js'
+import {runGit} from '../git-client/exec.js'
 
 /**
  * A scan can only vouch for objects that are in the repository. A shallow

@@ -1,7 +1,7 @@
 import {readFile} from 'node:fs/promises'
 
 import {AhoCorasick} from './aho-corasick.js'
-import {MAX_IN_MEMORY_OBJECT, readAllObjects, type GitObjectType, type ObjectSink} from './cat-file.js'
+import {MAX_IN_MEMORY_OBJECT, readAllObjects, type GitObjectType, type ObjectSink} from '../git-client/cat-file.js'
 import {displayPath, indexHistory, type BlobReferences, type PathKey} from './history-index.js'
 import {lfsObjectPath, lfsObjectPresent, lfsObjectsDirectory, MAX_POINTER_SIZE, parseLfsPointer, readLfsObject, type LfsPointer} from './lfs.js'
 import {assertConnected, assertWholeHistory, missingObjects} from './repository-checks.js'

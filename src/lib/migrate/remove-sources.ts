@@ -1,6 +1,6 @@
 import {dirname, resolve} from 'node:path'
 
-import {gitText, runGit} from '../git/exec.js'
+import {gitText, runGit} from '../git-client/exec.js'
 
 export interface RemovedSources {
   files: string[]

@@ -1,4 +1,4 @@
-import {CatFileBatchParser, type GitObjectType} from '../../../src/lib/git/cat-file.js'
+import {CatFileBatchParser, type GitObjectType} from '../../../src/lib/git-client/cat-file.js'
 
 function frame(objects: {oid: string; type: GitObjectType; content: Buffer}[]): Buffer {
   return Buffer.concat(objects.flatMap((o) => [Buffer.from(`${o.oid} ${o.type} ${o.content.length}\n`), o.content, Buffer.from('\n')]))

@@ -1,5 +1,5 @@
 import {AhoCorasick} from '../../../src/lib/git/aho-corasick.js'
-import {CatFileBatchParser, type GitObjectType} from '../../../src/lib/git/cat-file.js'
+import {CatFileBatchParser, type GitObjectType} from '../../../src/lib/git-client/cat-file.js'
 
 describe('streaming large objects (issue 13, item 10)', () => {
   test('the Aho–Corasick stream finds a pattern split across chunks', () => {
