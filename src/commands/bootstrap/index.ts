@@ -2,12 +2,12 @@ import {Flags} from '@oclif/core'
 
 import {initializeVault, ALLOW_NON_TTY_FLAG, checkInitVaultTerminal, type InitVaultResult} from '../../lib/bootstrap/init-vault.js'
 import {writeClusterManifests, type WrittenManifest} from '../../lib/bootstrap/manifests.js'
-import {cancelledOr} from '../../lib/bootstrap/prompts.js'
 import {renderInitVault, renderManifests, renderWizardResult} from '../../lib/bootstrap/render.js'
 import {loadSpec} from '../../lib/bootstrap/spec.js'
 import {readAllStdin} from '../../lib/bootstrap/stdin.js'
 import {runWizard, type WizardResult} from '../../lib/bootstrap/wizard.js'
 import {BaseCommand} from '../../lib/cli/base-command.js'
+import {cancelledOr, interactiveValueSource} from '../../lib/cli/bootstrap-prompts.js'
 import {confirmOrRefuse} from '../../lib/cli/confirm.js'
 import {findRegion} from '../../lib/config/load.js'
 import {ToolkitError} from '../../lib/errors/errors.js'
@@ -91,12 +91,16 @@ Exit codes: 0 done and both Vaults hold every value (or nothing to do); 1 a Vaul
       rotate: flags.rotate,
       waitTimeoutMs: flags['wait-timeout'] * 1000,
       dryRun: flags['dry-run'],
-      yes: flags.yes,
       json: this.jsonEnabled(),
       valuesFromStdin: flags['values-from-stdin'],
       stdinIsTTY: Boolean(process.stdin.isTTY),
       readStdin: () => readAllStdin(),
       say: (line) => this.say(line),
+      confirm: ({message, nonInteractiveHint}) =>
+        confirmOrRefuse({yes: flags.yes, message, nonInteractiveHint, stdinIsTTY: Boolean(process.stdin.isTTY)}).catch((error: unknown) => {
+          throw cancelledOr(error, 'at the confirmation')
+        }),
+      promptValues: () => interactiveValueSource((line) => this.say(line)),
     })
     if (!result.dryRun) this.say(`\n${renderWizardResult(result)}`)
     this.findings = !result.inSync

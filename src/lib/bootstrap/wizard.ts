@@ -1,4 +1,3 @@
-import {confirmOrRefuse} from '../cli/confirm.js'
 import type {ToolkitConfig} from '../config/schema.js'
 import {ToolkitError} from '../errors/errors.js'
 import {conditionOf, PUSH_SECRET_API_VERSION, type KubeClient} from '../kube/client.js'
@@ -7,7 +6,7 @@ import type {SecretValue} from '../secret/secret-value.js'
 import {connectRegion, type RegionVault} from '../vault/connect.js'
 import {applyPlannedSecret, incompleteError, type AppliedState} from './apply.js'
 import {isVerified, needsValues, observeCluster, planBootstrap, planToJson, pushedKeys, renderPlan, type BootstrapPlan, type PlanSummaryJson} from './plan.js'
-import {cancelledOr, interactiveValueSource, requireInteractiveTerminal} from './prompts.js'
+import {requireInteractiveTerminal} from './prompts.js'
 import type {LoadedSpec} from './spec.js'
 import {collectValues, parseStdinValues, type SecretValues, type ValueSource} from './values.js'
 import {waitForVaults, type VaultCheck, type VaultExpectation} from './wait.js'
@@ -20,13 +19,19 @@ export interface WizardOptions {
   /** 0: do not wait for the Vaults (and do not require Vault credentials). */
   waitTimeoutMs: number
   dryRun: boolean
-  yes: boolean
   json: boolean
   valuesFromStdin: boolean
   stdinIsTTY: boolean
   readStdin: () => Promise<string>
   /** Human report lines (stdout). */
   say: (line: string) => void
+  /**
+   * The confirmation gate before the first write: resolves to go on, throws
+   * (a refusal) to stop. The command owns the policy (--yes, TTY, prompt).
+   */
+  confirm: (question: {message: string; nonInteractiveHint: string}) => Promise<void>
+  /** Where the values come from when they are not piped: the CLI's hidden prompts. */
+  promptValues: () => ValueSource
   env?: NodeJS.ProcessEnv
 }
 
@@ -101,7 +106,7 @@ export async function runWizard(options: WizardOptions): Promise<WizardResult> {
         source = stdin.source
       } else {
         options.say('\nType each value (hidden; asked twice). Nothing is written before the summary is confirmed.')
-        source = interactiveValueSource(options.say)
+        source = options.promptValues()
       }
       collected = await collectValues(plan, source)
       options.say('')
@@ -109,13 +114,9 @@ export async function runWizard(options: WizardOptions): Promise<WizardResult> {
     }
     for (const id of result.ignoredFromStdin) options.say(`note: ${id} was given on stdin but exists and is not rotated: left alone (use --rotate ${id}).`)
     if (writes.length > 0) {
-      await confirmOrRefuse({
-        yes: options.yes,
+      await options.confirm({
         message: `Write ${writes.length} secret(s) and their PushSecrets to ${kube.server}?`,
         nonInteractiveHint: 'Review the plan with --dry-run, then pipe the values again with --yes.',
-        stdinIsTTY: options.stdinIsTTY,
-      }).catch((error: unknown) => {
-        throw cancelledOr(error, 'at the confirmation')
       })
       await applyAll(kube, plan, collected, config, options.json)
       result.written = writes.map((planned) => planned.id)
