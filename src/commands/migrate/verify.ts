@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../lib/cli/base-command.js'
 import {confirmOrRefuse} from '../../lib/cli/confirm.js'
-import {parseDuration} from '../../lib/cli/duration.js'
+import {durationFlag} from '../../lib/cli/duration.js'
 import {connectKube, kubeFlags} from '../../lib/cli/kube-flags.js'
 import {ToolkitError} from '../../lib/errors/errors.js'
 import {DEFAULT_REMOTE_KEY_TEMPLATE, MANAGED_BY_LABEL, MANAGED_BY_VALUE} from '../../lib/eso/push-secret.js'
@@ -45,7 +45,7 @@ Exit codes: 0 everything planned exists and matches, 1 something is missing or d
     mapping: Flags.string({description: 'the mapping file used by migrate sops (with --source)'}),
     'source-namespace': Flags.string({description: 'the --namespace used by migrate sops (with --source)'}),
     engine: Flags.string({description: 'decryption engine for --source', options: ['auto', 'sops', 'builtin'], default: 'auto'}),
-    wait: Flags.string({description: 'poll until everything matches or this much time has passed (e.g. 90s, 5m); stops early when only what waiting cannot fix is left (a Secret never created, a skipped file)'}),
+    wait: durationFlag({description: 'poll until everything matches or this much time has passed (e.g. 90s, 5m); stops early when only what waiting cannot fix is left (a Secret never created, a skipped file)'}),
     'remove-sources': Flags.boolean({description: 'after a full match, git rm the verified SOPS files and .sops.yaml (needs --source)', default: false}),
     yes: Flags.boolean({char: 'y', description: 'do not ask before --remove-sources (required without a TTY)', default: false}),
     concurrency: Flags.integer({description: 'Secrets checked at once (Vault reads in flight)', default: 16, min: 1, max: 64}),
@@ -57,7 +57,7 @@ Exit codes: 0 everything planned exists and matches, 1 something is missing or d
     if (flags['remove-sources'] && flags.source.length === 0) {
       throw new ToolkitError('USAGE', '--remove-sources needs --source PATHS', {hint: 'Name the SOPS files or directories that were migrated, so that only verified files are removed.'})
     }
-    const waitMs = flags.wait ? parseDuration(flags.wait, '--wait') : 0
+    const waitMs = flags.wait ?? 0
     const explicit: VerifyTarget[] = (argv as string[]).map((text) => {
       const match = /^([^/]+)\/([^/]+)$/.exec(text)
       if (!match) throw new ToolkitError('USAGE', `"${text}" is not NAMESPACE/NAME`, {hint: 'Name Secrets as namespace/name, e.g. payments/db-credentials.'})
