@@ -1,8 +1,11 @@
-import {setTimeout as sleep} from 'node:timers/promises'
-
-import {isToolkitError} from '../errors/errors.js'
+import {compareValue, waitForStores, type StoreReader, type WaitOptions} from '../eso/store-check.js'
 import type {SecretValue} from '../secret/secret-value.js'
 import type {SecretRecord} from '../vault/secret-store.js'
+
+// The wizard's view of "do the Vaults hold these values?": one remote key per
+// secret, property = key. The check itself is src/lib/eso/store-check.ts,
+// shared with `migrate verify`; this file only shapes its answer for the
+// wizard's report.
 
 /** What one region's Vault must hold for one secret. */
 export interface VaultExpectation {
@@ -11,11 +14,8 @@ export interface VaultExpectation {
   values: Map<string, SecretValue>
 }
 
-/** The slice of a region the wait needs (a RegionVault fits). */
-export interface VaultReader {
-  name: string
-  read(remoteKey: string): Promise<SecretRecord | undefined>
-}
+/** The slice of a region the wait needs (a SecretStore fits). */
+export type VaultReader = StoreReader
 
 export type VaultState = 'in-sync' | 'missing' | 'differs' | 'error'
 
@@ -30,20 +30,13 @@ export interface VaultCheck {
   detail?: string
 }
 
+export type {WaitOptions}
+
 /** Pure: does the Vault's secret hold every expected key with the expected value? Extra properties are ignored. */
 export function compareRecord(expected: Map<string, SecretValue>, record: SecretRecord | undefined): {state: VaultState; keys: string[]} {
   if (!record) return {state: 'missing', keys: [...expected.keys()]}
-  const off = [...expected].filter(([key, value]) => !record.data.get(key)?.equals(value)).map(([key]) => key)
+  const off = [...expected].filter(([key, value]) => compareValue({key, remoteKey: record.key, property: key, value}, record) !== 'in-sync').map(([key]) => key)
   return off.length === 0 ? {state: 'in-sync', keys: []} : {state: 'differs', keys: off}
-}
-
-export interface WaitOptions {
-  timeoutMs: number
-  intervalMs?: number
-  /** Called after every round with the number in sync and the total. */
-  onRound?: (inSync: number, total: number) => void
-  now?: () => number
-  sleep?: (ms: number) => Promise<unknown>
 }
 
 /**
@@ -52,33 +45,22 @@ export interface WaitOptions {
  * fails to answer is retried until the timeout like a missing secret.
  */
 export async function waitForVaults(expectations: VaultExpectation[], readers: VaultReader[], options: WaitOptions): Promise<VaultCheck[]> {
-  const now = options.now ?? Date.now
-  const pause = options.sleep ?? sleep
-  const deadline = now() + options.timeoutMs
-  const checks = new Map<string, VaultCheck>()
-  const keyOf = (region: string, id: string) => `${region}\u0000${id}`
-  for (;;) {
-    await Promise.all(
-      readers.flatMap((reader) =>
-        expectations.map(async (expectation) => {
-          const previous = checks.get(keyOf(reader.name, expectation.id))
-          if (previous?.state === 'in-sync') return
-          let check: VaultCheck
-          try {
-            check = {region: reader.name, id: expectation.id, remoteKey: expectation.remoteKey, ...compareRecord(expectation.values, await reader.read(expectation.remoteKey))}
-          } catch (error) {
-            const detail = isToolkitError(error) ? error.message : `unexpected error (${(error as Error)?.name ?? 'unknown'})`
-            check = {region: reader.name, id: expectation.id, remoteKey: expectation.remoteKey, state: 'error', keys: [], detail}
-          }
-          checks.set(keyOf(reader.name, expectation.id), check)
-        }),
-      ),
-    )
-    const all = [...checks.values()]
-    const inSync = all.filter((check) => check.state === 'in-sync').length
-    options.onRound?.(inSync, all.length)
-    if (inSync === all.length || now() >= deadline) break
-    await pause(Math.min(options.intervalMs ?? 1000, Math.max(0, deadline - now())))
-  }
-  return readers.flatMap((reader) => expectations.map((expectation) => checks.get(keyOf(reader.name, expectation.id))!))
+  const byId = new Map(expectations.map((expectation) => [expectation.id, expectation]))
+  const checks = await waitForStores(
+    expectations.map((expectation) => ({
+      id: expectation.id,
+      values: [...expectation.values].map(([key, value]) => ({key, remoteKey: expectation.remoteKey, property: key, value})),
+    })),
+    readers,
+    options,
+  )
+  return checks.map((check): VaultCheck => {
+    const {remoteKey} = byId.get(check.id)!
+    const base = {region: check.store, id: check.id, remoteKey}
+    if (check.error !== undefined) return {...base, state: 'error', keys: [], detail: check.error}
+    if (check.inSync) return {...base, state: 'in-sync', keys: []}
+    // One remote key per secret: either nothing is there, or some properties are off.
+    if (check.properties.every((property) => property.state === 'secret-missing')) return {...base, state: 'missing', keys: check.properties.map((property) => property.key)}
+    return {...base, state: 'differs', keys: check.properties.filter((property) => property.state !== 'in-sync').map((property) => property.key)}
+  })
 }

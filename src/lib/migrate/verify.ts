@@ -5,9 +5,8 @@ import pLimit from 'p-limit'
 import {PUSH_SECRET_API_VERSION} from '../eso/api.js'
 import {pushEntries, pushStores} from '../eso/push-secret.js'
 import {describeReady, readyCondition} from '../eso/status.js'
+import {checkStore, type ExpectedValue, type PropertyState} from '../eso/store-check.js'
 import type {KubeClient, KubeObject, ObservedSecret} from '../kube/client.js'
-import type {SecretValue} from '../secret/secret-value.js'
-import type {SecretData} from '../vault/secret-store.js'
 import type {RegionVault} from '../vault/connect.js'
 import {MIGRATED_FROM_LABEL, SOURCE_ANNOTATION, type PlannedSecret} from './mapping.js'
 import type {RunRecord} from './run-record.js'
@@ -80,6 +79,14 @@ async function readKubeView(kube: KubeClient, namespaces: string[]): Promise<Kub
   return view
 }
 
+/** A store's answer for one property, as verify reports it. */
+const STORE_STATUS: Record<PropertyState, CheckStatus | undefined> = {
+  'in-sync': undefined,
+  'secret-missing': 'missing-in-vault',
+  'property-missing': 'property-missing',
+  differs: 'value-differs',
+}
+
 /** Compares one Secret with what every region's Vault holds at the remote keys its PushSecret names. */
 async function checkSecret(
   target: VerifyTarget,
@@ -115,27 +122,21 @@ async function checkSecret(
       rows.push({secret: id, where, status: 'missing-in-vault', keys: [...secret.data.keys()].sort(), detail: `the PushSecret does not push to ${vault.region.clusterSecretStore}`})
       continue
     }
-    const remote = new Map<string, SecretData | undefined>()
-    const problems = new Map<CheckStatus, string[]>()
-    const note = (status: CheckStatus, key: string) => problems.set(status, [...(problems.get(status) ?? []), key])
-    for (const key of [...secret.data.keys()].sort()) {
+    // Keys the PushSecret does not push are missing in every store; the others are read and compared (eso/store-check.ts).
+    const keys = [...secret.data.keys()].sort()
+    const expected: ExpectedValue[] = []
+    for (const key of keys) {
       const entry = entries.find((candidate) => candidate.secretKey === key)
-      if (!entry) {
-        note('missing-in-vault', key)
-        continue
-      }
-      if (!remote.has(entry.remoteKey)) remote.set(entry.remoteKey, (await vault.store.read(entry.remoteKey))?.data)
-      const data = remote.get(entry.remoteKey)
-      if (!data) {
-        note('missing-in-vault', key)
-        continue
-      }
-      const value: SecretValue | undefined = data.get(entry.property ?? key)
-      if (!value) note('property-missing', key)
-      else if (!value.equals(secret.data.get(key)!)) note('value-differs', key)
+      if (entry) expected.push({key, remoteKey: entry.remoteKey, property: entry.property ?? key, value: secret.data.get(key)!})
+    }
+    const states = new Map((await checkStore(vault.store, {id, values: expected})).map((check) => [check.key, check.state]))
+    const problems = new Map<CheckStatus, string[]>()
+    for (const key of keys) {
+      const status = STORE_STATUS[states.get(key) ?? 'secret-missing']
+      if (status) problems.set(status, [...(problems.get(status) ?? []), key])
     }
     if (problems.size === 0) rows.push({secret: id, where, status: 'in-sync', keys: []})
-    for (const [status, keys] of problems) rows.push({secret: id, where, status, keys})
+    for (const [status, problemKeys] of problems) rows.push({secret: id, where, status, keys: problemKeys})
   }
   return {rows, sourcePath: secret.annotations[SOURCE_ANNOTATION]}
 }

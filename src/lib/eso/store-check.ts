@@ -1,0 +1,116 @@
+// "Do the stores hold these values?" — the question both `migrate verify` and
+// the bootstrap wizard ask after ESO was told to push. Answered per secret ×
+// store × property, in memory: values are compared with SecretValue.equals
+// (constant time) and never leave this module.
+import {setTimeout as sleep} from 'node:timers/promises'
+
+import {isToolkitError} from '../errors/errors.js'
+import type {SecretValue} from '../secret/secret-value.js'
+import type {SecretRecord, SecretStore} from '../vault/secret-store.js'
+
+/** The slice of a store a check needs: any SecretStore fits, whichever backend it is. */
+export type StoreReader = Pick<SecretStore, 'name' | 'read'>
+
+/** One value a store must hold: the Secret's key `key`, pushed to `remoteKey` as `property`. */
+export interface ExpectedValue {
+  key: string
+  remoteKey: string
+  property: string
+  value: SecretValue
+}
+
+/** What a store must hold for one Secret. */
+export interface StoreExpectation {
+  id: string
+  values: ExpectedValue[]
+}
+
+/**
+ * secret-missing: nothing at the remote key; property-missing: the secret is
+ * there without this property; differs: the property holds another value.
+ */
+export type PropertyState = 'in-sync' | 'secret-missing' | 'property-missing' | 'differs'
+
+export interface PropertyCheck {
+  key: string
+  remoteKey: string
+  state: PropertyState
+}
+
+/** One Secret in one store. Names and states only, never values. */
+export interface StoreCheck {
+  store: string
+  id: string
+  /** In the order of the expectation's values; empty when `error` is set. */
+  properties: PropertyCheck[]
+  inSync: boolean
+  /** The store did not answer: its error message (names paths and regions, never values). */
+  error?: string
+}
+
+/** Pure: does `record` (what the store holds at the expected remote key) hold the expected value? Extra properties are ignored. */
+export function compareValue(expected: ExpectedValue, record: SecretRecord | undefined): PropertyState {
+  if (!record) return 'secret-missing'
+  const held = record.data.get(expected.property)
+  if (!held) return 'property-missing'
+  return held.equals(expected.value) ? 'in-sync' : 'differs'
+}
+
+/** Reads each remote key of the expectation once and compares every value. A store error is thrown as the store raised it. */
+export async function checkStore(store: StoreReader, expectation: StoreExpectation): Promise<PropertyCheck[]> {
+  const records = new Map<string, SecretRecord | undefined>()
+  const checks: PropertyCheck[] = []
+  for (const expected of expectation.values) {
+    if (!records.has(expected.remoteKey)) records.set(expected.remoteKey, await store.read(expected.remoteKey))
+    checks.push({key: expected.key, remoteKey: expected.remoteKey, state: compareValue(expected, records.get(expected.remoteKey))})
+  }
+  return checks
+}
+
+export interface WaitOptions {
+  timeoutMs: number
+  intervalMs?: number
+  /** Called after every round with the number of (store, secret) pairs in sync and the total. */
+  onRound?: (inSync: number, total: number) => void
+  now?: () => number
+  sleep?: (ms: number) => Promise<unknown>
+}
+
+/**
+ * Polls every store until each holds every expected value, or the timeout
+ * passes; answers the last state of each (store, secret), store by store. A
+ * pair in sync is not read again. A store that fails to answer is an error
+ * state, retried until the timeout like a value not there yet: ESO may still
+ * be pushing, and the store may come back.
+ */
+export async function waitForStores(expectations: StoreExpectation[], stores: StoreReader[], options: WaitOptions): Promise<StoreCheck[]> {
+  const now = options.now ?? Date.now
+  const pause = options.sleep ?? sleep
+  const deadline = now() + options.timeoutMs
+  const checks = new Map<string, StoreCheck>()
+  const keyOf = (store: string, id: string) => `${store}\u0000${id}`
+  for (;;) {
+    await Promise.all(
+      stores.flatMap((store) =>
+        expectations.map(async (expectation) => {
+          if (checks.get(keyOf(store.name, expectation.id))?.inSync) return
+          let check: StoreCheck
+          try {
+            const properties = await checkStore(store, expectation)
+            check = {store: store.name, id: expectation.id, properties, inSync: properties.every((property) => property.state === 'in-sync')}
+          } catch (error) {
+            const detail = isToolkitError(error) ? error.message : `unexpected error (${(error as Error)?.name ?? 'unknown'})`
+            check = {store: store.name, id: expectation.id, properties: [], inSync: false, error: detail}
+          }
+          checks.set(keyOf(store.name, expectation.id), check)
+        }),
+      ),
+    )
+    const all = [...checks.values()]
+    const inSync = all.filter((check) => check.inSync).length
+    options.onRound?.(inSync, all.length)
+    if (inSync === all.length || now() >= deadline) break
+    await pause(Math.min(options.intervalMs ?? 1000, Math.max(0, deadline - now())))
+  }
+  return stores.flatMap((store) => expectations.map((expectation) => checks.get(keyOf(store.name, expectation.id))!))
+}
