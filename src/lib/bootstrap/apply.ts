@@ -1,5 +1,6 @@
 import type {RegionConfig} from '../config/schema.js'
 import {isToolkitError, ToolkitError} from '../errors/errors.js'
+import {applySecretAndPushSecret, PUSH_REQUESTED_ANNOTATION, withPushRequest, type WrittenKind} from '../eso/apply.js'
 import {buildPushSecret, DEFAULT_REMOTE_KEY_TEMPLATE, MANAGED_BY_LABEL, MANAGED_BY_VALUE, type PushSecret, type PushSecretOptions} from '../eso/push-secret.js'
 import type {KubeClient} from '../kube/client.js'
 import type {PlannedSecret} from './plan.js'
@@ -8,12 +9,7 @@ import type {SecretValues} from './values.js'
 
 export const CREATED_BY_LABEL = 'secrets-toolkit.io/created-by'
 export const CREATED_BY_VALUE = 'bootstrap'
-/**
- * Changing it makes ESO push at once: the PushSecret controller does not
- * watch Secrets, but it re-pushes whenever the PushSecret's labels or
- * annotations change. A timestamp, never anything derived from a value.
- */
-export const PUSH_REQUESTED_ANNOTATION = 'secrets-toolkit.io/push-requested-at'
+export {PUSH_REQUESTED_ANNOTATION}
 
 export const BOOTSTRAP_LABELS = {[MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [CREATED_BY_LABEL]: CREATED_BY_VALUE}
 
@@ -33,17 +29,13 @@ export interface AppliedState {
 }
 
 export function pushSecretFor(planned: PlannedSecret, keys: string[], regions: RegionConfig[], requestedAt: Date): PushSecret {
-  const object = buildPushSecret({namespace: planned.secret.namespace, name: planned.secret.name, keys}, regions, BOOTSTRAP_PUSH_OPTIONS)
-  object.metadata.annotations = {[PUSH_REQUESTED_ANNOTATION]: requestedAt.toISOString()}
-  return object
+  return withPushRequest(buildPushSecret({namespace: planned.secret.namespace, name: planned.secret.name, keys}, regions, BOOTSTRAP_PUSH_OPTIONS), requestedAt)
 }
 
 /**
- * Writes one secret. The PushSecret goes first, so that the Secret — whose
- * existence is what a re-run checks — never exists without it: an
- * interruption leaves either nothing, or a PushSecret waiting for its
- * Secret, and the re-run creates the Secret. The PushSecret is applied again
- * after the Secret so that ESO pushes the final values at once.
+ * Writes one secret: the Secret, then its PushSecret with a push request
+ * (eso/apply.ts says why in that order). A stop between the two leaves a
+ * Secret without its PushSecret, which the re-run plans as "add PushSecret".
  */
 export async function applyPlannedSecret(
   kube: KubeClient,
@@ -57,19 +49,28 @@ export async function applyPlannedSecret(
   const {namespace, name, type} = planned.secret
   await kube.ensureNamespace(namespace)
   state.namespace = true
+  const onWritten = (kind: WrittenKind) => {
+    if (kind === 'Secret') state.secret = true
+    else state.pushSecret = true
+  }
   if (planned.action === 'push') {
-    await kube.apply(pushSecretFor(planned, pushedKeys(planned), regions, now()))
-    state.pushSecret = true
+    const pushSecret = buildPushSecret({namespace, name, keys: pushedKeys(planned)}, regions, BOOTSTRAP_PUSH_OPTIONS)
+    await applySecretAndPushSecret(kube, {pushSecret, pushSecretChanged: true}, {forcePushSecret: false, onWritten, now})
     return
   }
   if (!values) throw new ToolkitError('INTERNAL', `${planned.id}: no values were collected`)
-  const keys = pushedKeys(planned, values)
-  await kube.apply(pushSecretFor(planned, keys, regions, now()))
-  state.pushSecret = true
-  // A rotation replaces fields another manager may own (kubectl, an earlier tool): --rotate is the operator's say-so.
-  await kube.applySecret({namespace, name, type, labels: BOOTSTRAP_LABELS, annotations: {}, data: values}, {force: planned.action === 'rotate'})
-  state.secret = true
-  await kube.apply(pushSecretFor(planned, keys, regions, now()))
+  const pushSecret = buildPushSecret({namespace, name, keys: pushedKeys(planned, values)}, regions, BOOTSTRAP_PUSH_OPTIONS)
+  await applySecretAndPushSecret(
+    kube,
+    {
+      // A rotation replaces fields another manager may own (kubectl, an earlier tool): --rotate is the operator's say-so.
+      secret: {spec: {namespace, name, type, labels: BOOTSTRAP_LABELS, annotations: {}, data: values}, force: planned.action === 'rotate'},
+      pushSecret,
+      // The PushSecret may exist (rotate) or not (create); it is written either way, with the push request.
+      pushSecretChanged: true,
+    },
+    {forcePushSecret: false, onWritten, now},
+  )
 }
 
 /** One line per secret: what exists after an interrupted run. Names only. */
@@ -80,10 +81,10 @@ export function describeApplied(secrets: PlannedSecret[], states: Map<string, Ap
     const state = states.get(planned.id)
     if (planned.action === 'push') {
       lines.push(`${planned.id}: ${state?.pushSecret ? 'PushSecret added' : 'PushSecret not added (the Secret exists)'}`)
-    } else if (state?.secret) {
+    } else if (state?.secret && state.pushSecret) {
       lines.push(`${planned.id}: ${planned.action === 'rotate' ? 'rotated' : 'created'} (Secret and PushSecret)`)
-    } else if (state?.pushSecret) {
-      lines.push(`${planned.id}: NOT ${planned.action === 'rotate' ? 'rotated' : 'created'} — only its PushSecret exists, waiting for the Secret`)
+    } else if (state?.secret) {
+      lines.push(`${planned.id}: Secret ${planned.action === 'rotate' ? 'rotated' : 'created'}, its PushSecret NOT written: nothing pushes it to the Vaults yet`)
     } else {
       lines.push(`${planned.id}: NOT ${planned.action === 'rotate' ? 'rotated' : 'created'}`)
     }
@@ -94,10 +95,11 @@ export function describeApplied(secrets: PlannedSecret[], states: Map<string, Ap
 /** The error of an interrupted apply: the cause, what exists, and that a re-run completes it. */
 export function incompleteError(cause: unknown, secrets: PlannedSecret[], states: Map<string, AppliedState>): ToolkitError {
   const reason = isToolkitError(cause) ? cause.message : `unexpected error: ${(cause as Error)?.message ?? String(cause)}`
-  const rotations = secrets.filter((planned) => planned.action === 'rotate' && !states.get(planned.id)?.secret).map((planned) => planned.id)
+  // A rotated Secret whose PushSecret write failed was not pushed; rotating it again writes both.
+  const rotations = secrets.filter((planned) => planned.action === 'rotate' && !states.get(planned.id)?.pushSecret).map((planned) => planned.id)
   const rerun = rotations.length > 0 ? ` (with --rotate ${rotations.join(' --rotate ')} for the rotations not done)` : ''
   return new ToolkitError('BOOTSTRAP_INCOMPLETE', `stopped: ${reason}\nState of each secret:\n  ${describeApplied(secrets, states).join('\n  ')}`, {
-    hint: `A Secret is never left without its PushSecret. Re-run the same command${rerun} once the cause is fixed: existing Secrets are kept, and only the missing ones are asked for.`,
+    hint: `Re-run the same command${rerun} once the cause is fixed: existing Secrets are kept (one without its PushSecret gets it), and only the missing ones are asked for.`,
     exitCode: isToolkitError(cause) ? cause.exitCode : undefined,
   })
 }

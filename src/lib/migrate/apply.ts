@@ -6,7 +6,8 @@ import {stringify} from 'yaml'
 
 import {ToolkitError} from '../errors/errors.js'
 import {CLUSTER_SECRET_STORE_API_VERSION, PUSH_SECRET_API_VERSION, PUSH_SECRET_CRD} from '../eso/api.js'
-import {ESO_MANAGED_BY, MANAGED_BY_LABEL, type PushSecret} from '../eso/push-secret.js'
+import {applySecretAndPushSecret} from '../eso/apply.js'
+import {ESO_MANAGED_BY, MANAGED_BY_LABEL} from '../eso/push-secret.js'
 import {readyCondition} from '../eso/status.js'
 import type {KubeClient, KubeObject, ObservedSecret, SecretSpec} from '../kube/client.js'
 import type {RegionVault} from '../vault/connect.js'
@@ -160,13 +161,6 @@ export interface ApplyResult {
   namespacesCreated: string[]
 }
 
-export const SYNCED_AT_ANNOTATION = 'secrets-toolkit.io/synced-at'
-
-function withSyncAnnotation(pushSecret: PushSecret): PushSecret {
-  const {metadata} = pushSecret
-  return {...pushSecret, metadata: {...metadata, annotations: {...metadata.annotations, [SYNCED_AT_ANNOTATION]: new Date().toISOString()}}}
-}
-
 /**
  * What a run has written so far, kept as it goes: when it stops half way the
  * operator is told what exists (and what would keep a Secret from reaching
@@ -254,18 +248,10 @@ export async function applyMigration(
   const pushSecretMissing = new Set<string>()
   for (const item of preflight.prepared) {
     const id = `${item.planned.spec.namespace}/${item.planned.spec.name}`
-    const nudge = item.secretAction === 'update' && item.pushSecretAction === 'unchanged'
     if (item.secretAction !== 'unchanged') pendingSecret.add(id)
-    if (item.pushSecretAction !== 'unchanged' || nudge) pendingPushSecret.add(id)
+    // A written Secret is followed by a PushSecret write (the push request), changed or not.
+    if (item.pushSecretAction !== 'unchanged' || item.secretAction !== 'unchanged') pendingPushSecret.add(id)
     if (item.pushSecretAction === 'create') pushSecretMissing.add(id)
-  }
-  const write = async (what: string, action: () => Promise<unknown>) => {
-    try {
-      await action()
-    } catch (error) {
-      written.uncertain.push(what)
-      throw error
-    }
   }
   const settled = await Promise.allSettled(
     preflight.prepared.map((item) =>
@@ -273,21 +259,30 @@ export async function applyMigration(
         if (firstError !== undefined) return
         const id = `${item.planned.spec.namespace}/${item.planned.spec.name}`
         try {
-          // The Secret first: a PushSecret without its Secret would report errors until it appears.
-          if (item.secretAction !== 'unchanged') {
-            await write(`Secret ${id}`, () => kube.applySecret(item.planned.spec, {force: options.overwrite}))
-            written.secrets[item.secretAction] += 1
-            pendingSecret.delete(id)
-          }
-          // ESO does not watch Secrets: a changed Secret under an unchanged PushSecret would wait for
-          // the next refreshInterval. A changed annotation makes ESO reconcile (and push) now.
-          const nudge = item.secretAction === 'update' && item.pushSecretAction === 'unchanged'
-          if (item.pushSecretAction !== 'unchanged' || nudge) {
-            await write(`PushSecret ${id}`, () => kube.apply(withSyncAnnotation(item.pushSecret), {force: true}))
-            if (item.pushSecretAction !== 'unchanged') written.pushSecrets[item.pushSecretAction] += 1
-            pendingPushSecret.delete(id)
-            pushSecretMissing.delete(id)
-          }
+          // The ordering (Secret, then PushSecret with the push request) and why: eso/apply.ts.
+          await applySecretAndPushSecret(
+            kube,
+            {
+              secret: item.secretAction === 'unchanged' ? undefined : {spec: item.planned.spec, force: options.overwrite},
+              pushSecret: item.pushSecret,
+              pushSecretChanged: item.pushSecretAction !== 'unchanged',
+            },
+            {
+              // The toolkit owns the PushSecrets it plans: pre-flight compared them already.
+              forcePushSecret: true,
+              onFailed: (kind) => written.uncertain.push(`${kind} ${id}`),
+              onWritten: (kind) => {
+                if (kind === 'Secret') {
+                  if (item.secretAction !== 'unchanged') written.secrets[item.secretAction] += 1
+                  pendingSecret.delete(id)
+                  return
+                }
+                if (item.pushSecretAction !== 'unchanged') written.pushSecrets[item.pushSecretAction] += 1
+                pendingPushSecret.delete(id)
+                pushSecretMissing.delete(id)
+              },
+            },
+          )
         } catch (error) {
           firstError ??= error
           throw error

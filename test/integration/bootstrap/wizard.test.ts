@@ -280,8 +280,8 @@ describe('secrets bootstrap (real kube-apiserver, ESO and two Vaults)', () => {
     const input = JSON.stringify({[`${namespace}/first`]: {token: values.first}, [`${namespace}/second`]: {token: values.second}})
     const proxy = await startKubeProxy(env.kubeconfig, join(dir, 'proxy.kubeconfig'))
     try {
-      // The API server "goes away" right after it has stored the first Secret.
-      proxy.cutAfter((method, path) => method === 'PATCH' && new RegExp(`^/api/v1/namespaces/${namespace}/secrets/first\\b`).test(path))
+      // The API server "goes away" right after it has stored the first Secret's PushSecret (written after the Secret).
+      proxy.cutAfter((method, path) => method === 'PATCH' && new RegExp(`^/apis/external-secrets\\.io/v1alpha1/namespaces/${namespace}/pushsecrets/first\\b`).test(path))
       const cut = await bootstrap(['--spec', spec, '--values-from-stdin', '--yes', '--kubeconfig', proxy.kubeconfig], {input})
       expect({cut: proxy.isCut, code: cut.code, stderr: cut.stderr}).toEqual({cut: true, code: 2, stderr: expect.stringMatching(/Kubernetes API unreachable/)})
       expect(cut.stderr).toContain(`${namespace}/first: created (Secret and PushSecret)`)

@@ -145,4 +145,11 @@ describe('bootstrap plan', () => {
     expect(error.hint).toContain('--rotate app/db')
     expect(error.hint).toContain('Re-run the same command')
   })
+
+  test('a Secret written without its PushSecret is said so, and a rotation stopped there is asked again', () => {
+    const plan = planBootstrap(spec.secrets, observed, ['app/db'])
+    const states = new Map([['app/db', {namespace: true, pushSecret: false, secret: true}]])
+    expect(describeApplied(plan.secrets, states)).toContain('app/db: Secret rotated, its PushSecret NOT written: nothing pushes it to the Vaults yet')
+    expect(incompleteError(new Error('x'), plan.secrets, states).hint).toContain('--rotate app/db')
+  })
 })
