@@ -82,7 +82,7 @@ Exit codes: 0 everything planned exists and matches, 1 something is missing or d
     const vaults: RegionVault[] = []
     try {
       for (const region of config.regions) vaults.push(await connectRegion(region))
-      for (const vault of vaults) await vault.sys.requireActive()
+      for (const vault of vaults) await vault.store.ready()
       const named = explicit.length > 0
       const targets = named || plan ? explicit : await findMigratedSecrets(kube, flags.namespace)
       // Named Secrets are a question about those only; otherwise every run record counts.
