@@ -32,8 +32,7 @@ const UI_PACKAGES = '(^|node_modules/)(listr2|@inquirer/|inquirer|@oclif/)'
 const KNOWN = {
   // report/progress.ts draws with listr2; its renderer moves to src/lib/cli (workflow runner step).
   uiOutsideCli: ['^src/lib/report/progress\\.ts$'],
-  // regions/verify.ts -> dr/save.ts (--backup-dir snapshot): the Raft snapshot service moves below both (store work).
-  domainToDomain: ['^src/lib/regions/verify\\.ts$'],
+  domainToDomain: [],
   cycles: [],
 }
 

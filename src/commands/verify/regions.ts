@@ -11,6 +11,7 @@ import {type OutputFormat, renderComparison} from '../../lib/compare/render.js'
 import {renderPlan, renderRepairResult, renderRequestNote} from '../../lib/regions/render.js'
 import type {RepairResult} from '../../lib/regions/repair.js'
 import type {RegionComparison} from '../../lib/compare/types.js'
+import {backupStages} from '../../lib/dr/save.js'
 import {backupSteps, closeVerifyContext, newVerifyContext, requireBackupForDeletes, selectRegions, STAGES, type VerifyContext} from '../../lib/regions/verify.js'
 import type {RequestStats} from '../../lib/vault/vault-http.js'
 
@@ -120,7 +121,7 @@ Exit codes: 0 in sync, 1 drift (after a repair: drift left), 2 error (unreachabl
         nonInteractiveHint: 'Review the plan with --dry-run, then re-run with --yes.',
       })
       // The backup streams a whole Raft snapshot under its own idle timeout: its minutes do not eat into the deadline.
-      const backup = backupSteps(context)
+      const backup = backupSteps(context, backupStages)
       if (backup.length > 0) await runSteps(backup, context, steps)
       context.deadline?.resume()
       await runSteps([{...STAGES.apply, title: `Apply the plan to ${plan.to} (check-and-set)`}], context, steps)

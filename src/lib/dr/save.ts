@@ -407,6 +407,22 @@ export function snapshotSteps<C extends {snapshot: SnapshotContext}>(label: stri
   return steps
 }
 
+/**
+ * `dr snapshot`'s stages as the backup another command takes before its
+ * destructive step (`verify regions --repair --backup-dir`): the same
+ * checks, the same archive and manifest. The steps carry their own context;
+ * `record` is it, filled in as they run.
+ */
+export function backupStages(vault: RegionVault, outDir: string, label: string): {record: SnapshotContext; steps: Step<unknown>[]} {
+  const holder = {snapshot: {options: {vault, outDir, kind: 'snapshot', encryptTo: [], countKeys: false}} satisfies SnapshotContext}
+  const steps = snapshotSteps<typeof holder>(label).map((step) => ({
+    title: step.title,
+    run: (_context: unknown, update: (output: string) => void) => step.run(holder, update),
+    skip: step.skip ? () => step.skip!(holder) : undefined,
+  }))
+  return {record: holder.snapshot, steps}
+}
+
 export function pruneStep<C extends {snapshot: SnapshotContext}>(): Step<C> {
   return {
     title: 'prune older snapshots of this region',

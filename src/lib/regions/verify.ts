@@ -1,13 +1,10 @@
 import {findRegion} from '../config/load.js'
-import {type SnapshotContext, snapshotSteps} from '../dr/save.js'
 import type {RegionConfig, ToolkitConfig} from '../config/schema.js'
 import {ToolkitError} from '../errors/errors.js'
 import type {Step} from '../report/progress.js'
 import {connectRegion, type RegionVault} from '../vault/connect.js'
-import {StoreRequestError} from '../vault/errors.js'
-import {Deadline, DEFAULT_RETRY, formatDuration, withRetry} from '../vault/retry.js'
-import {VaultHttp} from '../vault/vault-http.js'
-import {VaultSys} from '../vault/vault-sys.js'
+import {requireRegionActive} from '../vault/probe.js'
+import {Deadline, formatDuration} from '../vault/retry.js'
 import {compareRegions, DEFAULT_CONCURRENCY, IncompleteComparisonError} from '../compare/compare.js'
 import {planRepair, type RepairPlan} from './plan.js'
 import {applyRepair, type RepairResult} from './repair.js'
@@ -35,8 +32,8 @@ export interface VerifyContext {
   vaults?: [RegionVault, RegionVault]
   comparison?: RegionComparison
   plan?: RepairPlan
-  /** The backup snapshot, once taken (dr snapshot's own stages and context). */
-  snapshot?: SnapshotContext
+  /** The backup snapshot, once taken (by the stages the command passed to backupSteps). */
+  snapshot?: BackupRecord
   result?: RepairResult
   /** The comparison after the repair. */
   after?: RegionComparison
@@ -110,42 +107,6 @@ function effectiveRegion(context: VerifyContext, region: RegionConfig): RegionCo
 /** Keys in flight per region: as many as the region's HTTP limit lets through, so that limit stays busy. */
 function keyConcurrency(context: VerifyContext): number {
   return context.concurrency ?? Math.max(...context.regions.map((region) => region.vault.maxConcurrency ?? DEFAULT_CONCURRENCY))
-}
-
-/**
- * Health first, on a connection of its own without retries: an unreachable,
- * sealed or frozen region is reported within one request timeout (or the
- * deadline), before any login is tried against it.
- */
-async function requireRegionActive(region: RegionConfig, deadline: Deadline | undefined): Promise<void> {
-  const http = new VaultHttp(region.name, region.vault, {retry: {attempts: 1, baseDelayMs: 0, maxDelayMs: 0}, deadline})
-  try {
-    // A reset connection or a proxy's error page is retried within the retry budget. A timeout is not (a server
-    // that accepts and does not answer is frozen: the operator hears of it after one request timeout), nor a
-    // refused connection (nothing listens there: saying so at once beats a minute of retries).
-    await withRetry(
-      () => new VaultSys(http).requireActive(),
-      (error) => error instanceof StoreRequestError && error.retryable && error.failure !== 'timeout' && error.networkCode !== 'ECONNREFUSED',
-      {...DEFAULT_RETRY, budgetMs: region.vault.retryBudgetMs},
-      {deadline},
-    )
-  } catch (error) {
-    if (error instanceof StoreRequestError && error.failure === 'timeout') {
-      throw new ToolkitError(
-        'REQUEST_TIMEOUT',
-        `region ${region.name} (${http.displayAddress}) did not answer within the request timeout of ${formatDuration(http.timeoutMs)} (--request-timeout, vault.requestTimeoutMs)`,
-        {hint: 'The server accepts connections but does not answer: it may be frozen or overloaded. Check it; a region that cannot be read is never reported as in sync.'},
-      )
-    }
-    if (error instanceof StoreRequestError && error.failure === undefined && error.status === undefined) {
-      throw new ToolkitError('REGION_UNREACHABLE', `region ${region.name} (${http.displayAddress}) is unreachable (${error.networkCode ?? 'network error'})`, {
-        hint: 'Check that its Vault is running and that the address in the configuration is right. A region that cannot be read is never reported as in sync.',
-      })
-    }
-    throw error
-  } finally {
-    http.close()
-  }
 }
 
 export async function stagePreflight(context: VerifyContext): Promise<void> {
@@ -232,15 +193,30 @@ export function requireBackupForDeletes(context: VerifyContext, noBackup: boolea
   }
 }
 
-/** The backup stages: `dr snapshot`'s own, on the target region, before anything is applied. */
-export function backupSteps(context: VerifyContext): Step<VerifyContext>[] {
+/** Where a backup put its archive and manifest: shown, and put in --json, by the command. */
+export interface BackupRecord {
+  archiveFile?: string
+  manifestFile?: string
+}
+
+/**
+ * The stages that take a verified Raft snapshot of `vault` into `outDir`
+ * before a repair, and the record they fill in as they run. The command
+ * passes `dr snapshot`'s own (dr/save.ts backupStages): domains do not
+ * import each other, so regions does not reach into dr.
+ */
+export type BackupStages = (vault: RegionVault, outDir: string, label: string) => {record: BackupRecord; steps: Step<unknown>[]}
+
+/** The backup stages (--backup-dir), on the target region, before anything is applied. */
+export function backupSteps(context: VerifyContext, stages: BackupStages): Step<VerifyContext>[] {
   if (!context.backupDir) return []
   const {to} = repairVaults(context)
-  context.snapshot = {options: {vault: to, outDir: context.backupDir, kind: 'snapshot', encryptTo: [], countKeys: false}}
-  return snapshotSteps<{snapshot: SnapshotContext}>(`Backup of ${to.region.name}`).map((step) => ({
+  const backup = stages(to, context.backupDir, `Backup of ${to.region.name}`)
+  context.snapshot = backup.record
+  return backup.steps.map((step) => ({
     title: step.title,
-    run: (c: VerifyContext, update: (output: string) => void) => step.run(c as {snapshot: SnapshotContext}, update),
-    skip: step.skip ? (c: VerifyContext) => step.skip!(c as {snapshot: SnapshotContext}) : undefined,
+    run: (_context: VerifyContext, update: (output: string) => void) => step.run(undefined, update),
+    skip: step.skip ? () => step.skip!(undefined) : undefined,
   }))
 }
 
