@@ -34,7 +34,7 @@ const MEM_KEYS = Number(opt('mem-keys', '2000'))
 const MEM_VALUE_BYTES = Number(opt('mem-value-bytes', String(32 * 1024)))
 const work = opt('work', mkdtempSync(join(tmpdir(), 'verify-bench-')))
 
-const {compareRegions} = await import(join(root, 'dist/lib/regions/compare.js'))
+const {compareRegions} = await import(join(root, 'dist/lib/compare/compare.js'))
 const {connectRegion} = await import(join(root, 'dist/lib/vault/connect.js'))
 const {regionSchema} = await import(join(root, 'dist/lib/config/schema.js'))
 
