@@ -2,7 +2,8 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../lib/cli/base-command.js'
 import {loadIdentities} from '../../lib/dr/age.js'
-import {readCatalog, summarizeCatalog, verdict, type CatalogSummary} from '../../lib/dr/catalog.js'
+import {readCatalog, summarizeCatalog, verdict} from '../../lib/dr/catalog.js'
+import {type DrListOutput} from '../../lib/dr/output-schema.js'
 import {renderCatalog} from '../../lib/dr/render.js'
 
 export default class DrList extends BaseCommand<typeof DrList> {
@@ -28,7 +29,7 @@ Exit codes: 0 every snapshot verifies, 1 at least one does not, 2 error.`
     identity: Flags.file({char: 'i', description: 'age identity file, to check the inside of encrypted snapshots', exists: true}),
   }
 
-  public async run(): Promise<CatalogSummary> {
+  public async run(): Promise<DrListOutput> {
     const {args} = await this.parse(DrList)
     const identities = this.flags.identity ? await loadIdentities(this.flags.identity) : undefined
     const catalog = await readCatalog(args.dir, {verify: this.flags.verify, verifyOptions: {identities}, region: this.flags.region})

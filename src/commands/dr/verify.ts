@@ -3,8 +3,9 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../lib/cli/base-command.js'
 import {loadIdentities} from '../../lib/dr/age.js'
 import {renderVerify} from '../../lib/dr/render.js'
-import {summarizeManifest, type ManifestSummary} from '../../lib/dr/manifest.js'
-import {verifySnapshotFile, type VerifyReport} from '../../lib/dr/verify.js'
+import {summarizeManifest} from '../../lib/dr/manifest.js'
+import {type DrVerifyOutput} from '../../lib/dr/output-schema.js'
+import {verifySnapshotFile} from '../../lib/dr/verify.js'
 
 export default class DrVerify extends BaseCommand<typeof DrVerify> {
   static override summary = 'Check a snapshot file offline: archive structure, member checksums, and its manifest.'
@@ -31,7 +32,7 @@ Exit codes: 0 the snapshot verifies, 1 it does not (corrupt, truncated, not a sn
     identity: Flags.file({char: 'i', description: 'age identity file to decrypt an encrypted snapshot (AGE-SECRET-KEY-… lines)', exists: true}),
   }
 
-  public async run(): Promise<Omit<VerifyReport, 'manifest'> & {manifest?: ManifestSummary}> {
+  public async run(): Promise<DrVerifyOutput> {
     const {args} = await this.parse(DrVerify)
     const identities = this.flags.identity ? await loadIdentities(this.flags.identity) : undefined
     const report = await verifySnapshotFile(args.file, {identities})

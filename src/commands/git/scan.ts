@@ -3,8 +3,9 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../lib/cli/base-command.js'
 import {loadKnownValues, type ValueSourceName} from '../../lib/git/known-values.js'
 import {assertWholeHistory} from '../../lib/git/repository-checks.js'
+import {type ScanOutput} from '../../lib/git/output-schema.js'
 import {renderScanReport} from '../../lib/git/render.js'
-import {scanRepository, type ScanReport} from '../../lib/git/scan.js'
+import {scanRepository} from '../../lib/git/scan.js'
 import {sopsDetector} from '../../lib/git/sops-adapter.js'
 import {MIN_VALUE_BYTES} from '../../lib/git/value-patterns.js'
 
@@ -41,7 +42,7 @@ Exit codes: 0 clean, 1 findings (including blobs that cannot be checked), 2 erro
     'min-value-length': Flags.integer({description: 'values shorter than this many bytes are not searched for (they would match ordinary text); the report names them', default: MIN_VALUE_BYTES, min: 1}),
   }
 
-  public async run(): Promise<ScanReport> {
+  public async run(): Promise<ScanOutput> {
     const {args} = await this.parse(GitScan)
     const detector = sopsDetector()
     const sources = this.flags['values-from'] as ValueSourceName[]

@@ -9,6 +9,7 @@ import {DEFAULT_REMOTE_KEY_TEMPLATE, MANAGED_BY_LABEL, MANAGED_BY_VALUE} from '.
 import {loadMappingFile} from '../../lib/migrate/mapping.js'
 import {buildMigrationPlan} from '../../lib/migrate/plan.js'
 import {renderVerifyReport} from '../../lib/migrate/render.js'
+import {type MigrateVerifyJson} from '../../lib/migrate/output-schema.js'
 import {removeSources, type RemovedSources} from '../../lib/migrate/remove-sources.js'
 import {readRunRecords, type RunRecord} from '../../lib/migrate/run-record.js'
 import {findMigratedSecrets, verifyMigration, verifyUntil, type VerifyReport, type VerifyTarget} from '../../lib/migrate/verify.js'
@@ -51,7 +52,7 @@ Exit codes: 0 everything planned exists and matches, 1 something is missing or d
     concurrency: Flags.integer({description: 'Secrets checked at once (Vault reads in flight)', default: 16, min: 1, max: 64}),
   }
 
-  public async run(): Promise<VerifyReport & {removed?: RemovedSources}> {
+  public async run(): Promise<MigrateVerifyJson> {
     const {argv} = await this.parse(MigrateVerify)
     const flags = this.flags
     if (flags['remove-sources'] && flags.source.length === 0) {
