@@ -2,22 +2,16 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../lib/cli/base-command.js'
 import {confirmOrRefuse} from '../../lib/cli/confirm.js'
+import {stageLines} from '../../lib/cli/stages.js'
 import {loadKnownValues, type ValueSourceName} from '../../lib/git/known-values.js'
 import {renderNextSteps, renderPlan, renderScanReport} from '../../lib/git/render.js'
 import type {ScanReport} from '../../lib/git/scan.js'
 import {
   newScrubContext,
   nextSteps,
-  runScrubStages,
-  stageBackup,
-  stageCleanup,
-  stagePlan,
-  stagePreflight,
-  stageRescan,
-  stageRewrite,
+  runScrub,
   type EngineChoice,
   type NextSteps,
-  type ScrubContext,
   type ScrubPlan,
 } from '../../lib/git/scrub.js'
 import {sopsDetector} from '../../lib/git/sops-adapter.js'
@@ -98,10 +92,6 @@ Refused (exit 2) before anything changes, --force or not: a shallow clone (git f
       force: flags.force,
       backup: flags.backup,
     })
-    const onStage = (name: string, state: 'start' | 'done') => this.progress(`[${name}] ${state === 'start' ? '…' : 'ok'}`)
-    await runScrubStages(ctx, [{name: 'preflight', run: stagePreflight}, {name: 'plan', run: stagePlan}], onStage)
-    for (const check of ctx.preflight!.filter((c) => !c.ok)) this.progress(`warning: preflight check "${check.name}" failed (${displayText(check.detail ?? 'see git status')}); continuing because of --force`)
-    this.say(renderPlan(ctx.plan!))
     const output = (): ScrubOutput => ({
       dryRun: flags['dry-run'],
       preflight: ctx.preflight!,
@@ -113,21 +103,24 @@ Refused (exit 2) before anything changes, --force or not: a shallow clone (git f
       clean: ctx.after?.clean ?? ctx.plan!.nothingToDo,
       next: ctx.rewrite ? nextSteps(ctx) : undefined,
     })
-    if (ctx.plan!.nothingToDo) {
+    const outcome = await runScrub(ctx, {dryRun: flags['dry-run']}, {
+      ...stageLines((line) => this.progress(line), {json: this.jsonEnabled()}),
+      planned: (planned) => {
+        for (const check of planned.preflight!.filter((c) => !c.ok)) this.progress(`warning: preflight check "${check.name}" failed (${displayText(check.detail ?? 'see git status')}); continuing because of --force`)
+        this.say(renderPlan(planned.plan!))
+      },
+      confirm: (question) => confirmOrRefuse({yes: flags.yes, ...question}),
+      backupWritten: (path) => this.progress(`backup written: ${displayText(path)}`),
+    })
+    if (outcome === 'nothing-to-do') {
       this.say('Nothing to remove: the repository is already clean.')
       return output()
     }
-    if (flags['dry-run']) {
+    if (outcome === 'dry-run') {
       this.say('Dry run: nothing was changed.')
       this.findings = true
       return output()
     }
-    await confirmOrRefuse({
-      yes: flags.yes,
-      message: `Rewrite every ref of ${displayText(ctx.repo)} with ${ctx.engine} (${ctx.plan!.blobsToStrip.length} blobs at ${ctx.plan!.pathsToRemove.length} paths, ${ctx.plan!.replacements} value forms)?`,
-      nonInteractiveHint: 'Review the plan with --dry-run, then re-run with --yes.',
-    })
-    await this.stages(ctx, onStage)
     this.say(`Backup of the old history: ${displayText(ctx.backupPath ?? '')}`)
     this.say(`Engine: ${ctx.rewrite!.engine}${ctx.rewrite!.notes.length ? ` (${ctx.rewrite!.notes.join(', ')})` : ''}`)
     this.say(renderScanReport(ctx.after!))
@@ -135,26 +128,6 @@ Refused (exit 2) before anything changes, --force or not: a shallow clone (git f
     this.say(renderNextSteps(nextSteps(ctx)))
     this.findings = !ctx.after!.clean
     return output()
-  }
-
-  private async stages(ctx: ScrubContext, onStage: (name: string, state: 'start' | 'done') => void): Promise<void> {
-    await runScrubStages(
-      ctx,
-      [
-        {
-          name: 'backup',
-          run: async (c) => {
-            await stageBackup(c)
-            // Printed before the rewrite, so the operator knows where it is even if a later stage fails.
-            this.progress(`backup written: ${displayText(c.backupPath ?? '')}`)
-          },
-        },
-        {name: 'rewrite', run: stageRewrite},
-        {name: 'cleanup', run: stageCleanup},
-        {name: 'rescan', run: stageRescan},
-      ],
-      onStage,
-    )
   }
 
   /** Stage lines go to stderr so that stdout stays the report. */

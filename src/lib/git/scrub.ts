@@ -3,6 +3,7 @@ import {basename, dirname, join, resolve} from 'node:path'
 
 import {ToolkitError} from '../errors/errors.js'
 import {displayText} from '../report/display.js'
+import {confirmGate, runStages, type Stage, type WorkflowHooks} from '../workflow/runner.js'
 import {probeFilterRepo, rewriteBuiltin, rewriteFilterRepo, type EngineName, type FilterRepoSupport, type RewriteResult} from './engines.js'
 import {runGit} from '../git-client/exec.js'
 import {displayPath, type PathKey} from './history-index.js'
@@ -284,12 +285,64 @@ export function nextSteps(ctx: ScrubContext): NextSteps {
   }
 }
 
+/** preflight → plan: all that `--dry-run` runs. */
+export const PLAN_STAGES: readonly Stage<ScrubContext>[] = [
+  {name: 'preflight', title: 'preflight', run: (ctx) => stagePreflight(ctx)},
+  {name: 'plan', title: 'plan', run: (ctx) => stagePlan(ctx)},
+]
+
+/** backup → rewrite → cleanup → rescan, after the confirmation. */
+export function rewriteStages(backupWritten?: (path: string) => void): Stage<ScrubContext>[] {
+  return [
+    {
+      name: 'backup',
+      title: 'backup',
+      run: async (ctx) => {
+        await stageBackup(ctx)
+        // Said before the rewrite, so the operator knows where it is even if a later stage fails.
+        backupWritten?.(ctx.backupPath ?? '')
+      },
+    },
+    {name: 'rewrite', title: 'rewrite', run: (ctx) => stageRewrite(ctx)},
+    {name: 'cleanup', title: 'cleanup', run: (ctx) => stageCleanup(ctx)},
+    {name: 'rescan', title: 'rescan', run: (ctx) => stageRescan(ctx)},
+  ]
+}
+
+export interface ScrubHooks extends WorkflowHooks {
+  /** The plan is ready (shown before the confirmation). */
+  planned?: (ctx: ScrubContext) => void
+  /** Where the backup bundle is, as soon as it exists. */
+  backupWritten?: (path: string) => void
+}
+
+export type ScrubOutcome = 'nothing-to-do' | 'dry-run' | 'rewritten'
+
+/**
+ * The scrub workflow: preflight → plan → (stop on --dry-run or nothing to
+ * do) → confirmation → backup → rewrite → cleanup → rescan.
+ */
+export async function runScrub(ctx: ScrubContext, options: {dryRun: boolean}, hooks: ScrubHooks): Promise<ScrubOutcome> {
+  await runStages(PLAN_STAGES, ctx, hooks)
+  hooks.planned?.(ctx)
+  const plan = ctx.plan!
+  if (plan.nothingToDo) return 'nothing-to-do'
+  if (options.dryRun) return 'dry-run'
+  await confirmGate(hooks, {
+    message: `Rewrite every ref of ${displayText(ctx.repo)} with ${ctx.engine} (${plan.blobsToStrip.length} blobs at ${plan.pathsToRemove.length} paths, ${plan.replacements} value forms)?`,
+    nonInteractiveHint: 'Review the plan with --dry-run, then re-run with --yes.',
+  })
+  await runStages(rewriteStages(hooks.backupWritten), ctx, hooks)
+  return 'rewritten'
+}
+
+/** Runs the given stages in order (what tests call to drive a chosen subset). */
 export async function runScrubStages(ctx: ScrubContext, stages: {name: string; run: (ctx: ScrubContext) => Promise<void>}[], onStage?: (name: string, state: 'start' | 'done') => void): Promise<void> {
-  for (const stage of stages) {
-    onStage?.(stage.name, 'start')
-    await stage.run(ctx)
-    onStage?.(stage.name, 'done')
-  }
+  await runStages(
+    stages.map((stage) => ({name: stage.name, title: stage.name, run: (c: ScrubContext) => stage.run(c)})),
+    ctx,
+    {onStage: onStage && ((name, state) => state !== 'skipped' && onStage(name, state))},
+  )
 }
 
 export function newScrubContext(options: ScrubOptions): ScrubContext {
