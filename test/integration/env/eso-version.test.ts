@@ -2,7 +2,8 @@
 // with that release's own CRDs: neither v2.9.0 nor v0.20.4 serves v1beta1 of
 // ExternalSecret/SecretStore/ClusterSecretStore (external-secrets.io/v1 is
 // what the toolkit and the environment use), and PushSecret stays v1alpha1.
-import {KubeClient, PUSH_SECRET_API_VERSION} from '../../../src/lib/kube/client.js'
+import {PUSH_SECRET_API_VERSION} from '../../../src/lib/eso/api.js'
+import {KubeClient} from '../../../src/lib/kube/client.js'
 import {CLUSTER_SECRET_STORE_API_VERSION} from '../../env/eso.js'
 import {esoVersion} from '../../helpers/binaries.js'
 import {testEnv} from '../../helpers/env.js'

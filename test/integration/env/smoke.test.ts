@@ -12,7 +12,9 @@ import tar from 'tar-stream'
 import {findRegion, loadConfig} from '../../../src/lib/config/load.js'
 import {OPTIONAL_MEMBERS, REQUIRED_MEMBERS} from '../../../src/lib/dr/archive.js'
 import {buildPushSecret, DEFAULT_REMOTE_KEY_TEMPLATE, remoteKeyFor} from '../../../src/lib/eso/push-secret.js'
-import {conditionOf, KubeClient, PUSH_SECRET_API_VERSION} from '../../../src/lib/kube/client.js'
+import {PUSH_SECRET_API_VERSION} from '../../../src/lib/eso/api.js'
+import {readyCondition} from '../../../src/lib/eso/status.js'
+import {KubeClient} from '../../../src/lib/kube/client.js'
 import {SecretValue} from '../../../src/lib/secret/secret-value.js'
 import {connectRegion, type RegionVault} from '../../../src/lib/vault/connect.js'
 import {waitFor} from '../../env/net.js'
@@ -52,10 +54,10 @@ describe('integration environment', () => {
       refreshInterval: '10s',
       labels: {},
     })
-    await kube.apply(pushSecret as never)
+    await kube.apply(pushSecret)
 
     const ready = await waitFor(`PushSecret ${namespace}/${target.name} to be Ready`, async () => {
-      const condition = conditionOf(await kube.read(PUSH_SECRET_API_VERSION, 'PushSecret', target.name, namespace), 'Ready')
+      const condition = readyCondition(await kube.read(PUSH_SECRET_API_VERSION, 'PushSecret', target.name, namespace))
       if (condition?.status === 'True') return condition
       throw new Error(condition ? `Ready=${condition.status}: ${condition.message ?? ''}` : 'no Ready condition yet')
     }, {timeoutMs: 90_000, intervalMs: 250})

@@ -12,7 +12,8 @@ import {join} from 'node:path'
 
 import {parse as parseYaml, stringify} from 'yaml'
 
-import {KubeClient, PUSH_SECRET_API_VERSION} from '../../../src/lib/kube/client.js'
+import {PUSH_SECRET_API_VERSION} from '../../../src/lib/eso/api.js'
+import {KubeClient} from '../../../src/lib/kube/client.js'
 import {RUN_RECORD_LABEL} from '../../../src/lib/migrate/run-record.js'
 import {runCli, type CliResult} from '../../helpers/cli.js'
 import {testEnv} from '../../helpers/env.js'

@@ -7,7 +7,8 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {isToolkitError, type ToolkitError} from '../../../src/lib/errors/errors.js'
-import {KubeClient, PUSH_SECRET_API_VERSION} from '../../../src/lib/kube/client.js'
+import {PUSH_SECRET_API_VERSION} from '../../../src/lib/eso/api.js'
+import {KubeClient} from '../../../src/lib/kube/client.js'
 import {isMissingKind, kubeError} from '../../../src/lib/kube/errors.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'kube-unreachable-'))
