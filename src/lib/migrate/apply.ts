@@ -71,7 +71,7 @@ export async function preflightMigration(
     const store = await kube.read(CLUSTER_SECRET_STORE_API_VERSION, 'ClusterSecretStore', vault.region.clusterSecretStore)
     if (!store) problems.push(`ClusterSecretStore ${vault.region.clusterSecretStore} (region ${vault.region.name}) does not exist`)
     else if (readyCondition(store)?.status === 'False') problems.push(`ClusterSecretStore ${vault.region.clusterSecretStore} (region ${vault.region.name}) is not Ready: ${readyCondition(store)?.message ?? 'no reason given'}`)
-    await vault.sys.requireActive()
+    await vault.store.ready()
   }
   const namespaces = [...new Set(plan.migrations.map((m) => m.planned.spec.namespace))].sort()
   const missingNamespaces: string[] = []
