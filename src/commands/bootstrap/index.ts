@@ -9,6 +9,7 @@ import {runWizard, type WizardResult} from '../../lib/bootstrap/wizard.js'
 import {BaseCommand} from '../../lib/cli/base-command.js'
 import {cancelledOr, interactiveValueSource} from '../../lib/cli/bootstrap-prompts.js'
 import {confirmOrRefuse} from '../../lib/cli/confirm.js'
+import {stageRenderer} from '../../lib/cli/stages.js'
 import {findRegion} from '../../lib/config/load.js'
 import {ToolkitError} from '../../lib/errors/errors.js'
 import {KubeClient} from '../../lib/kube/client.js'
@@ -96,11 +97,12 @@ Exit codes: 0 done and both Vaults hold every value (or nothing to do); 1 a Vaul
       stdinIsTTY: Boolean(process.stdin.isTTY),
       readStdin: () => readAllStdin(),
       say: (line) => this.say(line),
-      confirm: ({message, nonInteractiveHint}) =>
-        confirmOrRefuse({yes: flags.yes, message, nonInteractiveHint, stdinIsTTY: Boolean(process.stdin.isTTY)}).catch((error: unknown) => {
+      confirm: (question) =>
+        confirmOrRefuse({yes: flags.yes, ...question, stdinIsTTY: Boolean(process.stdin.isTTY)}).catch((error: unknown) => {
           throw cancelledOr(error, 'at the confirmation')
         }),
       promptValues: () => interactiveValueSource((line) => this.say(line)),
+      renderer: stageRenderer({json: this.jsonEnabled()}),
     })
     if (!result.dryRun) this.say(`\n${renderWizardResult(result)}`)
     this.findings = !result.inSync

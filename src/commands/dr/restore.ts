@@ -25,7 +25,8 @@ import {
 import {displayAddress, type SnapshotContext} from '../../lib/dr/save.js'
 import type {RegionComparison} from '../../lib/compare/types.js'
 import {displayText} from '../../lib/report/display.js'
-import {runSteps, type Step} from '../../lib/report/progress.js'
+import {runSteps} from '../../lib/cli/stages.js'
+import type {Stage as Step} from '../../lib/workflow/runner.js'
 import {connectRegion, type RegionVault} from '../../lib/vault/connect.js'
 
 interface RestoreOutput {

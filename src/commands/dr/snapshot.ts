@@ -7,7 +7,7 @@ import {summarizeManifest, type ManifestSummary} from '../../lib/dr/manifest.js'
 import {renderSnapshot} from '../../lib/dr/render.js'
 import {durationFlag} from '../../lib/cli/duration.js'
 import {pruneStep, snapshotSteps, type PrunedSnapshot, type SnapshotContext} from '../../lib/dr/save.js'
-import {runSteps} from '../../lib/report/progress.js'
+import {runSteps} from '../../lib/cli/stages.js'
 import {connectRegion} from '../../lib/vault/connect.js'
 
 interface SnapshotOutput {

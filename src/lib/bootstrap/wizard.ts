@@ -1,9 +1,9 @@
 import type {ToolkitConfig} from '../config/schema.js'
 import {ToolkitError} from '../errors/errors.js'
 import {conditionOf, PUSH_SECRET_API_VERSION, type KubeClient} from '../kube/client.js'
-import {runSteps, type Step} from '../report/progress.js'
 import type {SecretValue} from '../secret/secret-value.js'
 import {connectRegion, type RegionVault} from '../vault/connect.js'
+import {confirmGate, runStages, type Stage, type StageRenderer, type WorkflowHooks} from '../workflow/runner.js'
 import {applyPlannedSecret, incompleteError, type AppliedState} from './apply.js'
 import {isVerified, needsValues, observeCluster, planBootstrap, planToJson, pushedKeys, renderPlan, type BootstrapPlan, type PlanSummaryJson} from './plan.js'
 import {requireInteractiveTerminal} from './prompts.js'
@@ -29,7 +29,9 @@ export interface WizardOptions {
    * The confirmation gate before the first write: resolves to go on, throws
    * (a refusal) to stop. The command owns the policy (--yes, TTY, prompt).
    */
-  confirm: (question: {message: string; nonInteractiveHint: string}) => Promise<void>
+  confirm: NonNullable<WorkflowHooks['confirm']>
+  /** How the write and wait stages are shown (the CLI's renderer; nothing when absent). */
+  renderer?: StageRenderer
   /** Where the values come from when they are not piped: the CLI's hidden prompts. */
   promptValues: () => ValueSource
   env?: NodeJS.ProcessEnv
@@ -114,11 +116,11 @@ export async function runWizard(options: WizardOptions): Promise<WizardResult> {
     }
     for (const id of result.ignoredFromStdin) options.say(`note: ${id} was given on stdin but exists and is not rotated: left alone (use --rotate ${id}).`)
     if (writes.length > 0) {
-      await options.confirm({
+      await confirmGate(options, {
         message: `Write ${writes.length} secret(s) and their PushSecrets to ${kube.server}?`,
         nonInteractiveHint: 'Review the plan with --dry-run, then pipe the values again with --yes.',
       })
-      await applyAll(kube, plan, collected, config, options.json)
+      await applyAll(kube, plan, collected, config, options.renderer)
       result.written = writes.map((planned) => planned.id)
     }
     if (vaults.length > 0) {
@@ -153,9 +155,9 @@ async function connectVaults(config: ToolkitConfig, env?: NodeJS.ProcessEnv): Pr
   return vaults
 }
 
-async function applyAll(kube: KubeClient, plan: BootstrapPlan, collected: Map<string, SecretValues>, config: ToolkitConfig, json: boolean): Promise<void> {
+async function applyAll(kube: KubeClient, plan: BootstrapPlan, collected: Map<string, SecretValues>, config: ToolkitConfig, renderer: StageRenderer | undefined): Promise<void> {
   const states = new Map<string, AppliedState>()
-  const steps: Step<object>[] = plan.secrets
+  const steps: Stage<object>[] = plan.secrets
     .filter((planned) => needsValues(planned) || planned.action === 'push')
     .map((planned) => ({
       title: `${planned.action === 'push' ? 'Add PushSecret for' : planned.action === 'rotate' ? 'Rotate' : 'Create'} ${planned.id}`,
@@ -166,7 +168,7 @@ async function applyAll(kube: KubeClient, plan: BootstrapPlan, collected: Map<st
       },
     }))
   try {
-    await runSteps(steps, {}, {json})
+    await runStages(steps, {}, {renderer})
   } catch (error) {
     throw incompleteError(error, plan.secrets, states)
   }
@@ -186,7 +188,7 @@ async function waitStep(plan: BootstrapPlan, collected: Map<string, SecretValues
   const expected = expectations(plan, collected)
   let checks: VaultCheck[] = []
   const regions = vaults.map((vault) => vault.region.name).join(' and ')
-  await runSteps(
+  await runStages(
     [
       {
         title: `Wait until ${regions} hold the values (up to ${Math.round(options.waitTimeoutMs / 1000)} s)`,
@@ -200,7 +202,7 @@ async function waitStep(plan: BootstrapPlan, collected: Map<string, SecretValues
       },
     ],
     {},
-    {json: options.json},
+    {renderer: options.renderer},
   )
   return checks
 }

@@ -6,7 +6,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 
 import {ExitCode, isToolkitError, ToolkitError} from '../errors/errors.js'
 import {displayText} from '../report/display.js'
-import type {Step} from '../report/progress.js'
+import type {Stage as Step} from '../workflow/runner.js'
 import type {SecretValue} from '../secret/secret-value.js'
 import type {RegionVault} from '../vault/connect.js'
 import {isStoreError} from '../vault/secret-store.js'
