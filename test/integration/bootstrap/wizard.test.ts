@@ -309,6 +309,35 @@ describe('secrets bootstrap (real kube-apiserver, ESO and two Vaults)', () => {
     }
   })
 
+  test('Kubernetes unreachable between a Secret and its PushSecret: the Secret is named as not pushed, and a re-run adds the PushSecret', async () => {
+    const dir = testDir('between')
+    const namespace = uniqueName('bs-between')
+    const values = {only: canary('only')}
+    const spec = writeSpec(dir, `secrets:\n  - namespace: ${namespace}\n    name: only\n    keys: [{key: token, prompt: Token}]\n`)
+    const input = JSON.stringify({[`${namespace}/only`]: {token: values.only}})
+    const proxy = await startKubeProxy(env.kubeconfig, join(dir, 'proxy.kubeconfig'))
+    try {
+      // The API server "goes away" right after it has stored the Secret, before its PushSecret.
+      proxy.cutAfter((method, path) => method === 'PATCH' && new RegExp(`^/api/v1/namespaces/${namespace}/secrets/only\\b`).test(path))
+      const cut = await bootstrap(['--spec', spec, '--values-from-stdin', '--yes', '--kubeconfig', proxy.kubeconfig], {input})
+      expect({cut: proxy.isCut, code: cut.code}).toEqual({cut: true, code: 2})
+      expect(cut.stderr).toContain(`${namespace}/only: Secret created, its PushSecret NOT written: nothing pushes it to the Vaults yet`)
+      expectNoLeak(cut.stdout + cut.stderr, values, 'the output of the interrupted run')
+      expect(await secretStrings(namespace, 'only')).toEqual({token: values.only})
+      expect(await pushSecretExists(namespace, 'only')).toBe(false)
+
+      proxy.restore()
+      const rerun = await bootstrap(['--spec', spec, '--values-from-stdin', '--yes', '--kubeconfig', proxy.kubeconfig], {input})
+      expect({code: rerun.code, stderr: rerun.stderr}).toEqual({code: 0, stderr: expect.any(String)})
+      expect(rerun.stdout).toMatch(new RegExp(`${namespace}/only .*add PushSecret \\(the Secret exists\\)`))
+      expect(await pushSecretExists(namespace, 'only')).toBe(true)
+      await expectVaultsHold(namespace, 'only', {token: values.only})
+      expectNoLeak(rerun.stdout + rerun.stderr, values, 'the re-run output')
+    } finally {
+      await proxy.close()
+    }
+  })
+
   test('a Secret made by hand, without a PushSecret, gets one — its values are not asked and not changed', async () => {
     const dir = testDir('push-only')
     const namespace = uniqueName('bs-push')
