@@ -4,7 +4,9 @@ import {BaseCommand} from '../../lib/cli/base-command.js'
 import {confirmOrRefuse} from '../../lib/cli/confirm.js'
 import {durationFlag} from '../../lib/cli/duration.js'
 import {ExitCode, ToolkitError} from '../../lib/errors/errors.js'
-import {runSteps} from '../../lib/report/progress.js'
+import {removeOnInterrupt} from '../../lib/cli/interrupt.js'
+import {runSteps} from '../../lib/cli/stages.js'
+import {type VerifyRegionsJson} from '../../lib/regions/output-schema.js'
 import {planDeletes, type RepairPlan} from '../../lib/regions/plan.js'
 import {IncompleteComparisonError} from '../../lib/compare/compare.js'
 import {type OutputFormat, renderComparison} from '../../lib/compare/render.js'
@@ -70,7 +72,7 @@ Exit codes: 0 in sync, 1 drift (after a repair: drift left), 2 error (unreachabl
     deadline: durationFlag({description: 'how long the whole run may take against the Vaults, e.g. 10m; time at the confirmation prompt does not count, nor the streaming of a --backup-dir snapshot (bounded by its own idle timeout); 0s for none', default: 30 * 60_000, defaultHelp: async () => '30m'}),
   }
 
-  public async run(): Promise<VerifyRegionsOutput> {
+  public async run(): Promise<VerifyRegionsJson> {
     const flags = this.flags
     this.checkFlagCombination()
     const format = this.jsonEnabled() ? 'json' : (flags.output as OutputFormat | 'json')
@@ -121,7 +123,7 @@ Exit codes: 0 in sync, 1 drift (after a repair: drift left), 2 error (unreachabl
         nonInteractiveHint: 'Review the plan with --dry-run, then re-run with --yes.',
       })
       // The backup streams a whole Raft snapshot under its own idle timeout: its minutes do not eat into the deadline.
-      const backup = backupSteps(context, backupStages)
+      const backup = backupSteps(context, (vault, outDir, label) => backupStages(vault, outDir, label, removeOnInterrupt))
       if (backup.length > 0) await runSteps(backup, context, steps)
       context.deadline?.resume()
       await runSteps([{...STAGES.apply, title: `Apply the plan to ${plan.to} (check-and-set)`}], context, steps)

@@ -14,5 +14,9 @@ export const verifyRegionsOutputSchema = regionComparisonSchema.extend({
       after: regionComparisonSchema.optional(),
     })
     .optional(),
+  /** Per region: requests sent and the failures retried past (counts only). */
+  requests: z.record(z.string(), z.unknown()).optional(),
+  /** Set with exit 2: why the result cannot be trusted in full; the report still holds what was found. */
+  error: z.object({code: z.string(), message: z.string(), hint: z.string().optional()}).optional(),
 })
 export type VerifyRegionsJson = z.infer<typeof verifyRegionsOutputSchema>
