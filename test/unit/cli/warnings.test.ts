@@ -1,12 +1,18 @@
 import {Config} from '@oclif/core'
 import {jest} from '@jest/globals'
-import {fileURLToPath} from 'node:url'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {format} from 'node:util'
 
 import {BaseCommand} from '../../../src/lib/cli/base-command.js'
 import {ToolkitError} from '../../../src/lib/errors/errors.js'
 
-const ROOT = fileURLToPath(new URL('../../..', import.meta.url))
+// A bare oclif root: loading the project's would read its manifest or command
+// files, which a concurrent `npm run build` may be replacing.
+const ROOT = mkdtempSync(join(tmpdir(), 'warnings-cli-'))
+writeFileSync(join(ROOT, 'package.json'), JSON.stringify({name: 'warnings-cli', version: '0.0.0', type: 'module', oclif: {bin: 'warnings'}}))
+afterAll(() => rmSync(ROOT, {recursive: true, force: true}))
 
 class Warns extends BaseCommand<typeof Warns> {
   static override description = 'test command'
