@@ -1,5 +1,5 @@
-import {isToolkitError} from '../errors/errors.js'
-import {isStoreError, type SecretMetadata, type SecretStore} from '../vault/secret-store.js'
+import {isToolkitError, ToolkitError} from '../errors/errors.js'
+import {isStoreError, type SecretMetadata, type SecretStore, type StoreCapabilities} from '../vault/secret-store.js'
 import type {RepairAction, RepairPlan, RepairStep} from './plan.js'
 import {forEachLimited} from '../compare/slots.js'
 import type {KeyState} from '../compare/types.js'
@@ -158,6 +158,29 @@ async function applyStep(step: RepairStep, source: SecretStore, target: SecretSt
 }
 
 /**
+ * What each action needs of the target store. A repair is only as safe as its
+ * guards: a value is written with check-and-set on the version compared, and
+ * deletions re-read that version first.
+ */
+const NEEDS: Record<RepairAction, (keyof StoreCapabilities)[]> = {
+  create: ['checkAndSet'],
+  'update-value': ['checkAndSet', 'versions'],
+  'copy-metadata': ['metadata'],
+  delete: ['versions'],
+  'soft-delete': ['versions', 'softDelete'],
+}
+
+/** Refuses, before anything is written, a plan whose steps the target store cannot carry out with their guards. */
+function requireCapabilities(plan: RepairPlan, target: SecretStore): void {
+  const lacking = [...new Set(plan.steps.flatMap((step) => NEEDS[step.action].filter((capability) => !target.capabilities[capability])))].sort()
+  if (lacking.length > 0) {
+    throw new ToolkitError('STORE_UNSUPPORTED', `region ${plan.to}: its store cannot do what the plan needs (${lacking.join(', ')}); nothing was applied`, {
+      hint: 'Repair this store by other means, or limit the plan (--path, --exclude, without --delete-extra) to steps it supports.',
+    })
+  }
+}
+
+/**
  * Applies a plan to the target region: keys in parallel, each key's steps in
  * order. A conflict or failure stops that key only and is reported; the rest
  * of the plan still runs. Nothing outside the plan is touched.
@@ -166,6 +189,7 @@ export async function applyRepair(plan: RepairPlan, stores: {from: SecretStore; 
   if (stores.from.name !== plan.from || stores.to.name !== plan.to) {
     throw new Error(`applyRepair: stores ${stores.from.name}→${stores.to.name} do not match the plan ${plan.from}→${plan.to}`)
   }
+  requireCapabilities(plan, stores.to)
   const byKey = new Map<string, RepairStep[]>()
   for (const step of plan.steps) {
     const steps = byKey.get(step.key)

@@ -63,9 +63,10 @@ export interface WriteOptions {
 
 /**
  * What a backend can do beyond list/read/write/delete. Code that needs one of
- * these asks the store, never which backend it is: the in-memory test store
- * and Vault KV v2 have them all; a backend without versions or soft delete
- * (a plain key-value service) says so here instead of faking them.
+ * these asks the store, never which backend it is (a region repair refuses a
+ * plan the target cannot carry out with its guards). Vault KV v2 and the
+ * in-memory test store have them all; a backend without versions or soft
+ * delete (a plain key-value service) says so here instead of faking them.
  */
 export interface StoreCapabilities {
   /** Keeps numbered versions of a key (KV v2, AWS/GCP/Azure version ids). */

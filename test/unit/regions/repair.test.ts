@@ -151,6 +151,14 @@ describe('applyRepair', () => {
     expect(result.outcomes.find((o) => o.key === 'value')).toMatchObject({result: 'failed', code: 'UNEXPECTED'})
     expect(result.counts.applied).toBe(plan.steps.length - 1)
   })
+
+  test('a target store without the capabilities the plan needs is refused before anything is written', async () => {
+    const [r1, r2] = drifted()
+    const plan = planRepair(await compare(r1, r2), {from: 'region1', deleteExtra: true})
+    Object.assign(r2.capabilities, {softDelete: false, metadata: false})
+    await expect(applyRepair(plan, {from: r1, to: r2})).rejects.toThrow(/region region2: its store cannot do what the plan needs \(metadata, softDelete\); nothing was applied/)
+    expect(r2.touched()).toEqual([])
+  })
 })
 
 describe('applyRepair against a concurrent soft-delete or destroy (the version number does not move)', () => {
