@@ -1,6 +1,8 @@
 import type {ToolkitConfig} from '../config/schema.js'
 import {ToolkitError} from '../errors/errors.js'
-import {conditionOf, PUSH_SECRET_API_VERSION, type KubeClient} from '../kube/client.js'
+import {PUSH_SECRET_API_VERSION} from '../eso/api.js'
+import {readyCondition} from '../eso/status.js'
+import type {KubeClient} from '../kube/client.js'
 import type {SecretValue} from '../secret/secret-value.js'
 import {connectRegion, type RegionVault} from '../vault/connect.js'
 import {confirmGate, runStages, type Stage, type StageRenderer, type WorkflowHooks} from '../workflow/runner.js'
@@ -213,7 +215,7 @@ async function outcomes(kube: KubeClient, plan: BootstrapPlan, checks: VaultChec
     const outcome: SecretOutcome = {id: planned.id, action: planned.action}
     if (checks.some((check) => check.id === planned.id && check.state !== 'in-sync')) {
       const pushSecret = await kube.read(PUSH_SECRET_API_VERSION, 'PushSecret', planned.secret.name, planned.secret.namespace).catch(() => undefined)
-      const ready = conditionOf(pushSecret, 'Ready')
+      const ready = readyCondition(pushSecret)
       outcome.pushSecretStatus = pushSecret
         ? ready
           ? `Ready=${ready.status}${ready.reason ? ` (${ready.reason})` : ''}${ready.message ? `: ${ready.message.slice(0, 300)}` : ''}`

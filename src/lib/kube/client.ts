@@ -10,8 +10,6 @@ import {displayText} from '../report/display.js'
 import {displayServer, isMissingKind, kubeError} from './errors.js'
 
 export const FIELD_MANAGER = 'secrets-toolkit'
-/** ESO's API lives in src/lib/eso/api.ts; re-exported for the importers not yet moved there. */
-export {PUSH_SECRET_API_VERSION} from '../eso/api.js'
 /** How long one Kubernetes request may take, answer included. */
 export const KUBE_REQUEST_TIMEOUT_MS = 60_000
 
