@@ -25,6 +25,7 @@ import {
 import {displayAddress, type SnapshotContext} from '../../lib/dr/save.js'
 import type {RegionComparison} from '../../lib/compare/types.js'
 import {displayText} from '../../lib/report/display.js'
+import {removeOnInterrupt} from '../../lib/cli/interrupt.js'
 import {runSteps} from '../../lib/cli/stages.js'
 import type {Stage as Step} from '../../lib/workflow/runner.js'
 import {connectRegion, type RegionVault} from '../../lib/vault/connect.js'
@@ -114,6 +115,7 @@ Exit codes: 0 restored and the data confirmed to be the snapshot's; 1 the restor
         safetySnapshot: flags['safety-snapshot'],
         safetyDir: flags['safety-dir'],
         safetyEncryptTo: flags['encrypt-to'],
+        onTemporaryFile: removeOnInterrupt,
         compare: otherRegion !== undefined,
         waitTimeoutMs: flags['wait-timeout'] * 1000,
         sealedGraceMs: 3_000,

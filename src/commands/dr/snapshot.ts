@@ -7,6 +7,7 @@ import {summarizeManifest, type ManifestSummary} from '../../lib/dr/manifest.js'
 import {renderSnapshot} from '../../lib/dr/render.js'
 import {durationFlag} from '../../lib/cli/duration.js'
 import {pruneStep, snapshotSteps, type PrunedSnapshot, type SnapshotContext} from '../../lib/dr/save.js'
+import {removeOnInterrupt} from '../../lib/cli/interrupt.js'
 import {runSteps} from '../../lib/cli/stages.js'
 import {connectRegion} from '../../lib/vault/connect.js'
 
@@ -58,6 +59,7 @@ Exit codes: 0 saved and verified, 2 error (nothing kept).`
           encryptTo: flags['encrypt-to'],
           countKeys: flags['key-counts'],
           retention: {keepLast: flags.keep, keepWithinMs},
+          onTemporaryFile: removeOnInterrupt,
         },
       }
       await runSteps([...snapshotSteps<{snapshot: SnapshotContext}>('snapshot'), pruneStep<{snapshot: SnapshotContext}>()], {snapshot}, {json: this.jsonEnabled()})

@@ -37,6 +37,8 @@ export interface RestoreOptions {
   safetySnapshot: boolean
   safetyDir?: string
   safetyEncryptTo: string[]
+  /** Registers the safety snapshot's temporary file for removal on interruption (see SnapshotOptions). */
+  onTemporaryFile?: (path: string) => () => void
   /** --compare-region was given (the connection comes with `connect`). */
   compare: boolean
   waitTimeoutMs: number
@@ -267,6 +269,7 @@ export function newSafetySnapshotContext(ctx: RestoreContext): SnapshotContext {
       countKeys: true,
       takenBefore: {restoring: basename(ctx.verify!.file)},
       now: options.now,
+      onTemporaryFile: options.onTemporaryFile,
     },
   }
 }

@@ -1,5 +1,5 @@
 import {createHash} from 'node:crypto'
-import {createWriteStream, unlinkSync} from 'node:fs'
+import {createWriteStream} from 'node:fs'
 import {mkdir, open, unlink, type FileHandle} from 'node:fs/promises'
 import {basename, join, resolve} from 'node:path'
 import {Transform, Writable, type Readable} from 'node:stream'
@@ -7,7 +7,7 @@ import {pipeline} from 'node:stream/promises'
 
 import {ExitCode, ToolkitError} from '../errors/errors.js'
 import {displayText, redactUrl} from '../report/display.js'
-import type {Step} from '../report/progress.js'
+import type {Stage as Step} from '../workflow/runner.js'
 import type {RegionVault} from '../vault/connect.js'
 import type {VaultHealth} from '../vault/vault-sys.js'
 import {encryptStream} from './age.js'
@@ -31,6 +31,12 @@ export interface SnapshotOptions {
   retention?: RetentionRules
   takenBefore?: {restoring: string}
   now?: () => Date
+  /**
+   * Registers the hidden temporary file for removal if the process is
+   * interrupted (the command installs the signal handlers); returns the
+   * release, called once the file has its name or is gone.
+   */
+  onTemporaryFile?: (path: string) => () => void
 }
 
 export interface PrunedSnapshot {
@@ -114,22 +120,7 @@ export async function stageDownload(ctx: SnapshotContext, update: (text: string)
   const response = await options.vault.admin.snapshotStream()
   const progress = new DownloadProgress(started, update)
   // Interrupted (Ctrl-C, a cron timeout) or exiting for any other reason: leave no half-written file behind.
-  const onExit = () => {
-    try {
-      unlinkSync(temporary)
-    } catch {
-      // Already gone.
-    }
-  }
-  const onSignal = () => process.exit(130)
-  process.on('exit', onExit)
-  process.prependOnceListener('SIGINT', onSignal)
-  process.prependOnceListener('SIGTERM', onSignal)
-  const stopWatching = () => {
-    process.off('exit', onExit)
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
-  }
+  const stopWatching = options.onTemporaryFile?.(temporary) ?? (() => {})
   let transfer: Transfer
   try {
     transfer = encrypted ? await downloadEncrypted(response, temporary, options.encryptTo, progress) : await downloadPlain(response, temporary, progress)
@@ -413,8 +404,13 @@ export function snapshotSteps<C extends {snapshot: SnapshotContext}>(label: stri
  * checks, the same archive and manifest. The steps carry their own context;
  * `record` is it, filled in as they run.
  */
-export function backupStages(vault: RegionVault, outDir: string, label: string): {record: SnapshotContext; steps: Step<unknown>[]} {
-  const holder = {snapshot: {options: {vault, outDir, kind: 'snapshot', encryptTo: [], countKeys: false}} satisfies SnapshotContext}
+export function backupStages(
+  vault: RegionVault,
+  outDir: string,
+  label: string,
+  onTemporaryFile?: SnapshotOptions['onTemporaryFile'],
+): {record: SnapshotContext; steps: Step<unknown>[]} {
+  const holder = {snapshot: {options: {vault, outDir, kind: 'snapshot', encryptTo: [], countKeys: false, onTemporaryFile}} satisfies SnapshotContext}
   const steps = snapshotSteps<typeof holder>(label).map((step) => ({
     title: step.title,
     run: (_context: unknown, update: (output: string) => void) => step.run(holder, update),

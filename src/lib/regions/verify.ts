@@ -1,7 +1,7 @@
 import {findRegion} from '../config/load.js'
 import type {RegionConfig, ToolkitConfig} from '../config/schema.js'
 import {ToolkitError} from '../errors/errors.js'
-import type {Step} from '../report/progress.js'
+import type {Stage as Step} from '../workflow/runner.js'
 import {connectRegion, type RegionVault} from '../vault/connect.js'
 import {requireRegionActive} from '../vault/probe.js'
 import {Deadline, formatDuration} from '../vault/retry.js'

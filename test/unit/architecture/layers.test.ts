@@ -1,5 +1,5 @@
 import {spawnSync} from 'node:child_process'
-import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 
@@ -86,6 +86,22 @@ describe('layer rules (.dependency-cruiser.cjs)', () => {
     })
     expect(r.out).not.toContain('error')
     expect(r.code).toBe(0)
+  })
+
+  it('find no process exit or signal handler below the CLI layer', () => {
+    const offenders: string[] = []
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, {withFileTypes: true})) {
+        const path = join(dir, entry.name)
+        if (entry.isDirectory()) {
+          if (path !== join(root, 'src', 'lib', 'cli')) walk(path)
+        } else if (entry.name.endsWith('.ts') && /process\.exit\(|process\.(on|once|prependListener|prependOnceListener)\('SIG/.test(readFileSync(path, 'utf8'))) {
+          offenders.push(path.slice(root.length + 1))
+        }
+      }
+    }
+    walk(join(root, 'src', 'lib'))
+    expect(offenders).toEqual([])
   })
 
   it('pass on src/', () => {
