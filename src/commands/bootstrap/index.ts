@@ -118,7 +118,7 @@ Exit codes: 0 done and both Vaults hold every value (or nothing to do); 1 a Vaul
     const vault = await connectRegion(region, {anonymous: true})
     let initialized = false
     try {
-      const result = await initializeVault(region, vault.sys, split, {
+      const result = await initializeVault(region, vault.admin, split, {
         write: (text) => process.stdout.write(text),
         progress: (line) => this.logToStderr(line),
         confirm: (message) => confirmOrRefuse({yes: flags.yes, message}),

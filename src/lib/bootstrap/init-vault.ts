@@ -4,7 +4,7 @@ import type {RegionConfig} from '../config/schema.js'
 import {RefusedError, ToolkitError} from '../errors/errors.js'
 import {displayText, redactUrl} from '../report/display.js'
 import type {SecretValue} from '../secret/secret-value.js'
-import type {VaultSys} from '../vault/vault-sys.js'
+import type {VaultAdmin} from '../vault/vault-sys.js'
 
 export const ACKNOWLEDGE_WORD = 'STORED'
 export const ALLOW_NON_TTY_FLAG = 'allow-non-tty-stdout'
@@ -99,7 +99,7 @@ function displayVaultAddress(address: string): string {
  */
 export async function initializeVault(
   region: RegionConfig,
-  sys: VaultSys,
+  sys: VaultAdmin,
   split: {keyShares: number; keyThreshold: number},
   io: InitVaultIo,
   options: {activeTimeoutMs?: number} = {},
@@ -153,7 +153,7 @@ function renderKeysOnce(where: string, keys: SecretValue[], rootToken: SecretVal
   return `${lines.join('\n')}\n`
 }
 
-async function waitActive(sys: VaultSys, timeoutMs: number): Promise<boolean> {
+async function waitActive(sys: VaultAdmin, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const health = await sys.health().catch(() => undefined)

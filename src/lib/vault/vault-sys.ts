@@ -48,6 +48,9 @@ export interface VaultAdmin {
   handlerAnswers(timeoutMs: number): Promise<boolean>
   snapshotStream(): Promise<Readable>
   restoreStream(body: Readable, options: {force: boolean; contentLength?: number}): Promise<void>
+  /** sys/init: the unseal keys and root token, once (bootstrap --init-vault). */
+  init(keyShares: number, keyThreshold: number): Promise<{keys: SecretValue[]; rootToken: SecretValue}>
+  unseal(key: SecretValue): Promise<{sealed: boolean; progress: number; threshold: number}>
 }
 
 /** Server status and Raft snapshot streams: the parts node-vault does not cover or buffers. */
