@@ -15,6 +15,7 @@ import {
   type ScrubPlan,
 } from '../../lib/git/scrub.js'
 import {sopsDetector} from '../../lib/git/sops-adapter.js'
+import {type ScrubOutput as ScrubJson} from '../../lib/git/output-schema.js'
 import {MIN_VALUE_BYTES} from '../../lib/git/value-patterns.js'
 import {assertWholeHistory} from '../../lib/git/repository-checks.js'
 import {displayText} from '../../lib/report/display.js'
@@ -65,7 +66,7 @@ Refused (exit 2) before anything changes, --force or not: a shallow clone (git f
     'min-value-length': Flags.integer({description: 'values shorter than this many bytes are neither searched for nor replaced (they would match ordinary text); the plan names them', default: MIN_VALUE_BYTES, min: 1}),
   }
 
-  public async run(): Promise<ScrubOutput> {
+  public async run(): Promise<ScrubJson> {
     const {args} = await this.parse(GitScrub)
     const flags = this.flags
     if (flags['replace-values'] && flags['values-from'].length === 0) {
@@ -82,7 +83,7 @@ Refused (exit 2) before anything changes, --force or not: a shallow clone (git f
       minValueLength: flags['min-value-length'],
       repositoryChecked: true,
     })
-    for (const warning of warnings) this.progress(`warning: ${displayText(warning)}`)
+    for (const warning of warnings) this.warn(displayText(warning))
     const ctx = newScrubContext({
       repo: args.repo,
       detector,
@@ -106,7 +107,7 @@ Refused (exit 2) before anything changes, --force or not: a shallow clone (git f
     const outcome = await runScrub(ctx, {dryRun: flags['dry-run']}, {
       ...stageLines((line) => this.progress(line), {json: this.jsonEnabled()}),
       planned: (planned) => {
-        for (const check of planned.preflight!.filter((c) => !c.ok)) this.progress(`warning: preflight check "${check.name}" failed (${displayText(check.detail ?? 'see git status')}); continuing because of --force`)
+        for (const check of planned.preflight!.filter((c) => !c.ok)) this.warn(`preflight check "${check.name}" failed (${displayText(check.detail ?? 'see git status')}); continuing because of --force`)
         this.say(renderPlan(planned.plan!))
       },
       confirm: (question) => confirmOrRefuse({yes: flags.yes, ...question}),
