@@ -16,10 +16,7 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(3).toString('hex')}`
 }
 
-/** A value that must reach Kubernetes and the Vaults, and nothing else. */
-export function canary(label: string): string {
-  return `canary-${label}-${randomBytes(8).toString('hex')}`
-}
+export {canary} from '../../helpers/canary.js'
 
 export function testDir(name: string): string {
   const dir = join(testEnv().workDir, 'bootstrap', uniqueName(name))

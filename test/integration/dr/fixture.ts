@@ -8,7 +8,6 @@ import {dirname, join, resolve} from 'node:path'
 import {gunzipSync, gzipSync} from 'node:zlib'
 
 import tar from 'tar-stream'
-import {stringify} from 'yaml'
 
 import {regionSchema} from '../../../src/lib/config/schema.js'
 import {SecretValue} from '../../../src/lib/secret/secret-value.js'
@@ -17,6 +16,8 @@ import {VaultHttp} from '../../../src/lib/vault/vault-http.js'
 import {VaultKvStore} from '../../../src/lib/vault/vault-kv-store.js'
 import {VaultSys} from '../../../src/lib/vault/vault-sys.js'
 import {PROJECT_ROOT} from '../../helpers/binaries.js'
+import {leaked} from '../../helpers/canary.js'
+import {writeConfig as writeSharedConfig, type ConfigRegion} from '../../helpers/config.js'
 import {builtCli, runCli, type CliResult} from '../../helpers/cli.js'
 import {TEST_ENV_VARIABLE, testEnv} from '../../helpers/env.js'
 
@@ -33,27 +34,12 @@ export function workDir(name: string): string {
   return dir
 }
 
-/** A value that must reach Vault and nothing else. */
-export function canary(label: string): string {
-  return `dr-canary-${label}-${randomBytes(8).toString('hex')}`
-}
+export {canary, leaked} from '../../helpers/canary.js'
+export type {ConfigRegion as RegionDef} from '../../helpers/config.js'
 
-export interface RegionDef {
-  name: string
-  address: string
-  token: string
-}
-
-/** A configuration file naming the regions; tokens travel in the environment, as in production. */
-export function writeConfig(dir: string, regions: RegionDef[]): {config: string; env: Record<string, string>} {
-  const config = join(dir, 'secrets-toolkit.yaml')
-  writeFileSync(
-    config,
-    stringify({regions: regions.map((r) => ({name: r.name, clusterSecretStore: `vault-${r.name}`, vault: {address: r.address, requestTimeoutMs: 10_000}}))}),
-  )
-  const env: Record<string, string> = {}
-  for (const r of regions) env[`SECRETS_TOOLKIT_${r.name.toUpperCase().replaceAll('-', '_')}_VAULT_TOKEN`] = r.token
-  return {config, env}
+/** The configuration file of a dr test: secrets-toolkit.yaml in its directory. */
+export function writeConfig(dir: string, regions: ConfigRegion[]): {config: string; env: Record<string, string>} {
+  return writeSharedConfig(dir, regions, {file: 'secrets-toolkit.yaml'})
 }
 
 export function store(name: string, address: string, token: string): VaultKvStore {
@@ -97,11 +83,6 @@ export async function cli(args: string[], env: Record<string, string>, config: s
   return {...result, json}
 }
 
-/** The canaries (by label) whose text occurs in `haystack`. */
-export function leaked(haystack: string | Buffer, canaries: string[]): string[] {
-  const bytes = Buffer.isBuffer(haystack) ? haystack : Buffer.from(haystack)
-  return canaries.filter((value) => bytes.includes(Buffer.from(value)) || bytes.includes(Buffer.from(Buffer.from(value).toString('base64').replace(/=+$/, ''))))
-}
 
 /** Scans every file under `dir` (archives also decompressed) for canaries. */
 export function leakedInFiles(dir: string, canaries: string[]): string[] {

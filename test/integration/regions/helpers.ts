@@ -1,22 +1,15 @@
 // Shared by the verify-regions integration tests: drive the built CLI, seed
 // and clean up keys through the project's own Vault client, and scan output
 // for canary values.
-import {execFile} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
-import {writeFileSync} from 'node:fs'
-import {join} from 'node:path'
-
-import {stringify} from 'yaml'
 
 import {loadConfig} from '../../../src/lib/config/load.js'
-import {regionEnvName} from '../../../src/lib/config/credentials.js'
-import type {RegionConfig} from '../../../src/lib/config/schema.js'
 import {forEachLimited} from '../../../src/lib/compare/slots.js'
 import {SecretValue} from '../../../src/lib/secret/secret-value.js'
 import {connectRegion, type RegionVault} from '../../../src/lib/vault/connect.js'
 import {encodeKeyPath} from '../../../src/lib/vault/vault-kv-store.js'
-import {PROJECT_ROOT} from '../../helpers/binaries.js'
-import {builtCli} from '../../helpers/cli.js'
+import {builtCli, runCli} from '../../helpers/cli.js'
+import {writeConfig as writeSharedConfig} from '../../helpers/config.js'
 import type {VaultServerHandle} from '../../helpers/vault-server.js'
 
 /** The frozen copy of the built CLI (test/helpers/cli.ts): a concurrent `npm run build` cannot pull it away mid-test. */
@@ -32,17 +25,7 @@ export interface CliRun {
 
 /** Runs `secrets verify regions …` from the build (npm run build first), never through a shell. */
 export function runVerify(args: string[], options: {config: string; env: Record<string, string>; timeoutMs?: number}): Promise<CliRun> {
-  return new Promise((resolvePromise) => {
-    execFile(
-      process.execPath,
-      [cliPath(), 'verify', 'regions', '--config', options.config, ...args],
-      {env: {...process.env, ...options.env, NO_COLOR: '1'}, timeout: options.timeoutMs ?? 240_000, maxBuffer: 64 * 1024 * 1024, cwd: PROJECT_ROOT},
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0
-        resolvePromise({code, stdout, stderr})
-      },
-    )
-  })
+  return runCli(['verify', 'regions', '--config', options.config, ...args], {env: options.env, timeoutMs: options.timeoutMs})
 }
 
 /** The JSON report of a run with --json (stdout is exactly one JSON document). */
@@ -58,18 +41,7 @@ export function uniquePrefix(name: string): string {
   return `verify-test-${name}-${randomBytes(4).toString('hex')}`
 }
 
-/** A value that must never appear in any output. */
-export function canary(label: string): string {
-  return `canary-${label}-${randomBytes(6).toString('hex')}`
-}
-
-export function expectNoCanary(texts: string[], canaries: string[]): void {
-  for (const text of texts) {
-    for (const value of canaries) {
-      if (text.includes(value)) throw new Error(`a canary value leaked into output: …${text.slice(Math.max(0, text.indexOf(value) - 200), text.indexOf(value))}[CANARY]`)
-    }
-  }
-}
+export {canary, expectNoCanary} from '../../helpers/canary.js'
 
 export async function connectAll(configPath: string, env: Record<string, string>): Promise<Map<string, RegionVault>> {
   const {config} = loadConfig({path: configPath, env: {...process.env, ...env}})
@@ -106,13 +78,5 @@ export async function cleanUp(vaults: Iterable<RegionVault>, prefix: string): Pr
 
 /** A configuration naming servers started by the test (for stopped/sealed scenarios), with tokens passed by environment. */
 export function writeConfig(dir: string, servers: {name: string; server: VaultServerHandle}[]): {config: string; env: Record<string, string>} {
-  const regions: Partial<RegionConfig>[] = servers.map(({name, server}) => ({
-    name,
-    clusterSecretStore: `vault-${name}`,
-    vault: {address: server.address, requestTimeoutMs: 5000} as RegionConfig['vault'],
-  }))
-  const config = join(dir, `verify-regions-${randomBytes(3).toString('hex')}.yaml`)
-  writeFileSync(config, stringify({regions}))
-  const env = Object.fromEntries(servers.map(({name, server}) => [regionEnvName(name, 'VAULT_TOKEN'), server.token!]))
-  return {config, env}
+  return writeSharedConfig(dir, servers.map(({name, server}) => ({name, address: server.address, token: server.token!})), {requestTimeoutMs: 5000})
 }
