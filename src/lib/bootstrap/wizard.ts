@@ -144,7 +144,7 @@ async function connectVaults(config: ToolkitConfig, env?: NodeJS.ProcessEnv): Pr
     for (const region of config.regions) {
       const vault = await connectRegion(region, {env})
       vaults.push(vault)
-      await vault.sys.requireActive()
+      await vault.store.ready()
     }
   } catch (error) {
     await Promise.all(vaults.map((vault) => vault.close()))
