@@ -10,6 +10,7 @@ import {BaseCommand} from '../../lib/cli/base-command.js'
 import {cancelledOr, interactiveValueSource} from '../../lib/cli/bootstrap-prompts.js'
 import {confirmOrRefuse} from '../../lib/cli/confirm.js'
 import {stageRenderer} from '../../lib/cli/stages.js'
+import {type BootstrapJson} from '../../lib/bootstrap/output-schema.js'
 import {findRegion} from '../../lib/config/load.js'
 import {ToolkitError} from '../../lib/errors/errors.js'
 import {KubeClient} from '../../lib/kube/client.js'
@@ -70,7 +71,7 @@ Exit codes: 0 done and both Vaults hold every value (or nothing to do); 1 a Vaul
     context: Flags.string({description: 'kubeconfig context (default: kubernetes.context in the configuration, else the current context)'}),
   }
 
-  public async run(): Promise<BootstrapOutput> {
+  public async run(): Promise<BootstrapJson> {
     const flags = this.flags
     if (flags['init-vault']) return this.initVault(flags['init-vault'])
     const spec = loadSpec(flags.spec)

@@ -6,6 +6,7 @@ import {validateRecipients} from '../../lib/dr/age.js'
 import {summarizeManifest, type ManifestSummary} from '../../lib/dr/manifest.js'
 import {renderSnapshot} from '../../lib/dr/render.js'
 import {durationFlag} from '../../lib/cli/duration.js'
+import {type DrSnapshotOutput} from '../../lib/dr/output-schema.js'
 import {pruneStep, snapshotSteps, type PrunedSnapshot, type SnapshotContext} from '../../lib/dr/save.js'
 import {removeOnInterrupt} from '../../lib/cli/interrupt.js'
 import {runSteps} from '../../lib/cli/stages.js'
@@ -44,7 +45,7 @@ Exit codes: 0 saved and verified, 2 error (nothing kept).`
     'key-counts': Flags.boolean({description: 'count the keys of every KV v2 mount and record their version digests for the manifest (--no-key-counts to skip on huge Vaults: a restore of the snapshot then cannot confirm its data without --compare-region)', default: true, allowNo: true}),
   }
 
-  public async run(): Promise<SnapshotOutput> {
+  public async run(): Promise<DrSnapshotOutput> {
     const flags = this.flags
     const region = findRegion(this.loadConfig().config, flags.region)
     await validateRecipients(flags['encrypt-to'])
