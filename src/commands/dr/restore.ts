@@ -7,27 +7,17 @@ import {ToolkitError} from '../../lib/errors/errors.js'
 import {loadIdentities, validateRecipients} from '../../lib/dr/age.js'
 import {renderPlan, renderRestoreReport} from '../../lib/dr/render.js'
 import {
-  loadManifestOnly,
   newRestoreContext,
-  newSafetySnapshotContext,
   restoreSucceeded,
-  safetySnapshotSteps,
-  stageConnect,
-  stagePostChecks,
-  stagePreflightTarget,
-  stageUpload,
-  stageVerifySnapshot,
-  stageWaitHealthy,
+  runRestore,
   type PostRestoreCheck,
   type RestoreContext,
   type RestorePlan,
 } from '../../lib/dr/restore.js'
-import {displayAddress, type SnapshotContext} from '../../lib/dr/save.js'
+import type {SnapshotContext} from '../../lib/dr/save.js'
 import type {RegionComparison} from '../../lib/compare/types.js'
-import {displayText} from '../../lib/report/display.js'
 import {removeOnInterrupt} from '../../lib/cli/interrupt.js'
-import {runSteps} from '../../lib/cli/stages.js'
-import type {Stage as Step} from '../../lib/workflow/runner.js'
+import {stageRenderer} from '../../lib/cli/stages.js'
 import {connectRegion, type RegionVault} from '../../lib/vault/connect.js'
 
 interface RestoreOutput {
@@ -122,48 +112,20 @@ Exit codes: 0 restored and the data confirmed to be the snapshot's; 1 the restor
         pollIntervalMs: 1000,
       }) as Context
 
-      const connect: Step<Context> = {title: `connect to region ${region.name}${otherRegion ? ` and ${otherRegion.name}` : ''}`, run: (c) => stageConnect(c)}
-      const afterSteps: Step<Context>[] = [
-        {title: `wait until region ${region.name} has applied the snapshot and is healthy`, run: (c, update) => stageWaitHealthy(c, update)},
-        {title: 'post-restore checks', run: (c) => stagePostChecks(c)},
-      ]
-      if (flags['check-only']) {
-        await runSteps([{title: 'read the snapshot manifest', run: (c) => loadManifestOnly(c)}, connect, ...afterSteps], ctx, {json})
-        return this.finish(ctx, {dryRun: false, checkOnly: true, restored: false})
-      }
-
-      await runSteps<Context>(
-        [
-          {title: `verify ${displayText(args.file)}`, run: (c) => stageVerifySnapshot(c)},
-          connect,
-          // Never the configured address as is: it may carry user:password.
-          {title: `pre-flight region ${region.name} (${displayAddress(region.vault.address)})`, run: (c) => stagePreflightTarget(c)},
-        ],
-        ctx,
-        {json},
-      )
-      this.say(renderPlan(ctx.plan!))
-      if (flags['dry-run']) {
+      const mode = flags['check-only'] ? 'check-only' : flags['dry-run'] ? 'dry-run' : 'restore'
+      await runRestore(ctx, {mode, compareRegion: otherRegion?.name, targetAddress: region.vault.address}, {
+        renderer: stageRenderer({json}),
+        planned: (plan) => {
+          this.say(renderPlan(plan))
+          if (mode === 'restore') for (const warning of plan.warnings) if (!json) this.logToStderr(`WARNING: ${warning}`)
+        },
+        confirm: (question) => confirmOrRefuse({yes: flags.yes, ...question}),
+      })
+      if (mode === 'check-only') return this.finish(ctx, {dryRun: false, checkOnly: true, restored: false})
+      if (mode === 'dry-run') {
         this.say('Dry run: nothing was changed.')
         return {dryRun: true, checkOnly: false, restored: false, ok: true, plan: ctx.plan, checks: []}
       }
-      for (const warning of ctx.plan!.warnings) if (!json) this.logToStderr(`WARNING: ${warning}`)
-      await confirmOrRefuse({
-        yes: flags.yes,
-        message: `Replace ALL data of region ${region.name} (${ctx.plan!.target.address}) with this snapshot?`,
-        typeToConfirm: region.name,
-        nonInteractiveHint: 'Review the plan with --dry-run, then re-run with --yes.',
-      })
-      if (flags['safety-snapshot']) ctx.snapshot = newSafetySnapshotContext(ctx)
-      await runSteps<Context>(
-        [
-          ...(flags['safety-snapshot'] ? safetySnapshotSteps<Context>() : []),
-          {title: `upload to POST /v1/${ctx.plan!.endpoint}`, run: (c, update) => stageUpload(c, update)},
-          ...afterSteps,
-        ],
-        ctx,
-        {json},
-      )
       return this.finish(ctx, {dryRun: false, checkOnly: false, restored: true})
     } finally {
       for (const vault of vaults) await vault.close()

@@ -6,7 +6,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 
 import {ExitCode, isToolkitError, ToolkitError} from '../errors/errors.js'
 import {displayText} from '../report/display.js'
-import type {Stage as Step} from '../workflow/runner.js'
+import {confirmGate, runStages, type Stage as Step, type WorkflowHooks} from '../workflow/runner.js'
 import type {SecretValue} from '../secret/secret-value.js'
 import type {RegionVault} from '../vault/connect.js'
 import {isStoreError} from '../vault/secret-store.js'
@@ -105,6 +105,62 @@ export interface RestoreContext {
 
 export function newRestoreContext(options: RestoreOptions): RestoreContext {
   return {options, checks: []}
+}
+
+export interface RestoreRun {
+  mode: 'check-only' | 'dry-run' | 'restore'
+  /** The region compared with afterwards (--compare-region), for the stage titles. */
+  compareRegion?: string
+  /** The target's configured address: shown through displayAddress (it may carry user:password). */
+  targetAddress: string
+}
+
+export interface RestoreHooks extends WorkflowHooks {
+  /** The plan is ready (verified, connected, pre-flighted): shown before the confirmation. */
+  planned?: (plan: RestorePlan) => void
+}
+
+/**
+ * `dr restore` as named stages: verify the snapshot → connect → pre-flight
+ * → plan (--dry-run stops here) → confirmation (type the region name) →
+ * safety snapshot → upload → wait until healthy → post-restore checks.
+ * --check-only reads the manifest, connects, waits and checks, changing
+ * nothing. The caller reads the outcome from the context.
+ */
+export async function runRestore(ctx: RestoreContext & {snapshot: SnapshotContext}, run: RestoreRun, hooks: RestoreHooks): Promise<void> {
+  type C = RestoreContext & {snapshot: SnapshotContext}
+  const region = ctx.options.region
+  const connect: Step<C> = {title: `connect to region ${region}${run.compareRegion ? ` and ${run.compareRegion}` : ''}`, run: (c) => stageConnect(c)}
+  const after: Step<C>[] = [
+    {title: `wait until region ${region} has applied the snapshot and is healthy`, run: (c, update) => stageWaitHealthy(c, update)},
+    {title: 'post-restore checks', run: (c) => stagePostChecks(c)},
+  ]
+  if (run.mode === 'check-only') {
+    await runStages<C>([{title: 'read the snapshot manifest', run: (c) => loadManifestOnly(c)}, connect, ...after], ctx, hooks)
+    return
+  }
+  await runStages<C>(
+    [
+      {title: `verify ${displayText(ctx.options.file)}`, run: (c) => stageVerifySnapshot(c)},
+      connect,
+      {title: `pre-flight region ${region} (${displayAddress(run.targetAddress)})`, run: (c) => stagePreflightTarget(c)},
+    ],
+    ctx,
+    hooks,
+  )
+  hooks.planned?.(ctx.plan!)
+  if (run.mode === 'dry-run') return
+  await confirmGate(hooks, {
+    message: `Replace ALL data of region ${region} (${ctx.plan!.target.address}) with this snapshot?`,
+    typeToConfirm: region,
+    nonInteractiveHint: 'Review the plan with --dry-run, then re-run with --yes.',
+  })
+  if (ctx.options.safetySnapshot) ctx.snapshot = newSafetySnapshotContext(ctx)
+  await runStages<C>(
+    [...(ctx.options.safetySnapshot ? safetySnapshotSteps<C>() : []), {title: `upload to POST /v1/${ctx.plan!.endpoint}`, run: (c, update) => stageUpload(c, update)}, ...after],
+    ctx,
+    hooks,
+  )
 }
 
 /** Stage 1: the snapshot passes the same integrity check as `dr verify`, before any request is sent. */
