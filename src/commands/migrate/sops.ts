@@ -7,7 +7,7 @@ import {ToolkitError} from '../../lib/errors/errors.js'
 import {DEFAULT_REMOTE_KEY_TEMPLATE, MANAGED_BY_LABEL, MANAGED_BY_VALUE, type DeletionPolicy} from '../../lib/eso/push-secret.js'
 import {loadMappingFile} from '../../lib/migrate/mapping.js'
 import {runMigration, type MigrationOutput} from '../../lib/migrate/run.js'
-import {runShownStage} from '../../lib/cli/stages.js'
+import {stageRenderer} from '../../lib/cli/stages.js'
 import type {SopsEngine} from '../../lib/sops/decrypt.js'
 import {connectRegion} from '../../lib/vault/connect.js'
 
@@ -93,9 +93,9 @@ Exit codes: 0 done (or nothing to change), 1 some files skipped with --continue-
         createNamespaces: flags['create-namespaces'],
       },
       {
-        stage: (title, work) => runShownStage(title, work, {json: this.jsonEnabled()}),
+        renderer: stageRenderer({json: this.jsonEnabled()}),
         say: (text) => this.say(text),
-        confirm: (message) => confirmOrRefuse({yes: flags.yes, message, nonInteractiveHint: 'Review the plan with --dry-run, then re-run with --yes.'}),
+        confirm: (question) => confirmOrRefuse({yes: flags.yes, ...question}),
         kube: () => connectKube(flags, config),
         vault: (region) => connectRegion(region),
       },

@@ -18,6 +18,7 @@ import {
 import {buildMigrationPlan, type MigrationPlan, type PlanOptions} from './plan.js'
 import {renderActions, renderApplyResult, renderPlan} from './render.js'
 import {runId, runRecordObjects} from './run-record.js'
+import {confirmGate, runStage, type WorkflowHooks} from '../workflow/runner.js'
 
 /** What a migration reports (--json): names, paths and counts — never a value. */
 export interface MigrationOutput {
@@ -55,11 +56,9 @@ export interface MigrationRequest {
   createNamespaces: boolean
 }
 
-/** What the command provides: progress display, output, confirmation and connections. */
-export interface MigrationHost {
-  stage<T>(title: string, work: (update: (line: string) => void) => Promise<T>): Promise<T>
+/** What the command provides: rendering and confirmation (workflow hooks), output and connections. */
+export interface MigrationHost extends WorkflowHooks {
   say(text: string): void
-  confirm(message: string): Promise<void>
   kube(): KubeClient
   vault(region: RegionConfig): Promise<RegionVault>
 }
@@ -137,7 +136,8 @@ export function stoppedPartWayError(error: unknown, written: WrittenSoFar, total
  */
 export async function runMigration(request: MigrationRequest, host: MigrationHost): Promise<MigrationOutput> {
   const {regions} = request.plan
-  const plan = await host.stage('Find and decrypt SOPS files', (update) =>
+  const stage = <T>(title: string, work: (update: (line: string) => void) => Promise<T>): Promise<T> => runStage(title, work, host)
+  const plan = await stage('Find and decrypt SOPS files', (update) =>
     buildMigrationPlan({...request.plan, onProgress: (done, total, file) => update(`${done}/${total} ${file}`)}),
   )
   const mountOf = (name: string) => regions.find((region) => region.name === name)?.vault.mount ?? 'secret'
@@ -159,7 +159,7 @@ export async function runMigration(request: MigrationRequest, host: MigrationHos
     let kube: KubeClient | undefined
     if (request.apply) {
       kube = host.kube()
-      preflight = await host.stage(`Pre-flight: Kubernetes (${kube.server}) and ${regions.length} Vault region(s)`, async () => {
+      preflight = await stage(`Pre-flight: Kubernetes (${kube.server}) and ${regions.length} Vault region(s)`, async () => {
         for (const region of regions) vaults.push(await host.vault(region))
         return preflightMigration(plan, {kube: kube!, vaults}, {overwrite: request.overwrite, createNamespaces: request.createNamespaces, concurrency: request.plan.concurrency})
       })
@@ -175,7 +175,10 @@ export async function runMigration(request: MigrationRequest, host: MigrationHos
         return output
       }
     }
-    await host.confirm(request.apply ? `Apply ${plan.migrations.length} Secret(s) and PushSecret(s)?` : `Write ${plan.migrations.length} PushSecret manifest(s)?`)
+    await confirmGate(host, {
+      message: request.apply ? `Apply ${plan.migrations.length} Secret(s) and PushSecret(s)?` : `Write ${plan.migrations.length} PushSecret manifest(s)?`,
+      nonInteractiveHint: 'Review the plan with --dry-run, then re-run with --yes.',
+    })
     try {
       if (preflight && kube) {
         // The record goes first, so that a run cut off anywhere after it is seen as incomplete.
@@ -189,7 +192,7 @@ export async function runMigration(request: MigrationRequest, host: MigrationHos
         host.say(`Wrote ${output.manifests.length} PushSecret manifest(s) under ${request.outputDir} (no values): commit them to the GitOps repository.`)
       }
       if (preflight && kube) {
-        output.result = await host.stage('Apply Secrets and PushSecrets (server-side apply, field manager secrets-toolkit)', (update) =>
+        output.result = await stage('Apply Secrets and PushSecrets (server-side apply, field manager secrets-toolkit)', (update) =>
           applyMigration(preflight!, kube!, {overwrite: request.overwrite, concurrency: request.plan.concurrency, written, onProgress: (done, total) => update(`${done}/${total}`)}),
         )
         output.changed = true
