@@ -28,8 +28,6 @@ export interface RegionVault extends RegionStore {
   admin: VaultAdmin
   /** The store of another KV v2 mount on the same connection (dr surveys every mount); closing it is this region's business. */
   storeFor(mount: string): SecretStore
-  /** The same object as `admin`, for callers not yet moved to it. */
-  sys: VaultSys
   /** The raw client, for request statistics (verify regions reports them) and the deadline. */
   http: VaultHttp
 }
@@ -50,7 +48,7 @@ export async function connectRegion(region: RegionConfig, options: ConnectOption
   }
   const http = new VaultHttp(region.name, region.vault, {retry: options.retry})
   const store = new VaultKvStore(http, region.vault.mount)
-  const sys = new VaultSys(http)
+  const admin = new VaultSys(http)
   let keeper: TokenKeeper | undefined
   if (!options.anonymous) {
     keeper = new TokenKeeper(http, resolveVaultLogin(region, options.env))
@@ -60,9 +58,8 @@ export async function connectRegion(region: RegionConfig, options: ConnectOption
     name: region.name,
     region,
     store,
-    admin: sys,
+    admin,
     storeFor: (mount) => (mount === store.mount ? store : new VaultKvStore(http, mount)),
-    sys,
     http,
     async close() {
       keeper?.stop()

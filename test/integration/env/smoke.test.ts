@@ -80,7 +80,7 @@ describe('integration environment', () => {
       stream.on('end', next)
       stream.resume()
     })
-    await withRegion('region1', async (vault) => pipeline(await vault.sys.snapshotStream(), createGunzip(), entries))
+    await withRegion('region1', async (vault) => pipeline(await vault.admin.snapshotStream(), createGunzip(), entries))
     expect(members).toEqual(expect.arrayContaining([...REQUIRED_MEMBERS]))
     for (const name of members) expect([...REQUIRED_MEMBERS, ...OPTIONAL_MEMBERS]).toContain(name)
     expect(new Set(members).size).toBe(members.length)
