@@ -5,16 +5,15 @@ import {confirmOrRefuse} from '../../lib/cli/confirm.js'
 import {durationFlag} from '../../lib/cli/duration.js'
 import {ExitCode, ToolkitError} from '../../lib/errors/errors.js'
 import {removeOnInterrupt} from '../../lib/cli/interrupt.js'
-import {runSteps} from '../../lib/cli/stages.js'
+import {stageRenderer} from '../../lib/cli/stages.js'
 import {type VerifyRegionsJson} from '../../lib/regions/output-schema.js'
-import {planDeletes, type RepairPlan} from '../../lib/regions/plan.js'
-import {IncompleteComparisonError} from '../../lib/compare/compare.js'
+import {type RepairPlan} from '../../lib/regions/plan.js'
 import {type OutputFormat, renderComparison} from '../../lib/compare/render.js'
 import {renderPlan, renderRepairResult, renderRequestNote} from '../../lib/regions/render.js'
 import type {RepairResult} from '../../lib/regions/repair.js'
 import type {RegionComparison} from '../../lib/compare/types.js'
 import {backupStages} from '../../lib/dr/save.js'
-import {backupSteps, closeVerifyContext, newVerifyContext, requireBackupForDeletes, selectRegions, STAGES, type VerifyContext} from '../../lib/regions/verify.js'
+import {closeVerifyContext, newVerifyContext, runVerifyRegions, selectRegions, type VerifyContext} from '../../lib/regions/verify.js'
 import type {RequestStats} from '../../lib/vault/vault-http.js'
 
 export interface VerifyRegionsOutput extends RegionComparison {
@@ -91,61 +90,31 @@ Exit codes: 0 in sync, 1 drift (after a repair: drift left), 2 error (unreachabl
       backupDir: flags['backup-dir'],
     })
     // Stage lines go to stdout (listr2): keep them out of machine-readable output.
-    const steps = {json: human !== 'table'}
+    const renderer = stageRenderer({json: human !== 'table'})
     try {
-      if (!(await this.comparing(() => runSteps([STAGES.preflight, STAGES.compare], context, steps)))) {
-        if (human) this.log(renderComparison(context.comparison!, human))
-        return this.finish(context, format)
-      }
-      const comparison = context.comparison!
-      if (human) this.log(renderComparison(comparison, human))
-      // A repair is planned only from a complete comparison: finish() reports why not.
-      if (!flags.repair || comparison.errors.length > 0) return this.finish(context, format)
-
-      await runSteps([STAGES.plan], context, steps)
-      const plan = context.plan!
-      if (human) this.log(`\n${renderPlan(plan, human)}`)
-      if (plan.steps.length === 0) {
-        if (human) this.log('\nNothing to apply.')
-        return this.finish(context, format)
-      }
-      if (flags['dry-run']) {
-        if (human) this.log('\nDry run: nothing was changed.')
-        return this.finish(context, format)
-      }
-      requireBackupForDeletes(context, flags['no-backup'])
-      // The operator's reading time is not the Vaults' time (paused until the backup is taken).
-      context.deadline?.pause()
-      await confirmOrRefuse({
-        yes: flags.yes,
-        message: `Apply ${plan.steps.length} step(s) to ${plan.keys} key(s) in region ${plan.to}?`,
-        typeToConfirm: planDeletes(plan) ? plan.to : undefined,
-        nonInteractiveHint: 'Review the plan with --dry-run, then re-run with --yes.',
+      const outcome = await runVerifyRegions(context, {dryRun: flags['dry-run'], noBackup: flags['no-backup']}, {
+        renderer,
+        compared: (comparison) => {
+          if (human) this.log(renderComparison(comparison, human))
+        },
+        planned: (plan) => {
+          if (human) this.log(`\n${renderPlan(plan, human)}`)
+        },
+        confirm: (question) => confirmOrRefuse({yes: flags.yes, ...question}),
+        backupStages: (vault, outDir, label) => backupStages(vault, outDir, label, removeOnInterrupt),
+        repaired: (repaired) => {
+          if (human && repaired.snapshot?.archiveFile) this.log(`\nBackup of ${repaired.plan!.to} before the repair: ${repaired.snapshot.archiveFile}`)
+          if (human) this.log(`\n${renderRepairResult(repaired.result!, human)}`)
+        },
+        reverified: (after, complete) => {
+          if (human) this.log(`\nAfter the repair${complete ? '' : ' (incomplete)'}:\n${renderComparison(after, human)}`)
+        },
       })
-      // The backup streams a whole Raft snapshot under its own idle timeout: its minutes do not eat into the deadline.
-      const backup = backupSteps(context, (vault, outDir, label) => backupStages(vault, outDir, label, removeOnInterrupt))
-      if (backup.length > 0) await runSteps(backup, context, steps)
-      context.deadline?.resume()
-      await runSteps([{...STAGES.apply, title: `Apply the plan to ${plan.to} (check-and-set)`}], context, steps)
-      if (human && context.snapshot?.archiveFile) this.log(`\nBackup of ${plan.to} before the repair: ${context.snapshot.archiveFile}`)
-      // Printed before the re-comparison, so what was applied is on record even if that stage fails.
-      if (human) this.log(`\n${renderRepairResult(context.result!, human)}`)
-      const complete = await this.comparing(() => runSteps([STAGES.verify], context, steps))
-      if (human) this.log(`\nAfter the repair${complete ? '' : ' (incomplete)'}:\n${renderComparison(context.after!, human)}`)
+      if (human && outcome === 'nothing-to-apply') this.log('\nNothing to apply.')
+      if (human && outcome === 'dry-run') this.log('\nDry run: nothing was changed.')
       return this.finish(context, format)
     } finally {
       await closeVerifyContext(context)
-    }
-  }
-
-  /** Runs a comparing stage; false when it stopped early with a partial report (kept in the context), which finish() turns into exit 2. */
-  private async comparing(stage: () => Promise<unknown>): Promise<boolean> {
-    try {
-      await stage()
-      return true
-    } catch (error) {
-      if (error instanceof IncompleteComparisonError) return false
-      throw error
     }
   }
 

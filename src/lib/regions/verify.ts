@@ -1,12 +1,12 @@
 import {findRegion} from '../config/load.js'
 import type {RegionConfig, ToolkitConfig} from '../config/schema.js'
 import {ToolkitError} from '../errors/errors.js'
-import type {Stage as Step} from '../workflow/runner.js'
+import {confirmGate, runStages, type Stage as Step, type WorkflowHooks} from '../workflow/runner.js'
 import {connectRegion, type RegionVault} from '../vault/connect.js'
 import {requireRegionActive} from '../vault/probe.js'
 import {Deadline, formatDuration} from '../vault/retry.js'
 import {compareRegions, DEFAULT_CONCURRENCY, IncompleteComparisonError} from '../compare/compare.js'
-import {planRepair, type RepairPlan} from './plan.js'
+import {planDeletes, planRepair, type RepairPlan} from './plan.js'
 import {applyRepair, type RepairResult} from './repair.js'
 import type {CompareProgress, RegionComparison} from '../compare/types.js'
 
@@ -245,3 +245,65 @@ export const STAGES = {
   apply: {title: 'Apply the plan (check-and-set)', run: stageApply},
   verify: {title: 'Compare again', run: stageVerify},
 } satisfies Record<string, Step<VerifyContext>>
+
+export interface VerifyRegionsHooks extends WorkflowHooks {
+  /** The comparison is done (complete: false when it stopped short; finish() says why). */
+  compared?: (comparison: RegionComparison) => void
+  /** The repair plan is ready: shown before the confirmation. */
+  planned?: (plan: RepairPlan) => void
+  /** The repair is applied: shown before the re-comparison, so it is on record even if that fails. */
+  repaired?: (context: VerifyContext) => void
+  /** The comparison after the repair. */
+  reverified?: (after: RegionComparison, complete: boolean) => void
+  /** `dr snapshot`'s stages, for --backup-dir (regions does not import dr). */
+  backupStages: BackupStages
+}
+
+export type VerifyRegionsOutcome = 'incomplete' | 'compared' | 'nothing-to-apply' | 'dry-run' | 'repaired'
+
+/** A comparison that stopped short is an outcome, not an error: the report says why. */
+async function completes(work: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await work()
+    return true
+  } catch (error) {
+    if (error instanceof IncompleteComparisonError) return false
+    throw error
+  }
+}
+
+/**
+ * `verify regions` as named stages: preflight → compare; with --repair:
+ * plan (--dry-run stops here) → confirmation (type the region name when the
+ * plan deletes) → backup (--backup-dir) → apply (check-and-set) → verify.
+ */
+export async function runVerifyRegions(context: VerifyContext, run: {dryRun: boolean; noBackup: boolean}, hooks: VerifyRegionsHooks): Promise<VerifyRegionsOutcome> {
+  const complete = await completes(() => runStages([STAGES.preflight, STAGES.compare], context, hooks))
+  if (context.comparison) hooks.compared?.(context.comparison)
+  if (!complete) return 'incomplete'
+  // A repair is planned only from a complete comparison.
+  if (!context.repair || context.comparison!.errors.length > 0) return 'compared'
+
+  await runStages([STAGES.plan], context, hooks)
+  const plan = context.plan!
+  hooks.planned?.(plan)
+  if (plan.steps.length === 0) return 'nothing-to-apply'
+  if (run.dryRun) return 'dry-run'
+  requireBackupForDeletes(context, run.noBackup)
+  // The operator's reading time is not the Vaults' time (paused until the backup is taken).
+  context.deadline?.pause()
+  await confirmGate(hooks, {
+    message: `Apply ${plan.steps.length} step(s) to ${plan.keys} key(s) in region ${plan.to}?`,
+    typeToConfirm: planDeletes(plan) ? plan.to : undefined,
+    nonInteractiveHint: 'Review the plan with --dry-run, then re-run with --yes.',
+  })
+  // The backup streams a whole Raft snapshot under its own idle timeout: its minutes do not eat into the deadline.
+  const backup = backupSteps(context, hooks.backupStages)
+  if (backup.length > 0) await runStages(backup, context, hooks)
+  context.deadline?.resume()
+  await runStages([{...STAGES.apply, title: `Apply the plan to ${plan.to} (check-and-set)`}], context, hooks)
+  hooks.repaired?.(context)
+  const after = await completes(() => runStages([STAGES.verify], context, hooks))
+  hooks.reverified?.(context.after!, after)
+  return 'repaired'
+}
