@@ -1,6 +1,6 @@
 import {Listr, type ListrTask} from 'listr2'
 
-import {runStage, runStages, silentRenderer, type Stage, type StageRenderer, type WorkflowHooks} from '../workflow/runner.js'
+import {runStages, silentRenderer, type Stage, type StageRenderer, type WorkflowHooks} from '../workflow/runner.js'
 
 /**
  * The one stage renderer of the CLI: listr2's live display on a TTY, plain
@@ -45,9 +45,4 @@ export function stageLines(write: (line: string) => void, options: {json: boolea
 export async function runSteps<C>(stages: Stage<C>[], context: C, options: {json: boolean; concurrent?: boolean} & Omit<WorkflowHooks, 'renderer'>): Promise<C> {
   const {json, concurrent, ...hooks} = options
   return runStages(stages, context, {...hooks, renderer: stageRenderer({json})}, {concurrent})
-}
-
-/** One shown stage that returns a value. */
-export async function runShownStage<T>(title: string, work: (update: (output: string) => void) => Promise<T>, options: {json: boolean}): Promise<T> {
-  return runStage(title, work, {renderer: stageRenderer(options)})
 }

@@ -14,16 +14,13 @@ export interface Stage<C> {
   skip?: (context: C) => boolean | string
 }
 
-/** @deprecated the older name of {@link Stage}, kept while callers move. */
-export type Step<C> = Stage<C>
-
 /** What a stage did, as the renderer reports it. */
 export type StageOutcome = {state: 'done'} | {state: 'skipped'; reason?: string}
 
 /**
  * How stages are shown. The runner decides what runs and in which order;
  * a renderer only draws while `execute` runs a stage (src/lib/cli/stages.ts
- * draws with listr2 or plain lines; the default draws nothing).
+ * draws a live list on a terminal or plain lines; the default draws nothing).
  */
 export interface StageRenderer {
   show<C>(
