@@ -5,6 +5,7 @@ import {confirmOrRefuse} from '../../lib/cli/confirm.js'
 import {findRegion} from '../../lib/config/load.js'
 import {ToolkitError} from '../../lib/errors/errors.js'
 import {loadIdentities, validateRecipients} from '../../lib/dr/age.js'
+import {type DrRestoreOutput} from '../../lib/dr/output-schema.js'
 import {renderPlan, renderRestoreReport} from '../../lib/dr/render.js'
 import {
   newRestoreContext,
@@ -75,7 +76,7 @@ Exit codes: 0 restored and the data confirmed to be the snapshot's; 1 the restor
     yes: Flags.boolean({char: 'y', description: 'do not ask for confirmation (required without a TTY)', default: false}),
   }
 
-  public async run(): Promise<RestoreOutput> {
+  public async run(): Promise<DrRestoreOutput> {
     const {args} = await this.parse(DrRestore)
     const flags = this.flags
     const {config} = this.loadConfig()
@@ -117,7 +118,7 @@ Exit codes: 0 restored and the data confirmed to be the snapshot's; 1 the restor
         renderer: stageRenderer({json}),
         planned: (plan) => {
           this.say(renderPlan(plan))
-          if (mode === 'restore') for (const warning of plan.warnings) if (!json) this.logToStderr(`WARNING: ${warning}`)
+          if (mode === 'restore') for (const warning of plan.warnings) this.warn(warning)
         },
         confirm: (question) => confirmOrRefuse({yes: flags.yes, ...question}),
       })

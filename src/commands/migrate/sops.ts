@@ -6,7 +6,8 @@ import {connectKube, kubeFlags} from '../../lib/cli/kube-flags.js'
 import {ToolkitError} from '../../lib/errors/errors.js'
 import {DEFAULT_REMOTE_KEY_TEMPLATE, MANAGED_BY_LABEL, MANAGED_BY_VALUE, type DeletionPolicy} from '../../lib/eso/push-secret.js'
 import {loadMappingFile} from '../../lib/migrate/mapping.js'
-import {runMigration, type MigrationOutput} from '../../lib/migrate/run.js'
+import {type MigrateSopsJson} from '../../lib/migrate/output-schema.js'
+import {runMigration} from '../../lib/migrate/run.js'
 import {stageRenderer} from '../../lib/cli/stages.js'
 import type {SopsEngine} from '../../lib/sops/decrypt.js'
 import {connectRegion} from '../../lib/vault/connect.js'
@@ -60,7 +61,7 @@ Exit codes: 0 done (or nothing to change), 1 some files skipped with --continue-
     concurrency: Flags.integer({description: 'sops processes, Kubernetes and Vault requests in flight at once', default: 16, min: 1, max: 64}),
   }
 
-  public async run(): Promise<MigrationOutput> {
+  public async run(): Promise<MigrateSopsJson> {
     const {argv} = await this.parse(MigrateSops)
     const flags = this.flags
     if (!flags.apply && !flags['output-dir']) {
