@@ -9,8 +9,9 @@
 //                                           one narrow module per external system (git-client: running git,
 //                                           its object stream; src/lib/git is the scan/scrub domain)
 //   config        src/lib/config/**         read by clients (regions, credentials, kubeconfig), so below them
-//   foundation    src/lib/{secret,errors,report,workflow}/**
-//                                           secret value, errors, display helpers, the domain-neutral stage runner
+//   foundation    src/lib/{secret,errors,report,workflow,files}/**
+//                                           secret value, errors, display helpers, the domain-neutral stage runner,
+//                                           regular-file opening
 //
 // An arrow may only point down. Domains do not import each other: what two
 // domains share moves below both.
@@ -23,7 +24,7 @@ const DOMAIN = '^src/lib/(migrate|dr|regions|bootstrap|git|history)/'
 const SHARED = '^src/lib/(compare)/'
 const CLIENTS = '^src/lib/(vault|kube|eso|sops|git-client|storage)/'
 const CONFIG = '^src/lib/config/'
-const FOUNDATION = '^src/lib/(secret|errors|report|workflow)/'
+const FOUNDATION = '^src/lib/(secret|errors|report|workflow|files)/'
 const CLI = '^src/lib/cli/'
 const COMMANDS = '^src/commands/'
 // Resolved (node_modules/...) and unresolved (bare name) forms both.
@@ -95,6 +96,13 @@ module.exports = {
       severity: 'error',
       from: {path: FOUNDATION},
       to: {path: [CONFIG, CLIENTS, SHARED, DOMAIN, CLI, COMMANDS]},
+    },
+    {
+      name: 'every-folder-in-a-layer',
+      comment: 'A new folder under src/lib belongs to a layer: add it to one of the lists at the top of this file.',
+      severity: 'error',
+      from: {path: '^src/lib/[^/]+/', pathNot: [DOMAIN, SHARED, CLIENTS, CONFIG, FOUNDATION, CLI]},
+      to: {},
     },
     {
       name: 'not-to-unresolvable',

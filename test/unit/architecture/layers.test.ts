@@ -77,6 +77,15 @@ describe('layer rules (.dependency-cruiser.cjs)', () => {
     expect(r.out).toContain('domains-independent')
   })
 
+  it('fail on a folder under src/lib that belongs to no layer', () => {
+    const r = run({
+      'src/lib/newthing/a.ts': "import {fail} from '../errors/errors.js'\nexport const a = fail\n",
+      'src/lib/errors/errors.ts': 'export const fail = 1\n',
+    })
+    expect(r.code).not.toBe(0)
+    expect(r.out).toContain('every-folder-in-a-layer')
+  })
+
   it('pass on arrows that point down', () => {
     const r = run({
       'src/commands/migrate/sops.ts': "import {plan} from '../../lib/migrate/plan.js'\nexport const c = plan\n",
