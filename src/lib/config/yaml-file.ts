@@ -1,8 +1,9 @@
-import {readFileSync, statSync} from 'node:fs'
+import {closeSync, readFileSync} from 'node:fs'
 
 import {parseDocument, visit, type Document, type ErrorCode} from 'yaml'
 
 import {ToolkitError} from '../errors/errors.js'
+import {openRegularFileSync, RegularFileProblem} from '../files/regular-file.js'
 
 /**
  * Parsing of YAML files that can hold credentials (the toolkit
@@ -116,11 +117,19 @@ function unresolvedAliasOffset(document: Document.Parsed): number | undefined {
  * FIFO or device named by mistake would block or never end.
  */
 export function readYamlFileText(path: string, options: YamlFileErrorOptions): string {
+  let descriptor: number
   try {
-    if (!statSync(path).isFile()) throw new ToolkitError(options.code, `${options.what} is not a regular file`, {hint: options.hint})
-    return readFileSync(path, 'utf8')
+    descriptor = openRegularFileSync(path).fd
   } catch (error) {
-    if (error instanceof ToolkitError) throw error
+    if (error instanceof RegularFileProblem && error.kind === 'not-regular') throw new ToolkitError(options.code, `${options.what} is not a regular file`, {hint: options.hint})
+    if (error instanceof RegularFileProblem) throw new ToolkitError(options.code, `cannot read ${options.what} (${error.errno ?? 'unreadable'})`, {hint: options.hint})
+    throw error
+  }
+  try {
+    return readFileSync(descriptor, 'utf8')
+  } catch (error) {
     throw new ToolkitError(options.code, `cannot read ${options.what} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`, {hint: options.hint})
+  } finally {
+    closeSync(descriptor)
   }
 }

@@ -1,9 +1,10 @@
 import {randomBytes} from 'node:crypto'
-import {constants, type Stats} from 'node:fs'
+import {constants} from 'node:fs'
 import {link, open, unlink, writeFile, type FileHandle} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
 
 import {ToolkitError} from '../errors/errors.js'
+import {fileKind, openRegularFile as openRegular, RegularFileProblem} from '../files/regular-file.js'
 import {displayText} from '../report/display.js'
 
 /** In-progress files are hidden and marked, so `dr list` never takes one for a snapshot. */
@@ -63,15 +64,7 @@ export async function removeQuietly(path: string): Promise<void> {
 }
 
 /** What a directory entry is, in words an operator knows ("a FIFO", "a directory"). */
-export function describeFileType(info: Stats): string {
-  if (info.isFIFO()) return 'a FIFO (named pipe)'
-  if (info.isCharacterDevice()) return 'a character device'
-  if (info.isBlockDevice()) return 'a block device'
-  if (info.isSocket()) return 'a socket'
-  if (info.isDirectory()) return 'a directory'
-  if (info.isSymbolicLink()) return 'a symbolic link'
-  return 'not a regular file'
-}
+export const describeFileType = fileKind
 
 export class NotARegularFileError extends ToolkitError {
   constructor(
@@ -85,22 +78,14 @@ export class NotARegularFileError extends ToolkitError {
   }
 }
 
-/**
- * Opens a file for reading only if it is a regular file. A FIFO or a device
- * named like a snapshot or manifest would block a plain open() or read()
- * forever (or never end, like /dev/zero): the open does not wait
- * (O_NONBLOCK), and the check is made on the opened descriptor, so a file
- * swapped in between cannot slip through. O_NONBLOCK has no effect on reads
- * of regular files.
- */
+/** Opens a snapshot or manifest for reading only if it is a regular file (see files/regular-file.ts for why). */
 export async function openRegularFile(path: string, what: string): Promise<FileHandle> {
-  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK)
   try {
-    const info = await handle.stat()
-    if (!info.isFile()) throw new NotARegularFileError(path, describeFileType(info), what)
-    return handle
+    return (await openRegular(path)).handle
   } catch (error) {
-    await handle.close()
+    if (error instanceof RegularFileProblem && error.kind === 'not-regular') throw new NotARegularFileError(path, error.found ?? 'not a regular file', what)
+    // Callers tell a missing manifest from an unreadable one by the system's code, as with a plain open().
+    if (error instanceof RegularFileProblem && error.errno) throw Object.assign(new Error(`${path}: ${error.reason}`), {code: error.errno})
     throw error
   }
 }

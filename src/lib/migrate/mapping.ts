@@ -1,4 +1,4 @@
-import {closeSync, constants, fstatSync, openSync, readFileSync} from 'node:fs'
+import {closeSync, readFileSync, type Stats} from 'node:fs'
 import {basename, dirname, relative, resolve, sep} from 'node:path'
 
 import {minimatch} from 'minimatch'
@@ -7,6 +7,7 @@ import {z} from 'zod'
 
 import {formatIssues} from '../config/load.js'
 import {ToolkitError} from '../errors/errors.js'
+import {openRegularFileSync, RegularFileProblem} from '../files/regular-file.js'
 import type {SecretSpec} from '../kube/client.js'
 import {labelValueFromPath, nameProblem, namespaceProblem, SECRET_MAX_BYTES, secretKeyProblem, secretNameFromFile} from '../kube/names.js'
 import {displayText, hasControlCharacters} from '../report/display.js'
@@ -58,10 +59,15 @@ export function loadMappingFile(path: string): MappingFile {
 
 /** A mapping file is small and regular: a FIFO or a device named by mistake must fail at once, not hang or fill memory. */
 function readRegularFileSync(path: string): string {
-  const descriptor = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK)
+  let opened: {fd: number; info: Stats}
   try {
-    const info = fstatSync(descriptor)
-    if (!info.isFile()) throw Object.assign(new Error('not a regular file'), {code: 'not a regular file'})
+    opened = openRegularFileSync(path)
+  } catch (error) {
+    if (error instanceof RegularFileProblem) throw Object.assign(new Error(error.reason), {code: error.kind === 'not-regular' ? `not a regular file (${error.found})` : (error.errno ?? error.reason)})
+    throw error
+  }
+  const {fd: descriptor, info} = opened
+  try {
     if (info.size > 1024 * 1024) throw Object.assign(new Error('larger than 1 MiB'), {code: 'larger than 1 MiB'})
     return readFileSync(descriptor, 'utf8')
   } finally {

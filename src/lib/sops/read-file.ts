@@ -1,5 +1,7 @@
-import {constants, type Stats} from 'node:fs'
-import {open, type FileHandle} from 'node:fs/promises'
+import type {Stats} from 'node:fs'
+import type {FileHandle} from 'node:fs/promises'
+
+import {openRegularFile, RegularFileProblem} from '../files/regular-file.js'
 
 import {MAX_SOPS_FILE_BYTES} from './detect.js'
 
@@ -15,37 +17,15 @@ export class FileReadProblem extends Error {
   }
 }
 
-/** What a non-regular file is, in words (`a FIFO`, `a character device`…). */
-export function fileKind(info: Pick<Stats, 'isFile' | 'isDirectory' | 'isFIFO' | 'isSocket' | 'isCharacterDevice' | 'isBlockDevice' | 'isSymbolicLink'>): string {
-  if (info.isFile()) return 'a regular file'
-  if (info.isDirectory()) return 'a directory'
-  if (info.isSymbolicLink()) return 'a symbolic link'
-  if (info.isFIFO()) return 'a FIFO (named pipe)'
-  if (info.isSocket()) return 'a socket'
-  if (info.isCharacterDevice()) return 'a character device'
-  if (info.isBlockDevice()) return 'a block device'
-  return 'not a regular file'
-}
-
-// O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever; the
-// type is checked on the open descriptor, so a file swapped meanwhile is caught too.
-const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | (constants.O_NOCTTY ?? 0)
+export {fileKind} from '../files/regular-file.js'
 
 async function openRegular(path: string): Promise<{handle: FileHandle; info: Stats}> {
-  let handle: FileHandle
   try {
-    handle = await open(path, OPEN_FLAGS)
+    return await openRegularFile(path)
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new FileReadProblem('missing', 'does not exist')
-    throw new FileReadProblem('unreadable', `cannot be read (${code ?? 'error'})`)
+    if (error instanceof RegularFileProblem) throw new FileReadProblem(error.kind, error.reason)
+    throw error
   }
-  const info = await handle.stat()
-  if (!info.isFile()) {
-    await handle.close()
-    throw new FileReadProblem('not-regular', `is ${fileKind(info)}, not a regular file`)
-  }
-  return {handle, info}
 }
 
 /**
