@@ -5,6 +5,7 @@ import {z} from 'zod'
 import {formatIssues} from '../config/load.js'
 import {parseYamlFile, readYamlFileText} from '../config/yaml-file.js'
 import {ToolkitError} from '../errors/errors.js'
+import type {PasswordSettings} from '../eso/external-secret.js'
 import {namespaceProblem, nameProblem, secretKeyProblem} from '../kube/names.js'
 import {displayText} from '../report/display.js'
 import {DEFAULT_SPEC_SOURCE, DEFAULT_SPEC_YAML} from './default-spec.js'
@@ -147,15 +148,8 @@ export type GenerateKey = Extract<SpecKey, {source: 'generate'}>
 export type ValueRules = PromptKey['validate']
 export type GeneratorSettings = z.infer<typeof generatorSchema>
 
-/** A generator with ESO's defaults filled in. */
-export interface ResolvedGenerator {
-  length: number
-  digits: number
-  symbols: number
-  symbolCharacters: string
-  noUpper: boolean
-  allowRepeat: boolean
-}
+/** A generator with ESO's defaults filled in: exactly the settings of ESO's Password generator. */
+export type ResolvedGenerator = PasswordSettings
 
 export function resolveGenerator(settings: GeneratorSettings): ResolvedGenerator {
   // ESO computes int(float32(length) * 0.25): the floor.
