@@ -1,5 +1,5 @@
 // `dr restore` reports success only when the server holds the snapshot's
-// data (issue 14, item 1), against a real OpenBao with Raft storage, through
+// data, against a real OpenBao with Raft storage, through
 // the built CLI. The fault: the server acknowledges the upload, is killed
 // before it applies it (crash, OOM, pod restart), comes back with its old data
 // and is unsealed (as auto-unseal would). Health, cluster id and key counts

@@ -1,5 +1,5 @@
 // `dr list` and `dr verify` through the built CLI on hostile directory
-// entries (issue 13, items 9 and 14 for dr): no server is needed, only files.
+// entries: no server is needed, only files.
 import {execFileSync} from 'node:child_process'
 import {constants, writeFileSync} from 'node:fs'
 import {open} from 'node:fs/promises'

@@ -71,7 +71,7 @@ describe('integration environment', () => {
     }
   }, 120_000)
 
-  // Vault adds SHA256SUMS.sealed (the sums encrypted with its barrier); the brief's three members must be there either way.
+  // Vault adds SHA256SUMS.sealed (the sums encrypted with its barrier); the three members must be there either way.
   test('a Raft snapshot of region1 is a gzip tar of meta.json, state.bin and SHA256SUMS', async () => {
     const members: string[] = []
     const entries = tar.extract()

@@ -1,8 +1,8 @@
 // Real Flux reconciles a repository from the local Git server: a
 // Kustomization with prune: true applies what the repository holds, prunes
 // what a later commit removes, and decrypts a SOPS (age) Secret with the key
-// a Secret in the cluster holds. The groundwork for the GitOps hand-off tests
-// (issue 16): the danger they guard against — Flux deleting what is removed
+// a Secret in the cluster holds. The groundwork for the GitOps hand-off tests:
+// the danger they guard against — Flux deleting what is removed
 // from Git — is shown here to be real.
 import {randomBytes} from 'node:crypto'
 import {readFileSync} from 'node:fs'

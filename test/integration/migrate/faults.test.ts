@@ -1,4 +1,4 @@
-// migrate under faults (issue 14, items 2, 5 and 7), against the real
+// Migrate under faults, against the real
 // environment: the kube-apiserver "dies" mid-apply (a loopback proxy in front
 // of it drops every request after the Nth Secret write — the shared server
 // itself is never stopped), then `migrate verify` without --source must see

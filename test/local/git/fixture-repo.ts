@@ -102,7 +102,7 @@ export function blobId(content: Buffer | string): string {
 }
 
 /**
- * The history issue 5 asks for: SOPS files added, renamed, moved across
+ * The history these tests need: SOPS files added, renamed, moved across
  * directories (to a name with a space and non-ASCII), re-encrypted, deleted and
  * re-added; a side branch with a dotenv SOPS file merged back; a gitlink; a
  * plaintext value leaked later (raw, base64, URL-encoded) and in a commit

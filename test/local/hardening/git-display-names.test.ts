@@ -4,7 +4,7 @@ import {runCli} from '../../helpers/cli.js'
 import {fixture, importRepo, SOPS} from '../git/fixture-repo.js'
 import {freshCloneOf, workDir} from '../git/hardening-fixtures.js'
 
-// Issue 13 (git items): paths and tag names come from the repository; with
+// Paths and tag names come from the repository; with
 // control characters they could clear the screen or forge report lines.
 describe('git scan/scrub show Git names with control characters escaped', () => {
   const work = workDir('git-display-')

@@ -5,7 +5,7 @@ import {sopsDetector} from '../../../src/lib/git/sops-adapter.js'
 import {fixture, SOPS} from '../git/fixture-repo.js'
 import {commitAll, freshCloneOf, newRepo, sh, workDir, write} from '../git/hardening-fixtures.js'
 
-// Issue 13, smaller item: "History changed first at" lists only commits whose
+// "History changed first at" lists only commits whose
 // id changed. git-filter-repo's commit-map leaves out the commits of an
 // untouched refs/notes/* history; they are the same commits afterwards.
 describe('git scrub lists as first changed only commits whose id changed', () => {

@@ -14,7 +14,7 @@ const TIME = '/usr/bin/time'
 const HUGE_BYTES = 600 * 1024 * 1024
 const RSS_LIMIT_KB = 256 * 1024
 
-// Issue 13, item 10: a blob over 512 MiB full of SOPS markers crashed git
+// A blob over 512 MiB full of SOPS markers crashed git
 // scan ("Cannot create a string longer than …") and memory grew with the
 // largest blob. Blobs over 16 MiB are streamed; one that carries SOPS
 // markers is reported as a finding ("cannot be checked"), never clean.

@@ -6,7 +6,7 @@ import {runCli} from '../../helpers/cli.js'
 import {fixture, SOPS} from '../git/fixture-repo.js'
 import {commitAll, freshCloneOf, newRepo, sh, workDir, write} from '../git/hardening-fixtures.js'
 
-// Issue 13, item 2 (and "git scan /nonexistent"): a scan cannot vouch for
+// A scan cannot vouch for
 // objects that are not in the repository; shallow, partial and damaged
 // repositories are refused with exit 2 and the fix, never "Clean".
 describe('git scan/scrub refuse repositories whose objects are not all present', () => {

@@ -5,7 +5,7 @@ import {runCli, type CliResult} from '../../helpers/cli.js'
 import {decryptSopsFile} from '../../../src/lib/sops/decrypt.js'
 import {commitAll, DEMO_KEY_FILE, EXAMPLE_REPO, exampleRepo, freshCloneOf, sh, workDir, write} from '../git/hardening-fixtures.js'
 
-// Issue 13, item 1: only values sops encrypted are known values; ordinary
+// Only values sops encrypted are known values; ordinary
 // words from the clear fields of a SOPS file (namespace: payments, kind,
 // metadata.name) must survive a scrub with --replace-values.
 describe('git scan/scrub --values-from sops take only what sops encrypted (bundled example, real sops)', () => {

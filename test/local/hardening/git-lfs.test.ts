@@ -20,7 +20,7 @@ function storeLfsObject(repo: string, oid: string, content: Buffer): void {
   writeFileSync(join(dir, oid), content)
 }
 
-// Issue 13, item 4: a SOPS file stored through Git LFS is scanned from
+// A SOPS file stored through Git LFS is scanned from
 // .git/lfs/objects; an LFS object that is not there is a finding, never "Clean".
 describe('git scan/scrub and Git LFS (pointers read directly; git-lfs not needed)', () => {
   const work = workDir('git-lfs-')

@@ -5,7 +5,7 @@ import {runCli} from '../../helpers/cli.js'
 import {FIXTURES, fixture, LEAKED_VALUE, SOPS} from '../git/fixture-repo.js'
 import {commitAll, freshCloneOf, newRepo, sh, workDir, write} from '../git/hardening-fixtures.js'
 
-// Issue 13, item 7: `git scan --values-from sops` wrote each SOPS blob to a
+// `git scan --values-from sops` wrote each SOPS blob to a
 // secrets-scan-* temporary file for the decryptor; an interrupted scan left
 // ciphertext copies behind. Now nothing is written: the built-in engine takes
 // the bytes, the sops binary reads them from its stdin.

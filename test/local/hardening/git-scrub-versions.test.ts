@@ -9,7 +9,7 @@ function treeEntries(repo: string, commit: string): string[] {
   return sh(repo, 'ls-tree', '-r', '--full-tree', commit).split('\n').filter(Boolean).sort()
 }
 
-// Issue 13, item 3: a path that held a SOPS file once (README.md, here on a
+// A path that held a SOPS file once (README.md, here on a
 // branch and in one commit of main) keeps every other version; only the SOPS
 // blobs and .sops.yaml go, from the commits that hold them.
 describe('git scrub removes SOPS blobs by id, keeping every other version of their paths (both engines)', () => {

@@ -5,7 +5,7 @@ import {join} from 'node:path'
 
 import {builtCli, runCli, type CliResult} from '../../helpers/cli.js'
 
-// Issue 13, items 5 and 6, through the built CLI (`npm run build` first):
+// Credentials in parse errors and addresses, through the built CLI (`npm run build` first):
 // files that can hold credentials are broken in every way the parsers
 // report, with a canary where the credential sits; neither stdout nor
 // stderr, human or --json, may show it. Vault addresses with a password
@@ -63,7 +63,7 @@ function jsonError(result: CliResult): {code: string; message: string; hint?: st
 
 
 
-describe('item 5: a broken kubeconfig never shows its text', () => {
+describe('a broken kubeconfig never shows its text', () => {
   test.each(BROKEN_KUBECONFIGS)('--kubeconfig with %s', async (name, text) => {
     const kubeconfig = file(`kube-${name.replaceAll(' ', '-')}.yaml`, text)
     const {human, json} = await both(['bootstrap', '--dry-run', '--config', GOOD_CONFIG, '--kubeconfig', kubeconfig])
@@ -92,7 +92,7 @@ describe('item 5: a broken kubeconfig never shows its text', () => {
   })
 })
 
-describe('item 5: a broken configuration or bootstrap spec never shows its text', () => {
+describe('a broken configuration or bootstrap spec never shows its text', () => {
   test.each(BROKEN_YAML)('--config with %s', async (name, text) => {
     const config = file(`config-${name.replaceAll(' ', '-')}.yaml`, text)
     const {human, json} = await both(['verify', 'regions', '--config', config])
@@ -116,7 +116,7 @@ describe('item 5: a broken configuration or bootstrap spec never shows its text'
   })
 })
 
-describe('item 6: a Vault address with a password is refused by field name and never printed', () => {
+describe('a Vault address with a password is refused by field name and never printed', () => {
   const withPassword = file('userinfo.yaml', `regions:\n  - name: region1\n    clusterSecretStore: vault-region1\n    vault: {address: "https://admin:${PASSWORD}@127.0.0.1:9", auth: {method: token}}\n`)
 
   test.each([

@@ -7,8 +7,7 @@ import {requireBinary} from '../../helpers/binaries.js'
 import {builtCli, runCli, type CliResult} from '../../helpers/cli.js'
 import {newAgeKey, privateDir, sopsEncrypt, type AgeKeyPair} from '../sops/real-sops.js'
 
-// Issue 13, items 9, 10, 11, 12, 14 and the symlink note, through the built
-// CLI (`npm run build` first): `migrate sops` on hostile and odd input. Files
+// `migrate sops` on hostile and odd input. Files
 // are encrypted by the real sops binary with a throwaway age key; every run
 // is a dry run or writes manifests only (no cluster), and none may print the
 // canary value.
@@ -55,7 +54,7 @@ async function migrate(args: string[], options: {cwd?: string; timeoutMs?: numbe
   return result
 }
 
-describe('special files (item 9)', () => {
+describe('special files', () => {
   test('a FIFO named explicitly is refused at once, naming what it is', async () => {
     const where = tree('fifo-explicit')
     await new Promise<void>((resolve, reject) => spawn('mkfifo', [join(where, 'secret.enc.yaml')]).on('close', (code) => (code === 0 ? resolve() : reject(new Error('mkfifo failed')))))
@@ -99,7 +98,7 @@ describe('special files (item 9)', () => {
   })
 })
 
-describe('names with control characters (item 14)', () => {
+describe('names with control characters', () => {
   const smuggled = 'x\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: smuggled, namespace: kube-system}\n# .yaml'
 
   test('a file name holding a newline and YAML is refused and shown escaped; no manifest carries it', async () => {
@@ -137,7 +136,7 @@ describe('names with control characters (item 14)', () => {
   })
 })
 
-describe('deep nesting (item 11)', () => {
+describe('deep nesting', () => {
   const deepYaml = (levels: number, leaf: string) => {
     let text = ''
     for (let level = 0; level < levels; level++) text += `${' '.repeat(level)}k${level}:\n`
@@ -182,7 +181,7 @@ describe('deep nesting (item 11)', () => {
   })
 })
 
-describe('detection (items 12 and 13)', () => {
+describe('detection', () => {
   test('a top-level key written "sops": or \'sops\': is a SOPS file, decrypted by both engines', async () => {
     for (const [name, spelling] of [['double', '"sops":'], ['single', "'sops':"]]) {
       const where = tree(`quoted-${name}`)
@@ -212,7 +211,7 @@ describe('detection (items 12 and 13)', () => {
   })
 })
 
-describe('catastrophic patterns (item 8)', () => {
+describe('catastrophic patterns', () => {
   test('encrypted_regex ^(a+)+$ with a 40-character key decrypts at once with the built-in engine', async () => {
     const where = tree('regex')
     encrypted(where, 'values.enc.yaml', `${'a'.repeat(40)}_b: plain\naaaa: ${CANARY}\n`, ['--encrypted-regex', '^(a+)+$'])
@@ -242,7 +241,7 @@ describe('catastrophic patterns (item 8)', () => {
   })
 })
 
-describe('large files (item 10)', () => {
+describe('large files', () => {
   // How much memory stays reachable over many such files: test/local/hardening/migrate-memory.test.ts.
   test('a SOPS-marked file over 8 MiB is a per-file error naming it; --continue-on-error migrates the rest', async () => {
     const where = tree('large')

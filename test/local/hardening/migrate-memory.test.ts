@@ -7,7 +7,7 @@ import {runInNewContext} from 'node:vm'
 import {buildMigrationPlan} from '../../../src/lib/migrate/plan.js'
 import {fixture} from '../../unit/sops/fixtures.js'
 
-// Issue 13, item 10: `migrate sops --continue-on-error` over many large files
+// `migrate sops --continue-on-error` over many large files
 // that carry sops' marks grew without bound (642 MB for 40 × 7.5 MB): every
 // file's bytes were kept from discovery to the end. Measured here as what
 // stays reachable (after a full garbage collection) while the plan works

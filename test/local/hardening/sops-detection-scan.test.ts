@@ -6,8 +6,7 @@ import {join} from 'node:path'
 import {runCli} from '../../helpers/cli.js'
 import {newAgeKey, sopsEncrypt} from '../../helpers/sops-files.js'
 
-// Issue 13, items 12 and 13, as `git scan` sees them (the detection is
-// shared with migrate): a SOPS file whose top-level key is written "sops":
+// A SOPS file whose top-level key is written "sops":
 // is found; a runbook and a README that show a SOPS example are not
 // findings. Built CLI (`npm run build` first), real git and sops.
 const CANARY = 'canaryscan5b0e9c2d'

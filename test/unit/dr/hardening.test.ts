@@ -1,5 +1,4 @@
-// Hostile or odd files in a snapshot directory (issue 13, items 9 and 14 for
-// dr): FIFOs and devices named like snapshots or manifests are named and
+// Hostile or odd files in a snapshot directory: FIFOs and devices named like snapshots or manifests are named and
 // skipped, never opened (a read would block forever); control characters in
 // file names and tar member names never reach the terminal raw.
 import {execFileSync} from 'node:child_process'

@@ -1,7 +1,7 @@
 import {AhoCorasick} from '../../../src/lib/git/aho-corasick.js'
 import {CatFileBatchParser, type GitObjectType} from '../../../src/lib/git-client/cat-file.js'
 
-describe('streaming large objects (issue 13, item 10)', () => {
+describe('streaming large objects', () => {
   test('the Aho–Corasick stream finds a pattern split across chunks', () => {
     const matcher = new AhoCorasick([Buffer.from('needle-in-stream'), Buffer.from('other')])
     const stream = matcher.stream()

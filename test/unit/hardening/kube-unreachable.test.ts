@@ -1,5 +1,5 @@
 // Kubernetes that cannot be reached must read as unreachable — naming the
-// server and what failed — and never as a missing CRD (issue 14, item 7).
+// server and what failed — and never as a missing CRD.
 // Real client-node requests against loopback sockets; no server is mocked.
 import {mkdtempSync, writeFileSync} from 'node:fs'
 import net from 'node:net'

@@ -4,7 +4,7 @@ import {addressCredentialProblem, type RegionConfig} from '../../../src/lib/conf
 import {ToolkitError} from '../../../src/lib/errors/errors.js'
 import {connectRegion} from '../../../src/lib/vault/connect.js'
 
-// Issue 13, item 6: a password in a Vault address is a credential in the
+// A password in a Vault address is a credential in the
 // configuration; it is refused by name, and never printed.
 const CANARY = 'pwcanary5e1b77c2'
 

@@ -9,7 +9,7 @@ import {loadConfig, parseConfig} from '../../../src/lib/config/load.js'
 import {ToolkitError} from '../../../src/lib/errors/errors.js'
 import {loadKubeConfig} from '../../../src/lib/kube/client.js'
 
-// Issue 13, item 5: a parse error of a file that can hold credentials names
+// A parse error of a file that can hold credentials names
 // the file, line, column and problem, never the file's text.
 const CANARY = 'kcanary0d9f3a7b'
 

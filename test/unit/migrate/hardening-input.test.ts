@@ -27,7 +27,7 @@ function thrown(work: () => unknown): Error {
   throw new Error('expected an error')
 }
 
-describe('mapping refuses what it cannot migrate faithfully (items 11, 14)', () => {
+describe('mapping refuses what it cannot migrate faithfully', () => {
   test.each([
     ['a nested map', {cert: {pem: s(CANARY)}}, 'data.cert is a nested map, not a base64 string'],
     ['a nested list', {cert: [s(CANARY)]}, 'data.cert is a nested list, not a base64 string'],
@@ -69,7 +69,7 @@ describe('mapping refuses what it cannot migrate faithfully (items 11, 14)', () 
   })
 })
 
-describe('the manifest header never lets a file name start a line of YAML (item 14)', () => {
+describe('the manifest header never lets a file name start a line of YAML', () => {
   test('control characters in the source are escaped in the comment', async () => {
     const out = mkdtempSync(join(tmpdir(), 'header-'))
     try {
@@ -85,7 +85,7 @@ describe('the manifest header never lets a file name start a line of YAML (item 
   })
 })
 
-describe('discovery reads regular files only (items 9, 10 and the symlink note)', () => {
+describe('discovery reads regular files only', () => {
   const root = mkdtempSync(join(tmpdir(), 'discover-special-'))
   afterAll(() => rmSync(root, {recursive: true, force: true}))
   const sopsYaml = readFileSync(fixture('humphd__sops-age/tests/data/secret.enc.yaml'))

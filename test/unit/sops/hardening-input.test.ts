@@ -24,7 +24,7 @@ function errorOf(work: () => unknown): SopsError {
   throw new Error('expected an error')
 }
 
-describe('deep nesting is an error of the file, never a crash or a silent null (item 11)', () => {
+describe('deep nesting is an error of the file, never a crash or a silent null', () => {
   test.each([[600], [3000]])('the built-in parser: %i levels of YAML', (levels) => {
     const error = errorOf(() => parseSopsFile('dir/deep.yaml', Buffer.from(deepYaml(levels) + METADATA), 'yaml'))
     expect(error).toBeInstanceOf(SopsError)
@@ -53,7 +53,7 @@ describe('deep nesting is an error of the file, never a crash or a silent null (
   })
 })
 
-describe('decryptSops reads regular files only (item 9)', () => {
+describe('decryptSops reads regular files only', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sops-input-'))
   afterAll(() => rmSync(dir, {recursive: true, force: true}))
 
