@@ -1,3 +1,5 @@
+import {minimatch} from 'minimatch'
+
 import {ToolkitError} from '../errors/errors.js'
 
 /**
@@ -32,33 +34,12 @@ export function globToRegExp(glob: string): RegExp {
   if (pattern === '') {
     throw new ToolkitError('BAD_EXCLUDE', `--exclude "${glob}" is empty`, {hint: 'Give a glob on the key path, e.g. --exclude "apps/*/tmp" or --exclude "**/scratch".'})
   }
-  let source = ''
-  for (let index = 0; index < pattern.length; index++) {
-    const char = pattern[index]
-    if (char === '\\' && index + 1 < pattern.length) {
-      source += escapeRegExp(pattern[++index])
-    } else if (char === '*' && pattern[index + 1] === '*') {
-      index++
-      // `**/` may match no folder at all: `**/tmp` also matches `tmp`.
-      if (pattern[index + 1] === '/') {
-        index++
-        source += '(?:.*/)?'
-      } else {
-        source += '.*'
-      }
-    } else if (char === '*') {
-      source += '[^/]*'
-    } else if (char === '?') {
-      source += '[^/]'
-    } else {
-      source += escapeRegExp(char)
-    }
-  }
-  return new RegExp(`^${source}(?:/.*)?$`, 'u')
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
+  // minimatch's globstar semantics are the ones documented above; `dot` because
+  // Vault keys that start with a dot are keys like any other. The braces add
+  // the folder form, so a glob naming a folder also matches what is below it.
+  const matcher = minimatch.makeRe(`${pattern}{,/**}`, {dot: true, nonegate: true, nocomment: true})
+  if (!matcher) throw new ToolkitError('BAD_EXCLUDE', `--exclude "${glob}" is not a valid glob`, {hint: 'Use *, ? and ** on the key path; escape special characters with \\.'})
+  return matcher
 }
 
 export function keyScope(prefix: string | undefined, exclude: string[] = []): KeyScope {
