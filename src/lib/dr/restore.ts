@@ -6,6 +6,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 
 import {ExitCode, isToolkitError, ToolkitError} from '../errors/errors.js'
 import {displayText} from '../report/display.js'
+import {throttled} from '../report/throttle.js'
 import {confirmGate, runStages, type Stage as Step, type WorkflowHooks} from '../workflow/runner.js'
 import type {SecretValue} from '../secret/secret-value.js'
 import type {RegionVault} from '../vault/connect.js'
@@ -371,14 +372,11 @@ export async function stageUpload(ctx: RestoreContext, update: (text: string) =>
   const plain: Readable = verify.encrypted ? await decryptStream(file, options.identities ?? [], verify.file) : file
   const started = Date.now()
   let sent = 0
-  let lastReport = 0
+  const report = throttled((bytes: number) => update(`${formatBytes(bytes)} of ${formatBytes(inspection.size)} sent (${Math.floor((bytes / Math.max(1, inspection.size)) * 100)}%)`), 500)
   const body = plain.pipe(
     verifiedPassThrough(inspection.sha256, verify.file, (chunk) => {
       sent += chunk.length
-      if (Date.now() - lastReport > 500) {
-        lastReport = Date.now()
-        update(`${formatBytes(sent)} of ${formatBytes(inspection.size)} sent (${Math.floor((sent / Math.max(1, inspection.size)) * 100)}%)`)
-      }
+      report(sent)
     }),
   )
   plain.on('error', (error) => body.destroy(error))

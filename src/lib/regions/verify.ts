@@ -1,6 +1,7 @@
 import {findRegion} from '../config/load.js'
 import type {RegionConfig, ToolkitConfig} from '../config/schema.js'
 import {ToolkitError} from '../errors/errors.js'
+import {throttled} from '../report/throttle.js'
 import {confirmGate, runStages, type Stage as Step, type WorkflowHooks} from '../workflow/runner.js'
 import {connectRegion, type RegionVault} from '../vault/connect.js'
 import {requireRegionActive} from '../vault/probe.js'
@@ -126,17 +127,6 @@ export async function stagePreflight(context: VerifyContext): Promise<void> {
   }
   for (const vault of vaults) vault.http.deadline = context.deadline
   context.vaults = vaults as [RegionVault, RegionVault]
-}
-
-/** At most one progress line a second: the plain renderer prints every update on its own line. */
-function throttled<T>(report: (value: T) => void, intervalMs = 1000): (value: T) => void {
-  let last = 0
-  return (value) => {
-    const now = Date.now()
-    if (now - last < intervalMs) return
-    last = now
-    report(value)
-  }
 }
 
 function progressLine(progress: CompareProgress): string {
