@@ -76,6 +76,8 @@ Exit codes: 0 done and both Vaults hold every value (or nothing to do); 1 a Vaul
     if (flags['init-vault']) return this.initVault(flags['init-vault'])
     const spec = loadSpec(flags.spec)
     if (flags['print-spec']) {
+      // With --json, stdout must be one JSON document: the spec text goes inside it.
+      if (this.jsonEnabled()) return {mode: 'print-spec', spec: spec.text}
       process.stdout.write(spec.text)
       return {mode: 'print-spec'}
     }

@@ -50,6 +50,13 @@ describe('real --json outputs validate against their command\'s schema', () => {
     outputSchemas['git-scrub'].parse(parsed(scrub.stdout))
   }, 120_000)
 
+  it('bootstrap --print-spec --json is one JSON document carrying the spec', async () => {
+    const printed = await runCli(['bootstrap', '--print-spec', '--json'])
+    expect(printed.code).toBe(0)
+    const output = outputSchemas.bootstrap.parse(parsed(printed.stdout))
+    expect(output).toMatchObject({mode: 'print-spec', spec: expect.stringContaining('secrets:')})
+  }, 60_000)
+
   it('dr list and dr verify', async () => {
     const list = await runCli(['dr', 'list', scratch, '--json'])
     outputSchemas['dr-list'].parse(parsed(list.stdout))
