@@ -8,6 +8,7 @@ import {SecretValue} from '../../../src/lib/secret/secret-value.js'
 import {sleep} from '../../env/net.js'
 import {PROJECT_ROOT} from '../../helpers/binaries.js'
 import {testEnv} from '../../helpers/env.js'
+import {startKubeFaultProxy} from '../../helpers/kube-fault-proxy.js'
 import {
   canary,
   builtCli,
@@ -21,7 +22,6 @@ import {
   uniqueName,
   writeSpec,
 } from './fixture.js'
-import {startKubeProxy} from './kube-proxy.js'
 import {expectNoLeak, expectNoLeakInFiles, processArguments} from './leak-scan.js'
 import {requireTmux, TerminalSession} from './terminal.js'
 
@@ -279,12 +279,12 @@ describe('secrets bootstrap (real kube-apiserver, ESO and two Vaults)', () => {
 `,
     )
     const input = JSON.stringify({[`${namespace}/first`]: {token: values.first}, [`${namespace}/second`]: {token: values.second}})
-    const proxy = await startKubeProxy(env.kubeconfig, join(dir, 'proxy.kubeconfig'))
+    const proxy = await startKubeFaultProxy(env.kubeconfig, join(dir, 'proxy.kubeconfig'))
     try {
       // The API server "goes away" right after it has stored the first Secret's PushSecret (written after the Secret).
-      proxy.cutAfter((method, path) => method === 'PATCH' && new RegExp(`^/apis/external-secrets\\.io/v1alpha1/namespaces/${namespace}/pushsecrets/first\\b`).test(path))
+      proxy.dieAfter(1, (method, path) => method === 'PATCH' && new RegExp(`^/apis/external-secrets\\.io/v1alpha1/namespaces/${namespace}/pushsecrets/first\\b`).test(path))
       const cut = await bootstrap(['--spec', spec, '--values-from-stdin', '--yes', '--kubeconfig', proxy.kubeconfig], {input})
-      expect({cut: proxy.isCut, code: cut.code, stderr: cut.stderr}).toEqual({cut: true, code: 2, stderr: expect.stringMatching(/Kubernetes API unreachable/)})
+      expect({cut: proxy.dead, code: cut.code, stderr: cut.stderr}).toEqual({cut: true, code: 2, stderr: expect.stringMatching(/Kubernetes API unreachable/)})
       expect(cut.stderr).toContain(`${namespace}/first: created (Secret and PushSecret)`)
       expect(cut.stderr).toContain(`${namespace}/second: NOT created`)
       expect(cut.stderr).toContain('Re-run the same command')
@@ -294,7 +294,7 @@ describe('secrets bootstrap (real kube-apiserver, ESO and two Vaults)', () => {
       expect(await pushSecretExists(namespace, 'first')).toBe(true)
       expect(await secretStrings(namespace, 'second')).toBeUndefined()
 
-      proxy.restore()
+      proxy.revive()
       const rerun = await bootstrap(['--spec', spec, '--values-from-stdin', '--yes', '--kubeconfig', proxy.kubeconfig], {input})
       expect({code: rerun.code, stderr: rerun.stderr}).toEqual({code: 0, stderr: expect.any(String)})
       expect(rerun.stdout).toMatch(new RegExp(`${namespace}/first .*keep \\(exists\\)`))
@@ -315,18 +315,18 @@ describe('secrets bootstrap (real kube-apiserver, ESO and two Vaults)', () => {
     const values = {only: canary('only')}
     const spec = writeSpec(dir, `secrets:\n  - namespace: ${namespace}\n    name: only\n    keys: [{key: token, prompt: Token}]\n`)
     const input = JSON.stringify({[`${namespace}/only`]: {token: values.only}})
-    const proxy = await startKubeProxy(env.kubeconfig, join(dir, 'proxy.kubeconfig'))
+    const proxy = await startKubeFaultProxy(env.kubeconfig, join(dir, 'proxy.kubeconfig'))
     try {
       // The API server "goes away" right after it has stored the Secret, before its PushSecret.
-      proxy.cutAfter((method, path) => method === 'PATCH' && new RegExp(`^/api/v1/namespaces/${namespace}/secrets/only\\b`).test(path))
+      proxy.dieAfter(1, (method, path) => method === 'PATCH' && new RegExp(`^/api/v1/namespaces/${namespace}/secrets/only\\b`).test(path))
       const cut = await bootstrap(['--spec', spec, '--values-from-stdin', '--yes', '--kubeconfig', proxy.kubeconfig], {input})
-      expect({cut: proxy.isCut, code: cut.code}).toEqual({cut: true, code: 2})
+      expect({cut: proxy.dead, code: cut.code}).toEqual({cut: true, code: 2})
       expect(cut.stderr).toContain(`${namespace}/only: Secret created, its PushSecret NOT written: nothing pushes it to the Vaults yet`)
       expectNoLeak(cut.stdout + cut.stderr, values, 'the output of the interrupted run')
       expect(await secretStrings(namespace, 'only')).toEqual({token: values.only})
       expect(await pushSecretExists(namespace, 'only')).toBe(false)
 
-      proxy.restore()
+      proxy.revive()
       const rerun = await bootstrap(['--spec', spec, '--values-from-stdin', '--yes', '--kubeconfig', proxy.kubeconfig], {input})
       expect({code: rerun.code, stderr: rerun.stderr}).toEqual({code: 0, stderr: expect.any(String)})
       expect(rerun.stdout).toMatch(new RegExp(`${namespace}/only .*add PushSecret \\(the Secret exists\\)`))
