@@ -4,7 +4,8 @@ import {join} from 'node:path'
 
 import {renderNextSteps, renderPlan, renderScanReport} from '../../../src/lib/git/render.js'
 import {scanRepository} from '../../../src/lib/git/scan.js'
-import {newScrubContext, nextSteps, runScrubStages, stageBackup, stageCleanup, stagePlan, stagePreflight, stageRescan, stageRewrite} from '../../../src/lib/git/scrub.js'
+import {newScrubContext, nextSteps, runScrubStages, stagePreflight} from '../../../src/lib/git/scrub.js'
+import {ALL_SCRUB_STAGES} from './hardening-fixtures.js'
 import {buildPatternSet, type KnownValue} from '../../../src/lib/git/value-patterns.js'
 import {SecretValue} from '../../../src/lib/secret/secret-value.js'
 import {sopsDetector} from '../../../src/lib/git/sops-adapter.js'
@@ -54,14 +55,7 @@ describe('canary: a planted value never appears in any output of scan or scrub',
     const stageLog: string[] = []
     await runScrubStages(
       ctx,
-      [
-        {name: 'preflight', run: stagePreflight},
-        {name: 'plan', run: stagePlan},
-        {name: 'backup', run: stageBackup},
-        {name: 'rewrite', run: stageRewrite},
-        {name: 'cleanup', run: stageCleanup},
-        {name: 'rescan', run: stageRescan},
-      ],
+      ALL_SCRUB_STAGES,
       (name, state) => stageLog.push(`${name} ${state}`),
     )
     expect(ctx.after?.clean).toBe(true)

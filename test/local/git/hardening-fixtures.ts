@@ -3,6 +3,7 @@ import {cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 
+import {stageBackup, stageCleanup, stagePlan, stagePreflight, stageRescan, stageRewrite} from '../../../src/lib/git/scrub.js'
 import {PROJECT_ROOT} from '../../helpers/binaries.js'
 
 /** Shared by the test/local/hardening/git-*.test.ts files: small real repositories built with real git. */
@@ -48,3 +49,13 @@ export function freshCloneOf(source: string, dir: string, extra: string[] = []):
   execFileSync('git', ['clone', '--quiet', '--no-local', ...extra, source, dir], {stdio: 'ignore'})
   return dir
 }
+
+/** Every scrub stage in order, without the confirmation gate: what the tests run end to end. */
+export const ALL_SCRUB_STAGES = [
+  {name: 'preflight', run: stagePreflight},
+  {name: 'plan', run: stagePlan},
+  {name: 'backup', run: stageBackup},
+  {name: 'rewrite', run: stageRewrite},
+  {name: 'cleanup', run: stageCleanup},
+  {name: 'rescan', run: stageRescan},
+]

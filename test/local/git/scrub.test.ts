@@ -5,7 +5,8 @@ import {join} from 'node:path'
 
 import {probeFilterRepo} from '../../../src/lib/git/engines.js'
 import {scanRepository} from '../../../src/lib/git/scan.js'
-import {newScrubContext, nextSteps, runScrubStages, stageBackup, stageCleanup, stagePlan, stagePreflight, stageRescan, stageRewrite, type ScrubContext} from '../../../src/lib/git/scrub.js'
+import {newScrubContext, nextSteps, runScrubStages, stagePreflight, type ScrubContext} from '../../../src/lib/git/scrub.js'
+import {ALL_SCRUB_STAGES} from './hardening-fixtures.js'
 import {buildPatternSet} from '../../../src/lib/git/value-patterns.js'
 import {SecretValue} from '../../../src/lib/secret/secret-value.js'
 import {sopsDetector} from '../../../src/lib/git/sops-adapter.js'
@@ -20,14 +21,7 @@ function refTrees(repo: string): Record<string, string> {
 
 async function scrub(repo: string, engine: 'builtin' | 'filter-repo'): Promise<ScrubContext> {
   const ctx = newScrubContext({repo, detector: sopsDetector(), patterns: patterns(), replaceValues: true, engine, force: false})
-  await runScrubStages(ctx, [
-    {name: 'preflight', run: stagePreflight},
-    {name: 'plan', run: stagePlan},
-    {name: 'backup', run: stageBackup},
-    {name: 'rewrite', run: stageRewrite},
-    {name: 'cleanup', run: stageCleanup},
-    {name: 'rescan', run: stageRescan},
-  ])
+  await runScrubStages(ctx, ALL_SCRUB_STAGES)
   return ctx
 }
 

@@ -1,9 +1,9 @@
 import {join} from 'node:path'
 
-import {firstChangedCommits, newScrubContext, nextSteps, runScrubStages, stageBackup, stageCleanup, stagePlan, stagePreflight, stageRescan, stageRewrite} from '../../../src/lib/git/scrub.js'
+import {firstChangedCommits, newScrubContext, nextSteps, runScrubStages} from '../../../src/lib/git/scrub.js'
 import {sopsDetector} from '../../../src/lib/git/sops-adapter.js'
 import {fixture, SOPS} from '../git/fixture-repo.js'
-import {commitAll, freshCloneOf, newRepo, sh, workDir, write} from '../git/hardening-fixtures.js'
+import {ALL_SCRUB_STAGES, commitAll, freshCloneOf, newRepo, sh, workDir, write} from '../git/hardening-fixtures.js'
 
 // "History changed first at" lists only commits whose
 // id changed. git-filter-repo's commit-map leaves out the commits of an
@@ -35,14 +35,7 @@ describe('git scrub lists as first changed only commits whose id changed', () =>
     const clone = freshCloneOf(source, join(work.dir, `clone-${engine}`))
     sh(clone, 'fetch', '--quiet', 'origin', 'refs/notes/*:refs/notes/*')
     const ctx = newScrubContext({repo: clone, detector: sopsDetector(), replaceValues: false, engine, force: true})
-    await runScrubStages(ctx, [
-      {name: 'preflight', run: stagePreflight},
-      {name: 'plan', run: stagePlan},
-      {name: 'backup', run: stageBackup},
-      {name: 'rewrite', run: stageRewrite},
-      {name: 'cleanup', run: stageCleanup},
-      {name: 'rescan', run: stageRescan},
-    ])
+    await runScrubStages(ctx, ALL_SCRUB_STAGES)
     expect(ctx.after!.clean).toBe(true)
     // The notes history is untouched...
     expect(sh(clone, 'rev-parse', 'refs/notes/commits')).toBe(noteCommit)

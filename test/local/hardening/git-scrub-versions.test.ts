@@ -1,9 +1,9 @@
 import {join} from 'node:path'
 
-import {newScrubContext, runScrubStages, stageBackup, stageCleanup, stagePlan, stagePreflight, stageRescan, stageRewrite} from '../../../src/lib/git/scrub.js'
+import {newScrubContext, runScrubStages} from '../../../src/lib/git/scrub.js'
 import {sopsDetector} from '../../../src/lib/git/sops-adapter.js'
 import {blobId, fixture, SOPS} from '../git/fixture-repo.js'
-import {commitAll, freshCloneOf, newRepo, sh, workDir, write} from '../git/hardening-fixtures.js'
+import {ALL_SCRUB_STAGES, commitAll, freshCloneOf, newRepo, sh, workDir, write} from '../git/hardening-fixtures.js'
 
 function treeEntries(repo: string, commit: string): string[] {
   return sh(repo, 'ls-tree', '-r', '--full-tree', commit).split('\n').filter(Boolean).sort()
@@ -44,14 +44,7 @@ describe('git scrub removes SOPS blobs by id, keeping every other version of the
   test.each(['builtin', 'filter-repo'] as const)('%s: every commit keeps exactly its non-SOPS files', async (engine) => {
     const clone = freshCloneOf(source, join(work.dir, `clone-${engine}`))
     const ctx = newScrubContext({repo: clone, detector: sopsDetector(), replaceValues: false, engine, force: false})
-    await runScrubStages(ctx, [
-      {name: 'preflight', run: stagePreflight},
-      {name: 'plan', run: stagePlan},
-      {name: 'backup', run: stageBackup},
-      {name: 'rewrite', run: stageRewrite},
-      {name: 'cleanup', run: stageCleanup},
-      {name: 'rescan', run: stageRescan},
-    ])
+    await runScrubStages(ctx, ALL_SCRUB_STAGES)
     expect(ctx.after!.clean).toBe(true)
     expect(new Set(ctx.plan!.blobsToStrip)).toEqual(strip)
     const oldCommits = sh(source, 'rev-list', '--all').split('\n')
