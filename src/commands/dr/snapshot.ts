@@ -7,9 +7,9 @@ import {summarizeManifest, type ManifestSummary} from '../../lib/dr/manifest.js'
 import {renderSnapshot} from '../../lib/dr/render.js'
 import {durationFlag} from '../../lib/cli/duration.js'
 import {type DrSnapshotOutput} from '../../lib/dr/output-schema.js'
-import {pruneStep, snapshotSteps, type PrunedSnapshot, type SnapshotContext} from '../../lib/dr/save.js'
+import {runSnapshot, type PrunedSnapshot} from '../../lib/dr/save.js'
 import {removeOnInterrupt} from '../../lib/cli/interrupt.js'
-import {runSteps} from '../../lib/cli/stages.js'
+import {stageRenderer} from '../../lib/cli/stages.js'
 import {connectRegion} from '../../lib/vault/connect.js'
 
 interface SnapshotOutput {
@@ -52,8 +52,8 @@ Exit codes: 0 saved and verified, 2 error (nothing kept).`
     const keepWithinMs = flags['keep-within']
     const vault = await connectRegion(region)
     try {
-      const snapshot: SnapshotContext = {
-        options: {
+      const snapshot = await runSnapshot(
+        {
           vault,
           outDir: flags.out,
           kind: 'snapshot',
@@ -62,8 +62,8 @@ Exit codes: 0 saved and verified, 2 error (nothing kept).`
           retention: {keepLast: flags.keep, keepWithinMs},
           onTemporaryFile: removeOnInterrupt,
         },
-      }
-      await runSteps([...snapshotSteps<{snapshot: SnapshotContext}>('snapshot'), pruneStep<{snapshot: SnapshotContext}>()], {snapshot}, {json: this.jsonEnabled()})
+        {renderer: stageRenderer({json: this.jsonEnabled()})},
+      )
       this.say(renderSnapshot(snapshot))
       return {file: snapshot.archiveFile!, manifestFile: snapshot.manifestFile!, manifest: summarizeManifest(snapshot.manifest!), pruned: snapshot.pruned ?? []}
     } finally {

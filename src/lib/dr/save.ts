@@ -7,7 +7,7 @@ import {pipeline} from 'node:stream/promises'
 
 import {ExitCode, ToolkitError} from '../errors/errors.js'
 import {displayText, redactUrl} from '../report/display.js'
-import type {Stage as Step} from '../workflow/runner.js'
+import {runStages, type Stage as Step, type WorkflowHooks} from '../workflow/runner.js'
 import type {RegionVault} from '../vault/connect.js'
 import type {VaultHealth} from '../vault/vault-sys.js'
 import {encryptStream} from './age.js'
@@ -419,10 +419,21 @@ export function backupStages(
   return {record: holder.snapshot, steps}
 }
 
-export function pruneStep<C extends {snapshot: SnapshotContext}>(): Step<C> {
+function pruneStep<C extends {snapshot: SnapshotContext}>(): Step<C> {
   return {
     title: 'prune older snapshots of this region',
     run: (c) => stagePrune(c.snapshot),
     skip: (c) => (c.snapshot.options.retention?.keepLast === undefined && c.snapshot.options.retention?.keepWithinMs === undefined ? 'no --keep/--keep-within' : false),
   }
+}
+
+/**
+ * `dr snapshot`: the snapshot's stages, then pruning, run by the one
+ * workflow runner. The command hands in the renderer; the returned context
+ * holds the archive, its manifest and what was pruned.
+ */
+export async function runSnapshot(options: SnapshotOptions, hooks: WorkflowHooks = {}): Promise<SnapshotContext> {
+  const context = {snapshot: {options} as SnapshotContext}
+  await runStages([...snapshotSteps<typeof context>('snapshot'), pruneStep<typeof context>()], context, hooks)
+  return context.snapshot
 }
