@@ -165,6 +165,8 @@ export interface GitRepositoryFixture {
    * and pushes to the served repository; returns the commit's full hash.
    */
   commit(changes: Record<string, string | Buffer | null>, message: string): string
+  /** Runs git in the work tree (no user or system configuration), e.g. to push a branch another tool committed; returns its trimmed stdout. */
+  git(args: string[]): string
 }
 
 function git(args: string[], cwd: string): string {
@@ -209,6 +211,9 @@ export async function startGitServer(options: {workDir: string; name?: string}):
       mkdirSync(workTree, {recursive: true})
       git(['init', '--quiet', `--initial-branch=${branch}`], workTree)
       git(['remote', 'add', 'origin', bare], workTree)
+      // An identity of the repository's own, for tools under test that commit here without the fixture's environment.
+      git(['config', 'user.name', 'test'], workTree)
+      git(['config', 'user.email', 'test@example.invalid'], workTree)
       return {
         url: `${url}/${repository}.git`,
         branch,
@@ -228,6 +233,7 @@ export async function startGitServer(options: {workDir: string; name?: string}):
           git(['push', '--quiet', 'origin', branch], workTree)
           return git(['rev-parse', 'HEAD'], workTree)
         },
+        git: (args) => git(args, workTree),
       }
     },
     stop: () => server.stop(),
