@@ -3,7 +3,7 @@
 #
 # Each binary comes from an explicit variable (BAO_BIN, SOPS_BIN, ETCD_BIN,
 # KUBE_APISERVER_BIN, KUBECTL_BIN, ESO_BIN, FLUX_SOURCE_CONTROLLER_BIN,
-# FLUX_KUSTOMIZE_CONTROLLER_BIN), else from the cache
+# FLUX_KUSTOMIZE_CONTROLLER_BIN, VERSITYGW_BIN, HELM_BIN), else from the cache
 # ~/.cache/secrets-toolkit/testbin/<name>-<version>, else it is provided into
 # that cache: built from source through the Go module proxy (ESO >= 1.0 from a
 # vendored source archive whose dependencies come from the proxy), or
@@ -62,6 +62,11 @@ FLUX_KUSTOMIZE_CONTROLLER_VERSION=v1.9.6
 # source-controller uses are the same in artifact v0.18.0.
 FLUX_SOURCE_CONTROLLER_PINS="github.com/fluxcd/pkg/artifact=v0.18.0"
 FLUX_KUSTOMIZE_CONTROLLER_PINS=""
+# The S3-compatible server for off-site snapshot tests: versitygw serves S3 over
+# a POSIX directory (Apache-2.0; MinIO's server is AGPL).
+VERSITYGW_VERSION=v1.8.0
+# Helm, for the chart's lint/template tests.
+HELM_VERSION=v3.22.0
 
 PROJECT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # Source archives the module proxy cannot serve (SECRETS_TOOLKIT_VENDOR_SRC moves it).
@@ -84,7 +89,7 @@ log() { printf '[test-env %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 go_minimum_of() {
   case "$1" in
     eso) if [ "$ESO_VERSION" = v2.9.0 ]; then echo 1.26.5; else echo 1.25.8; fi ;;
-    flux-source-controller|flux-kustomize-controller) echo 1.26.0 ;;
+    flux-source-controller|flux-kustomize-controller|helm) echo 1.26.0 ;;
     *) echo 1.25.8 ;;
   esac
 }
@@ -264,6 +269,20 @@ build_flux_controller() {
 build_flux_source_controller() { build_flux_controller source-controller "$FLUX_SOURCE_CONTROLLER_VERSION" "$FLUX_SOURCE_CONTROLLER_PINS" "$1"; }
 build_flux_kustomize_controller() { build_flux_controller kustomize-controller "$FLUX_KUSTOMIZE_CONTROLLER_VERSION" "$FLUX_KUSTOMIZE_CONTROLLER_PINS" "$1"; }
 
+build_versitygw() {
+  local out="$1" d; d=$(workdir versitygw)
+  ( cd "$d" && GOBIN="$d" go install -trimpath -ldflags "$LDFLAGS_STRIP" "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" )
+  mv "$d/versitygw" "$out"
+}
+
+build_helm() {
+  local out="$1" d; d=$(workdir helm)
+  ( cd "$d" && GOBIN="$d" go install -trimpath \
+      -ldflags "$LDFLAGS_STRIP -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
+      "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" )
+  mv "$d/helm" "$out"
+}
+
 version_of() {
   case "$1" in
     sops) echo "$SOPS_VERSION" ;; etcd) echo "$ETCD_VERSION" ;;
@@ -271,6 +290,7 @@ version_of() {
     kube-apiserver|kubectl) echo "$KUBE_VERSION" ;; eso) echo "$ESO_VERSION" ;;
     flux-source-controller) echo "$FLUX_SOURCE_CONTROLLER_VERSION" ;;
     flux-kustomize-controller) echo "$FLUX_KUSTOMIZE_CONTROLLER_VERSION" ;;
+    versitygw) echo "$VERSITYGW_VERSION" ;; helm) echo "$HELM_VERSION" ;;
     *) log "unknown binary: $1"; exit 2 ;;
   esac
 }
@@ -281,6 +301,7 @@ env_var_of() {
     kube-apiserver) echo KUBE_APISERVER_BIN ;; kubectl) echo KUBECTL_BIN ;; eso) echo ESO_BIN ;;
     flux-source-controller) echo FLUX_SOURCE_CONTROLLER_BIN ;;
     flux-kustomize-controller) echo FLUX_KUSTOMIZE_CONTROLLER_BIN ;;
+    versitygw) echo VERSITYGW_BIN ;; helm) echo HELM_BIN ;;
   esac
 }
 
@@ -324,7 +345,7 @@ case " $ESO_SUPPORTED_VERSIONS " in
   *) log "TEST_ESO_VERSION must be one of: $ESO_SUPPORTED_VERSIONS (not $ESO_VERSION)"; exit 2 ;;
 esac
 
-ALL=(sops bao etcd kube-apiserver eso kubectl flux-source-controller flux-kustomize-controller)
+ALL=(sops bao etcd kube-apiserver eso kubectl flux-source-controller flux-kustomize-controller versitygw helm)
 mode="${1:-ensure}"; [ $# -gt 0 ] && shift
 names=("$@"); [ ${#names[@]} -gt 0 ] || names=("${ALL[@]}")
 

@@ -18,6 +18,8 @@ const SCRIPT = resolve(PROJECT_ROOT, 'scripts/test-env/binaries.sh')
 export type TestBinary = 'sops' | 'bao' | 'etcd' | 'kube-apiserver' | 'eso' | 'kubectl'
 /** Flux's controllers: started only by the tests that reconcile a GitOps repository (test/env/flux.ts). */
 export type FluxBinary = 'flux-source-controller' | 'flux-kustomize-controller'
+/** Started or run only by the tests that need them: the S3-compatible server (test/env/s3.ts) and Helm (chart tests). */
+export type ToolBinary = 'versitygw' | 'helm'
 
 /** The ESO versions the test environment can run; TEST_ESO_VERSION picks one (scripts/test-env/binaries.sh). */
 export const ESO_VERSIONS = ['v0.20.4', 'v2.9.0'] as const
@@ -36,7 +38,7 @@ export function esoVersion(env: NodeJS.ProcessEnv = process.env): EsoVersion {
  * built from source now. A missing binary fails the test with the command
  * that provides it — tests never skip silently.
  */
-export function requireBinary(name: TestBinary | FluxBinary): string {
+export function requireBinary(name: TestBinary | FluxBinary | ToolBinary): string {
   try {
     const out = execFileSync(SCRIPT, ['ensure', name], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit']})
     const line = out.split('\n').find((l) => l.startsWith(`${name}=`))
