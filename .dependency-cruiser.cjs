@@ -5,7 +5,7 @@
 //   domain        src/lib/{migrate,dr,regions,bootstrap,git,history}/**
 //                                           what the tool does; receives hooks, never draws, prompts or exits
 //   shared        src/lib/{compare}/**      domain logic two domains share (the region comparison); never a domain's own
-//   clients       src/lib/{vault,kube,eso,sops,git-client,storage}/**
+//   clients       src/lib/{vault,kube,eso,sops,git-client,storage,gitops}/**
 //                                           one narrow module per external system (git-client: running git,
 //                                           its object stream; src/lib/git is the scan/scrub domain)
 //   config        src/lib/config/**         read by clients (regions, credentials, kubeconfig), so below them
@@ -22,7 +22,7 @@
 
 const DOMAIN = '^src/lib/(migrate|dr|regions|bootstrap|git|history)/'
 const SHARED = '^src/lib/(compare)/'
-const CLIENTS = '^src/lib/(vault|kube|eso|sops|git-client|storage)/'
+const CLIENTS = '^src/lib/(vault|kube|eso|sops|git-client|storage|gitops)/'
 const CONFIG = '^src/lib/config/'
 const FOUNDATION = '^src/lib/(secret|errors|report|workflow|files)/'
 const CLI = '^src/lib/cli/'

@@ -10,6 +10,7 @@ import {applySecretAndPushSecret} from '../eso/apply.js'
 import {ESO_MANAGED_BY, MANAGED_BY_LABEL} from '../eso/push-secret.js'
 import {readyCondition} from '../eso/status.js'
 import type {KubeClient, KubeObject, ObservedSecret, SecretSpec} from '../kube/client.js'
+import {describeOwner, fluxInventoriesOf, ownersOf, protectionAnnotations, type FluxInventory, type SecretOwner} from '../gitops/ownership.js'
 import type {RegionVault} from '../vault/connect.js'
 import type {MigrationPlan, PlannedMigration} from './plan.js'
 
@@ -18,6 +19,17 @@ export type ObjectAction = 'create' | 'update' | 'unchanged'
 export interface PreparedMigration extends PlannedMigration {
   secretAction: ObjectAction
   pushSecretAction: ObjectAction
+  /** The GitOps tools that apply the existing Secret (Flux, Argo CD, Helm): its spec carries their prune protection. */
+  owners: SecretOwner[]
+}
+
+/** The API version of Flux's Kustomization whose status.inventory lists what it applied. */
+export const FLUX_KUSTOMIZATION_API_VERSION = 'kustomize.toolkit.fluxcd.io/v1'
+
+/** Every Flux Kustomization's inventory; none when Flux is not installed (its kind is unknown to the API server). */
+export async function readFluxInventories(kube: KubeClient): Promise<FluxInventory[]> {
+  if (!(await kube.crdInstalled('kustomizations.kustomize.toolkit.fluxcd.io'))) return []
+  return fluxInventoriesOf(await kube.list(FLUX_KUSTOMIZATION_API_VERSION, 'Kustomization'))
 }
 
 export interface Preflight {
@@ -89,6 +101,7 @@ export async function preflightMigration(
   }
   const foreignPaths = await findForeignVaultPaths(plan, vaults, options.concurrency)
   problems.push(...foreignPaths)
+  const fluxInventories = observedSecrets.size > 0 ? await readFluxInventories(kube) : []
 
   const prepared = plan.migrations.map((migration): PreparedMigration => {
     const {spec} = migration.planned
@@ -96,17 +109,22 @@ export async function preflightMigration(
     let secretAction: ObjectAction = 'create'
     let pushSecretAction: ObjectAction = 'create'
     const observed = observedSecrets.get(id)
+    // A Secret a GitOps tool applies is deleted by it once its source leaves Git, unless it carries that tool's
+    // prune protection: the migration writes it (and who applied it before) with the Secret.
+    const owners = observed ? ownersOf(observed, {fluxInventories}) : []
+    const protection = observed ? protectionAnnotations(owners, observed.annotations) : {}
+    const planned = owners.length > 0 ? {...migration.planned, spec: {...spec, annotations: {...spec.annotations, ...protection}}} : migration.planned
     if (observed) {
-      if (sameSecret(observed, spec)) secretAction = labelsIncluded(observed.labels, spec.labels) ? 'unchanged' : 'update'
+      if (sameSecret(observed, spec)) secretAction = labelsIncluded(observed.labels, spec.labels) && labelsIncluded(observed.annotations, protection) ? 'unchanged' : 'update'
       else if (options.overwrite) secretAction = 'update'
-      else problems.push(`Secret ${id} already exists with different content (from ${migration.planned.source}); re-run with --overwrite to replace it`)
+      else problems.push(`Secret ${id} already exists with different content (from ${migration.planned.source}${owners.length > 0 ? `; owned by ${owners.map(describeOwner).join(', ')}` : ''}); re-run with --overwrite to replace it`)
     }
     const pushSecret = observedPushSecrets.get(id)
     if (pushSecret) {
       const wanted = migration.pushSecret
       pushSecretAction = includesDeep(pushSecret.spec, wanted.spec) && labelsIncluded(pushSecret.metadata?.labels ?? {}, wanted.metadata.labels) ? 'unchanged' : 'update'
     }
-    return {...migration, secretAction, pushSecretAction}
+    return {...migration, planned, secretAction, pushSecretAction, owners}
   })
   if (problems.length > 0) {
     throw new ToolkitError('PREFLIGHT_FAILED', `pre-flight found ${problems.length} problem(s); nothing was written:\n  ${problems.join('\n  ')}`, {
@@ -263,7 +281,9 @@ export async function applyMigration(
           await applySecretAndPushSecret(
             kube,
             {
-              secret: item.secretAction === 'unchanged' ? undefined : {spec: item.planned.spec, force: options.overwrite},
+              // A GitOps-owned Secret with the same values: take over its fields (server-side apply, forced), so the
+              // toolkit co-owns everything it holds once the tool stops applying it.
+              secret: item.secretAction === 'unchanged' ? undefined : {spec: item.planned.spec, force: options.overwrite || item.owners.length > 0},
               pushSecret: item.pushSecret,
               pushSecretChanged: item.pushSecretAction !== 'unchanged',
             },

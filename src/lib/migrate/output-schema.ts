@@ -20,6 +20,7 @@ export const migrateSopsOutputSchema = z.object({
       remotes: z.array(z.unknown()),
       secretAction: z.string().optional(),
       pushSecretAction: z.string().optional(),
+      owners: z.array(z.string()).optional(),
     }),
   ),
   manifests: z.array(z.string()),

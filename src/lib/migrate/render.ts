@@ -1,3 +1,4 @@
+import {describeOwner} from '../gitops/ownership.js'
 import {displayText} from '../report/display.js'
 import {renderTable} from '../report/table.js'
 import type {ApplyResult, PreparedMigration} from './apply.js'
@@ -32,8 +33,9 @@ export function renderPlan(plan: MigrationPlan, mount: (region: string) => strin
 }
 
 export function renderActions(prepared: PreparedMigration[]): string {
-  const rows = prepared.map((item) => [`${item.planned.spec.namespace}/${item.planned.spec.name}`, item.secretAction, item.pushSecretAction])
-  return renderTable(['SECRET', 'SECRET ACTION', 'PUSHSECRET ACTION'], rows)
+  // Who applies the Secret today: the migration writes that tool's prune protection with it (gitops/ownership.ts).
+  const rows = prepared.map((item) => [`${item.planned.spec.namespace}/${item.planned.spec.name}`, item.secretAction, item.pushSecretAction, item.owners.length > 0 ? `owned by ${item.owners.map(describeOwner).join(', ')}; prune protection added` : '-'])
+  return renderTable(['SECRET', 'SECRET ACTION', 'PUSHSECRET ACTION', 'OWNER'], rows)
 }
 
 export function renderApplyResult(result: ApplyResult): string {

@@ -1,6 +1,7 @@
 import type {KubeClient} from '../kube/client.js'
 import type {RegionConfig} from '../config/schema.js'
 import {describeUnexpected, isToolkitError, ToolkitError} from '../errors/errors.js'
+import {describeOwner} from '../gitops/ownership.js'
 import type {RegionVault} from '../vault/connect.js'
 import {
   applyMigration,
@@ -38,6 +39,8 @@ export interface MigrationOutput {
     remotes: MigrationPlan['migrations'][number]['remotes']
     secretAction?: ObjectAction
     pushSecretAction?: ObjectAction
+    /** The GitOps tools that applied the existing Secret (pre-flight), e.g. `Flux Kustomization flux-system/apps`. */
+    owners?: string[]
   }[]
   manifests: string[]
   result?: ApplyResult
@@ -163,7 +166,10 @@ export async function runMigration(request: MigrationRequest, host: MigrationHos
         for (const region of regions) vaults.push(await host.vault(region))
         return preflightMigration(plan, {kube: kube!, vaults}, {overwrite: request.overwrite, createNamespaces: request.createNamespaces, concurrency: request.plan.concurrency})
       })
-      output.secrets.forEach((secret, index) => Object.assign(secret, {secretAction: preflight!.prepared[index].secretAction, pushSecretAction: preflight!.prepared[index].pushSecretAction}))
+      output.secrets.forEach((secret, index) => {
+        const prepared = preflight!.prepared[index]
+        Object.assign(secret, {secretAction: prepared.secretAction, pushSecretAction: prepared.pushSecretAction, owners: prepared.owners.map(describeOwner)})
+      })
       host.say(`\n${renderActions(preflight.prepared)}`)
       const pending = preflight.prepared.some((item) => item.secretAction !== 'unchanged' || item.pushSecretAction !== 'unchanged')
       if (!pending && preflight.missingNamespaces.length === 0 && !request.outputDir) {

@@ -8,6 +8,8 @@ import {describeReady, readyCondition} from '../eso/status.js'
 import {checkStore, type ExpectedValue, type PropertyState} from '../eso/store-check.js'
 import type {KubeClient, KubeObject, ObservedSecret} from '../kube/client.js'
 import type {RegionVault} from '../vault/connect.js'
+import {ownersOf, pruneExposure, type FluxInventory} from '../gitops/ownership.js'
+import {readFluxInventories} from './apply.js'
 import {MIGRATED_FROM_LABEL, SOURCE_ANNOTATION, type PlannedSecret} from './mapping.js'
 import type {RunRecord} from './run-record.js'
 import {displayText} from '../report/display.js'
@@ -22,6 +24,7 @@ export type CheckStatus =
   | 'property-missing'
   | 'value-differs'
   | 'source-not-migrated'
+  | 'still-prunable'
 
 /** One Secret in one place (a region, or "kubernetes" for the Secret itself). Names only, never values. */
 export interface CheckRow {
@@ -67,10 +70,12 @@ export interface VerifyTarget {
 interface KubeView {
   secrets: Map<string, ObservedSecret>
   pushSecrets: Map<string, KubeObject>
+  /** Flux Kustomizations' inventories: a Secret listed there is Flux's even without its labels. */
+  fluxInventories: FluxInventory[]
 }
 
 async function readKubeView(kube: KubeClient, namespaces: string[]): Promise<KubeView> {
-  const view: KubeView = {secrets: new Map(), pushSecrets: new Map()}
+  const view: KubeView = {secrets: new Map(), pushSecrets: new Map(), fluxInventories: await readFluxInventories(kube)}
   for (const namespace of namespaces) {
     if (!(await kube.namespaceExists(namespace))) continue
     for (const secret of await kube.listSecrets(namespace)) view.secrets.set(`${namespace}/${secret.name}`, secret)
@@ -101,6 +106,9 @@ async function checkSecret(
     return {rows: [{secret: id, where: 'kubernetes', status: 'secret-missing', keys: source ? [...source.spec.data.keys()].sort() : [], ...(detail ? {detail} : {})}], sourcePath: source?.source ?? recorded?.source}
   }
   const rows: CheckRow[] = []
+  // A GitOps tool that applied this Secret deletes it once its source leaves Git, unless protected (migrate sops adds that).
+  const exposure = pruneExposure(secret, ownersOf(secret, {fluxInventories: systems.view.fluxInventories}))
+  if (exposure.length > 0) rows.push({secret: id, where: 'kubernetes', status: 'still-prunable', keys: [], detail: exposure.join('; ')})
   if (source) {
     const differing = [...source.spec.data].filter(([key, value]) => !secret.data.get(key)?.equals(value)).map(([key]) => key)
     if (differing.length > 0) rows.push({secret: id, where: 'kubernetes', status: 'source-differs', keys: differing.sort(), detail: `differs from ${source.source}`})
