@@ -25,6 +25,8 @@ export default {
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       globalSetup: '<rootDir>/test/env/global-setup.mjs',
       globalTeardown: '<rootDir>/test/env/global-teardown.mjs',
+      // 120 s per test unless it says otherwise: Jest's 5 s default would make tests of real servers depend on speed.
+      setupFilesAfterEnv: ['<rootDir>/test/env/test-timeout.ts'],
     },
   ],
 }
