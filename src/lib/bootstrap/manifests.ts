@@ -33,8 +33,10 @@ export function generatorNames(secret: SpecSecret): Map<string, string> {
 /**
  * The objects that make ESO generate a secret in the cluster and push it to
  * every region: one Password generator per key, an ExternalSecret that
- * generates once (refreshInterval "0") into the Secret, and the same
- * PushSecret the wizard creates. No value is in any of them.
+ * generates once (refreshPolicy CreatedOnce, creationPolicy Orphan: why in
+ * buildGeneratedExternalSecret) into the Secret, and the same PushSecret the
+ * wizard creates, recording the Secret's type and labels for `dr rehydrate`.
+ * No value is in any of them.
  */
 export function clusterGeneratedObjects(secret: SpecSecret, regions: RegionConfig[]): Array<PasswordGenerator | ExternalSecret | PushSecret> {
   const keys = secret.keys.filter((key): key is GenerateKey => key.source === 'generate')
@@ -46,7 +48,11 @@ export function clusterGeneratedObjects(secret: SpecSecret, regions: RegionConfi
     secret.type,
     keys.map((key) => ({key: key.key, generator: names.get(key.key)!})),
   )
-  const pushSecret = buildPushSecret({namespace: secret.namespace, name: secret.name, keys: keys.map((key) => key.key)}, regions, BOOTSTRAP_PUSH_OPTIONS)
+  const pushSecret = buildPushSecret({namespace: secret.namespace, name: secret.name, keys: keys.map((key) => key.key)}, regions, {
+    ...BOOTSTRAP_PUSH_OPTIONS,
+    // ESO writes the Secret's labels and annotations itself; the type is the one to restore.
+    record: {type: secret.type, labels: {}, annotations: {}},
+  })
   return [...generators, externalSecret, pushSecret]
 }
 
@@ -54,7 +60,8 @@ export function manifestText(secret: SpecSecret, regions: RegionConfig[], specSo
   const header = [
     `# ${secretId(secret)}: generated in the cluster by ESO and pushed to ${regions.map((region) => region.name).join(', ')}.`,
     `# Written by \`secrets bootstrap --output-dir\` from ${specSource}. No values: commit it to Git.`,
-    `# Rotate: kubectl -n ${secret.namespace} annotate externalsecret ${secret.name} force-sync=$(date +%s) --overwrite`,
+    // ESO generates once (refreshPolicy CreatedOnce); force-sync does nothing, and a lost cluster gets the old value back.
+    `# Generated once (refreshPolicy: CreatedOnce). After a cluster loss: secrets dr rehydrate (docs/runbooks/cluster-rebuild.md).`,
   ]
   return `${header.join('\n')}\n${clusterGeneratedObjects(secret, regions).map((object) => `---\n${stringify(object, {lineWidth: 0})}`).join('')}`
 }

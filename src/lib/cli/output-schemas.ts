@@ -2,6 +2,7 @@ import {z} from 'zod'
 
 import {bootstrapOutputSchema} from '../bootstrap/output-schema.js'
 import {drListOutputSchema, drRestoreOutputSchema, drSnapshotOutputSchema, drVerifyOutputSchema} from '../dr/output-schema.js'
+import {drRehydrateOutputSchema, drReseedOutputSchema} from '../dr/rehydrate-schema.js'
 import {scanReportSchema, scrubOutputSchema} from '../git/output-schema.js'
 import {migrateSopsOutputSchema, migrateVerifyOutputSchema} from '../migrate/output-schema.js'
 import {verifyRegionsOutputSchema} from '../regions/output-schema.js'
@@ -26,6 +27,8 @@ function withWarnings<S extends z.ZodObject>(schema: S) {
 export const outputSchemas = {
   bootstrap: z.union(bootstrapOutputSchema.options.map((option) => withWarnings(option))),
   'dr-list': withWarnings(drListOutputSchema),
+  'dr-rehydrate': withWarnings(drRehydrateOutputSchema),
+  'dr-reseed': withWarnings(drReseedOutputSchema),
   'dr-restore': withWarnings(drRestoreOutputSchema),
   'dr-snapshot': withWarnings(drSnapshotOutputSchema),
   'dr-verify': withWarnings(drVerifyOutputSchema),

@@ -35,6 +35,7 @@ export interface ExternalSecret {
   kind: 'ExternalSecret'
   metadata: EsoObjectMeta
   spec: {
+    refreshPolicy?: 'CreatedOnce' | 'Periodic' | 'OnChange'
     refreshInterval: string
     target: {name: string; creationPolicy: 'Owner' | 'Merge' | 'None' | 'Orphan'; deletionPolicy: 'Retain' | 'Delete' | 'Merge'; template?: {type: string}}
     dataFrom: {sourceRef: {generatorRef: GeneratorRef}; rewrite: {regexp: {source: string; target: string}}[]}[]
@@ -61,6 +62,21 @@ export function buildPasswordGenerator(metadata: EsoObjectMeta, settings: Passwo
  * An ExternalSecret that fills a Secret of `type` once from Password
  * generators, one generator per key (`generators`: Secret key → generator
  * name). The Secret outlives the ExternalSecret.
+ *
+ * Nothing may regenerate a value that existed before a loss (ESO's source,
+ * the same in v0.20 and v2.x, decides this):
+ * - `refreshPolicy: CreatedOnce` — ESO generates only while the
+ *   ExternalSecret has no sync record (status.refreshTime and
+ *   status.syncedResourceVersion); after that, no annotation, label or
+ *   spec change regenerates. (`refreshInterval: "0"` alone is the same in
+ *   both versions; CreatedOnce says it.)
+ * - `creationPolicy: Orphan` — ESO treats the target Secret as always valid:
+ *   with Owner it compares the Secret's data with the hash it wrote and
+ *   regenerates a Secret whose data was restored by anyone else.
+ * - On a rebuilt cluster the ExternalSecret is new (no sync record) and would
+ *   generate once: `dr rehydrate` restores the Secret first and writes the
+ *   sync record (markRestored in eso/generated.ts), so ESO finds it created.
+ * A rotation clears the sync record on purpose (eso/nudge.ts requestRegeneration).
  */
 export function buildGeneratedExternalSecret(metadata: EsoObjectMeta, type: string, generators: {key: string; generator: string}[]): ExternalSecret {
   return {
@@ -68,11 +84,11 @@ export function buildGeneratedExternalSecret(metadata: EsoObjectMeta, type: stri
     kind: 'ExternalSecret',
     metadata,
     spec: {
-      // "0": generate once; rotate on purpose with the force-sync annotation.
+      refreshPolicy: 'CreatedOnce',
       refreshInterval: '0',
       target: {
         name: metadata.name,
-        creationPolicy: 'Owner',
+        creationPolicy: 'Orphan',
         deletionPolicy: 'Retain',
         ...(type === 'Opaque' ? {} : {template: {type}}),
       },

@@ -10,12 +10,44 @@ export const ESO_MANAGED_BY = {key: 'managed-by', value: 'external-secrets'}
 
 export type DeletionPolicy = 'None' | 'Delete'
 
+/**
+ * What a Secret has besides its data, recorded on its PushSecret by migrate
+ * and bootstrap so that `dr rehydrate` can rebuild the Secret as it was when
+ * the cluster is lost (the stores hold only the values). Names, never values.
+ */
+export const SECRET_TYPE_ANNOTATION = 'secrets-toolkit.io/secret-type'
+/** The Secret's labels, as a JSON object. */
+export const SECRET_LABELS_ANNOTATION = 'secrets-toolkit.io/secret-labels'
+/** The Secret's annotations, as a JSON object. */
+export const SECRET_ANNOTATIONS_ANNOTATION = 'secrets-toolkit.io/secret-annotations'
+
+const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration'
+
+export interface RecordedSecretMeta {
+  type: string
+  labels: Record<string, string>
+  annotations: Record<string, string>
+}
+
+/** The annotations that record a Secret's type, labels and annotations (sorted, so a re-run writes the same text). */
+export function secretRecordAnnotations(meta: RecordedSecretMeta): Record<string, string> {
+  const sorted = (map: Record<string, string>) => JSON.stringify(Object.fromEntries(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))))
+  return {
+    [SECRET_TYPE_ANNOTATION]: meta.type,
+    [SECRET_LABELS_ANNOTATION]: sorted(meta.labels),
+    // kubectl's last-applied-configuration of a Secret holds its data: never recorded.
+    [SECRET_ANNOTATIONS_ANNOTATION]: sorted(Object.fromEntries(Object.entries(meta.annotations).filter(([key]) => key !== LAST_APPLIED_ANNOTATION))),
+  }
+}
+
 export interface PushSecretOptions {
   /** `{namespace}`, `{name}` and `{key}` are replaced; the default keeps one Vault secret per Kubernetes Secret. */
   remoteKeyTemplate: string
   deletionPolicy: DeletionPolicy
   refreshInterval: string
   labels: Record<string, string>
+  /** The Secret's type, labels and annotations, recorded on the PushSecret (see SECRET_TYPE_ANNOTATION). */
+  record?: RecordedSecretMeta
 }
 
 /** One key of the Secret and where ESO puts it: `remoteKey` in the store, `property` inside it. */
@@ -74,7 +106,12 @@ export function buildPushSecret(target: PushTarget, regions: RegionConfig[], opt
   return {
     apiVersion: PUSH_SECRET_API_VERSION,
     kind: 'PushSecret',
-    metadata: {name: target.name, namespace: target.namespace, labels: {...options.labels}},
+    metadata: {
+      name: target.name,
+      namespace: target.namespace,
+      labels: {...options.labels},
+      ...(options.record ? {annotations: secretRecordAnnotations(options.record)} : {}),
+    },
     spec: {
       updatePolicy: 'Replace',
       deletionPolicy: options.deletionPolicy,

@@ -163,6 +163,8 @@ export async function buildMigrationPlan(options: PlanOptions): Promise<Migratio
     pushSecret: buildPushSecret({namespace: item.spec.namespace, name: item.spec.name, keys: [...item.spec.data.keys()]}, options.regions, {
       ...options.push,
       labels: {...options.push.labels, [MIGRATED_FROM_LABEL]: item.spec.labels[MIGRATED_FROM_LABEL]},
+      // What `dr rehydrate` needs to rebuild the Secret as it was when the cluster is lost.
+      record: {type: item.spec.type, labels: item.spec.labels, annotations: item.spec.annotations},
     }),
     remotes: remoteTargets(item.spec, options.regions, options.push.remoteKeyTemplate),
   }))

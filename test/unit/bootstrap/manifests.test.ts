@@ -44,7 +44,9 @@ describe('--output-dir manifests', () => {
     expect(objects[1].spec).toMatchObject({length: 24, digits: 6, symbols: 6})
     const es = objects[2]
     expect(es.spec.refreshInterval).toBe('0')
-    expect(es.spec.target).toEqual({name: 'receiver', creationPolicy: 'Owner', deletionPolicy: 'Retain'})
+    // Generated once and kept: a restored value survives (see buildGeneratedExternalSecret).
+    expect(es.spec.refreshPolicy).toBe('CreatedOnce')
+    expect(es.spec.target).toEqual({name: 'receiver', creationPolicy: 'Orphan', deletionPolicy: 'Retain'})
     expect(es.spec.dataFrom).toEqual([
       {sourceRef: {generatorRef: {apiVersion: 'generators.external-secrets.io/v1alpha1', kind: 'Password', name: 'receiver-token'}}, rewrite: [{regexp: {source: '^password$', target: 'token'}}]},
       {sourceRef: {generatorRef: {apiVersion: 'generators.external-secrets.io/v1alpha1', kind: 'Password', name: 'receiver-token-2'}}, rewrite: [{regexp: {source: '^password$', target: 'Token_2'}}]},
