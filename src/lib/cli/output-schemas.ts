@@ -4,7 +4,7 @@ import {bootstrapOutputSchema} from '../bootstrap/output-schema.js'
 import {drListOutputSchema, drRestoreOutputSchema, drSnapshotOutputSchema, drVerifyOutputSchema} from '../dr/output-schema.js'
 import {drRehydrateOutputSchema, drReseedOutputSchema} from '../dr/rehydrate-schema.js'
 import {scanReportSchema, scrubOutputSchema} from '../git/output-schema.js'
-import {migrateSopsOutputSchema, migrateVerifyOutputSchema} from '../migrate/output-schema.js'
+import {migrateFinishOutputSchema, migrateSopsOutputSchema, migrateVerifyOutputSchema} from '../migrate/output-schema.js'
 import {verifyRegionsOutputSchema} from '../regions/output-schema.js'
 
 /** What BaseCommand adds to every --json result: the warnings an operator would have seen. */
@@ -34,6 +34,7 @@ export const outputSchemas = {
   'dr-verify': withWarnings(drVerifyOutputSchema),
   'git-scan': withWarnings(scanReportSchema),
   'git-scrub': withWarnings(scrubOutputSchema),
+  'migrate-finish': withWarnings(migrateFinishOutputSchema),
   'migrate-sops': withWarnings(migrateSopsOutputSchema),
   'migrate-verify': withWarnings(migrateVerifyOutputSchema),
   'verify-regions': withWarnings(verifyRegionsOutputSchema),

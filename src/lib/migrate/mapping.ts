@@ -83,13 +83,40 @@ export interface MappingOptions {
   cwd: string
 }
 
+/**
+ * How kustomize (and so Flux) turns the file into a Secret: the namespace of
+ * the kustomization that lists it, or the secretGenerator that takes it.
+ */
+export interface KustomizeContext {
+  /** The kustomization.yaml (display path) that lists the file. */
+  kustomization: string
+  /** Its `namespace:`, which kustomize sets on every object it emits. */
+  namespace?: string
+  generator?: {
+    name: string
+    namespace?: string
+    type?: string
+    labels: Record<string, string>
+    annotations: Record<string, string>
+    /** kustomize names the Secret `<name>-<hash>` unless disabled. */
+    hashSuffix: boolean
+    sourceKind: 'envs' | 'files'
+    /** For files:, the key the file becomes. */
+    fileKey?: string
+    /** Every source of the generator (envs, files, literals): only a single SOPS source maps to one Secret. */
+    sources: number
+  }
+}
+
 /** One Kubernetes Secret the migration will create, with where it came from. */
 export interface PlannedSecret {
   source: string
   /** Index of the YAML document, for multi-document files. */
   document: number
-  origin: 'manifest' | 'file'
+  origin: 'manifest' | 'file' | 'generator'
   spec: SecretSpec
+  /** The kustomization that applies the source, when one does. */
+  kustomize?: KustomizeContext
 }
 
 /** Why a file cannot be mapped. Names the file and the field, never a value. */
@@ -178,12 +205,13 @@ function commonLabels(file: string, options: MappingOptions): {labels: Record<st
   return {labels: {[MIGRATED_FROM_LABEL]: labelValueFromPath(rel)}, annotations: {[SOURCE_ANNOTATION]: rel}}
 }
 
-function fromManifest(decrypted: DecryptedSops, index: number, document: {[key: string]: SopsTree}, options: MappingOptions): PlannedSecret {
+function fromManifest(decrypted: DecryptedSops, index: number, document: {[key: string]: SopsTree}, options: MappingOptions, context?: KustomizeContext): PlannedSecret {
   const file = decrypted.path
   const metadata = isObject(document.metadata) ? document.metadata : {}
   const name = plainString(metadata.name)
   if (!name) throw new MappingError(file, `document ${index + 1} is a Secret without metadata.name`, 'Add metadata.name to the manifest.')
-  const namespace = namespaceFor(file, options, plainString(metadata.namespace))
+  // The kustomization's namespace: is where kustomize (and Flux) puts the Secret, whatever the manifest says.
+  const namespace = context?.namespace ?? namespaceFor(file, options, plainString(metadata.namespace))
   if (!namespace) throw new MappingError(file, `Secret ${name} has no metadata.namespace`, 'Pass --namespace, or map the file or its directory to a namespace in the --mapping file.')
   const data = new Map<string, SecretValue>()
   if (isObject(document.data)) {
@@ -207,6 +235,7 @@ function fromManifest(decrypted: DecryptedSops, index: number, document: {[key: 
   }
   const common = commonLabels(file, options)
   return {
+    ...(context ? {kustomize: context} : {}),
     source: file,
     document: index,
     origin: 'manifest',
@@ -269,8 +298,45 @@ function validate(planned: PlannedSecret): void {
   }
 }
 
+/**
+ * A SOPS file a kustomize secretGenerator takes (Flux decrypts envs and files
+ * there): the Secret is the generator's, under its name WITHOUT kustomize's
+ * hash suffix — the name workloads name in Git, which resolves to this Secret
+ * once the generator is gone (`migrate finish`).
+ */
+function fromGenerator(decrypted: DecryptedSops, options: MappingOptions, context: KustomizeContext & {generator: NonNullable<KustomizeContext['generator']>}): PlannedSecret {
+  const file = decrypted.path
+  const {generator} = context
+  const where = `secretGenerator ${generator.name} in ${displayText(context.kustomization)}`
+  if (generator.sources > 1) {
+    throw new MappingError(file, `${where} takes ${generator.sources} sources (envs, files, literals); only a generator whose single source is this SOPS file becomes one migrated Secret`, 'Split the generator so that each SOPS file has its own, or move the other keys into the SOPS file.')
+  }
+  const namespace = generator.namespace ?? context.namespace ?? namespaceFor(file, options)
+  if (!namespace) throw new MappingError(file, `no namespace for ${where}`, 'Set namespace: in the kustomization or the generator, pass --namespace, or map the directory in the --mapping file.')
+  const data = new Map<string, SecretValue>()
+  const [document] = decrypted.documents
+  if (generator.sourceKind === 'envs') {
+    if (decrypted.format !== 'dotenv') throw new MappingError(file, `${where} lists it under envs:, but it is ${decrypted.format}, not a dotenv file`, 'An envs: source is KEY=value lines; encrypt it as dotenv.')
+    for (const [key, value] of Object.entries(isObject(document) ? document : {})) data.set(key, leafValue(value))
+  } else {
+    // Flux puts the whole decrypted file under one key; only a binary-format file is that text byte for byte here.
+    if (decrypted.format !== 'binary' || !isObject(document) || !isSecretValue(document.data)) {
+      throw new MappingError(file, `${where} lists it under files:, and its ${decrypted.format} content would have to be re-emitted as text byte for byte`, 'Encrypt the file with sops --input-type binary (its content then is the key\'s value), or make it an envs: dotenv file.')
+    }
+    data.set(generator.fileKey ?? basename(file), document.data)
+  }
+  const common = commonLabels(file, options)
+  return {
+    kustomize: context,
+    source: file,
+    document: 0,
+    origin: 'generator',
+    spec: {namespace, name: generator.name, type: generator.type ?? 'Opaque', labels: {...generator.labels, ...common.labels}, annotations: {...generator.annotations, ...common.annotations}, data},
+  }
+}
+
 /** Maps one decrypted SOPS file to the Secrets it becomes (a multi-document file yields several). */
-export function mapSopsFile(decrypted: DecryptedSops, options: MappingOptions): PlannedSecret[] {
+export function mapSopsFile(decrypted: DecryptedSops, options: MappingOptions, context?: KustomizeContext): PlannedSecret[] {
   // The path goes into labels, annotations and the `# Generated … from <path>` comment of manifests
   // committed to Git: a newline there would let a file name add YAML of its own.
   if (hasControlCharacters(decrypted.path)) {
@@ -278,13 +344,15 @@ export function mapSopsFile(decrypted: DecryptedSops, options: MappingOptions): 
   }
   const manifests = decrypted.format === 'yaml' || decrypted.format === 'json' ? decrypted.documents.map((document, index) => [document, index] as const).filter(([document]) => isSecretManifest(document)) : []
   let planned: PlannedSecret[]
-  if (manifests.length > 0) {
+  if (context?.generator) {
+    planned = [fromGenerator(decrypted, options, {...context, generator: context.generator})]
+  } else if (manifests.length > 0) {
     if (manifests.length !== decrypted.documents.length) {
       throw new MappingError(decrypted.path, 'mixes Secret manifests with other documents', 'Keep only kind: Secret documents in a file of Secret manifests.')
     }
-    planned = manifests.map(([document, index]) => fromManifest(decrypted, index, document as {[key: string]: SopsTree}, options))
+    planned = manifests.map(([document, index]) => fromManifest(decrypted, index, document as {[key: string]: SopsTree}, options, context))
   } else {
-    planned = [fromPlainFile(decrypted, options)]
+    planned = [{...fromPlainFile(decrypted, options), ...(context ? {kustomize: context} : {})}]
   }
   planned.forEach(validate)
   return planned

@@ -45,3 +45,20 @@ export const migrateVerifyOutputSchema = z.object({
   removed: z.unknown().optional(),
 })
 export type MigrateVerifyJson = z.infer<typeof migrateVerifyOutputSchema>
+
+export const migrateFinishOutputSchema = z.object({
+  dryRun: z.boolean(),
+  repository: z.string(),
+  changes: z.array(z.object({path: z.string(), action: z.enum(['delete', 'create', 'modify']), why: z.array(z.string()), reformatted: z.boolean().optional()})),
+  generators: z.array(z.object({generator: z.string(), kustomization: z.string(), secret: z.string(), hashSuffix: z.boolean(), workloads: z.array(z.string())})),
+  decryption: z.array(z.object({kustomization: z.string(), file: z.string(), keySecret: z.string().optional()})),
+  decryptionKept: z.array(z.object({kustomization: z.string(), remaining: z.array(z.string())})),
+  sopsConfigsKept: z.array(z.object({path: z.string(), reason: z.string()})),
+  blockers: z.array(z.string()),
+  verification: z.object({inSync: z.boolean(), proven: z.boolean(), counts: z.record(z.string(), z.number())}).optional(),
+  branch: z.string().optional(),
+  commit: z.string().optional(),
+  staged: z.boolean(),
+  nextSteps: z.array(z.string()),
+})
+export type MigrateFinishJson = z.infer<typeof migrateFinishOutputSchema>

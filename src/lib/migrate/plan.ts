@@ -1,3 +1,5 @@
+import {relative, resolve} from 'node:path'
+
 import pLimit from 'p-limit'
 
 import type {RegionConfig} from '../config/schema.js'
@@ -7,7 +9,8 @@ import {displayText} from '../report/display.js'
 import {decryptSops, resolveEngine, type DecryptOptions} from '../sops/decrypt.js'
 import {MAX_SOPS_FILE_BYTES} from '../sops/detect.js'
 import {discoverSopsFiles, type Discovery} from './discover.js'
-import {findCollisions, mapSopsFile, MIGRATED_FROM_LABEL, type MappingOptions, type PlannedSecret} from './mapping.js'
+import {KustomizeIndex, repositoryRootOf, type KustomizeReference} from '../gitops/kustomize.js'
+import {findCollisions, mapSopsFile, MIGRATED_FROM_LABEL, type KustomizeContext, type MappingOptions, type PlannedSecret} from './mapping.js'
 
 export interface RemoteTarget {
   region: string
@@ -108,6 +111,28 @@ function fileFailure(source: string, error: unknown): FileFailure | undefined {
   return undefined
 }
 
+/** What kustomize does with a file, as the mapping needs it: a secretGenerator taking it wins over a resources entry. */
+export function kustomizeContextOf(references: KustomizeReference[], cwd: string): KustomizeContext | undefined {
+  const reference = references.find((candidate) => candidate.generator) ?? references[0]
+  if (!reference) return undefined
+  const {kustomization, generator} = reference
+  const context: KustomizeContext = {kustomization: relative(cwd, kustomization.path) || kustomization.path, ...(kustomization.namespace ? {namespace: kustomization.namespace} : {})}
+  if (generator) {
+    context.generator = {
+      name: generator.name,
+      ...(generator.namespace ? {namespace: generator.namespace} : {}),
+      ...(generator.type ? {type: generator.type} : {}),
+      labels: generator.labels,
+      annotations: generator.annotations,
+      hashSuffix: generator.hashSuffix,
+      sourceKind: reference.sourceKind ?? 'envs',
+      ...(reference.fileKey ? {fileKey: reference.fileKey} : {}),
+      sources: generator.envs.length + generator.files.length + generator.literals,
+    }
+  }
+  return context
+}
+
 /**
  * Finds and decrypts every SOPS file, maps each to Secrets and PushSecrets,
  * and validates the whole set. Reads files only; touches no system. One bad
@@ -115,6 +140,9 @@ function fileFailure(source: string, error: unknown): FileFailure | undefined {
  */
 export async function buildMigrationPlan(options: PlanOptions): Promise<MigrationPlan> {
   const discovery = await discoverSopsFiles(options.paths, {cwd: options.cwd})
+  // The kustomizations above each file say which Secret kustomize (and Flux) makes of it: a generator's, a namespace.
+  const firstPath = resolve(options.cwd, options.paths[0] ?? '.')
+  const kustomize = new KustomizeIndex(repositoryRootOf(firstPath) ?? options.cwd)
   const engine = resolveEngine(options.decrypt)
   const limit = pLimit(engine.engine === 'sops' ? options.concurrency : Math.max(1, Math.min(options.concurrency, 4)))
   const bytesInFlight = new ByteBudget(MAX_SOPS_FILE_BYTES)
@@ -135,7 +163,7 @@ export async function buildMigrationPlan(options: PlanOptions): Promise<Migratio
             bytesInFlight.release(file.size)
           }
           decrypted.path = file.displayPath
-          return mapSopsFile(decrypted, options.mapping)
+          return mapSopsFile(decrypted, options.mapping, kustomizeContextOf(await kustomize.referencesTo(file.path), options.cwd))
         } catch (error) {
           const failure = fileFailure(file.displayPath, error)
           if (!failure) throw error
