@@ -97,7 +97,8 @@ export async function readMapFromDirectory(dir: string): Promise<RehydrateMap> {
     }
     // Cheap pre-filter: most manifests are not ESO objects.
     if (!/kind:\s*["']?(PushSecret|ExternalSecret)\b/.test(text)) continue
-    const documents = parseAllDocuments(text, {prettyErrors: false})
+    // Only the position of an error is used, never its message (which quotes the line).
+    const documents = parseAllDocuments(text)
     const parsed = Array.isArray(documents) ? documents : [documents]
     const broken = parsed.find((document) => document.errors.length > 0)
     if (broken) {

@@ -22,7 +22,12 @@ import {newAgeKey, sopsEncrypt} from '../../helpers/sops-files.js'
 import {requireBuiltCli, store, workDir, writeConfig} from './fixture.js'
 import {watchProcessArguments} from './rehydrate-fixture.js'
 
-jest.setTimeout(900_000)
+const TIMEOUT_MS = 900_000
+
+/** The exit code, or a failure that shows what the command said (names only: the canary check covers it). */
+function expectExit(result: CliResult, code: number): void {
+  if (result.code !== code) throw new Error(`exit ${result.code}, expected ${code}:\n${result.stdout}\n${result.stderr}`)
+}
 
 const run = randomBytes(3).toString('hex')
 const MARK = `canary${run}`
@@ -88,24 +93,24 @@ describe('dr rehydrate: a lost cluster rebuilt from the regional Vaults (real en
     writeFileSync(spec, `secrets:\n  - namespace: ${NS_GEN}\n    name: db-generated\n    generatedInCluster: true\n    keys:\n      - {key: password, source: generate, generate: {length: 40, digits: 10, symbols: 0}}\n`)
 
     clusterA = await startFreshCluster({name: `cluster-a-${run}`, parentDir: dir, binaries, stores})
-    expect(await cli(clusterA, ['migrate', 'sops', join(sources, 'apps'), '--output-dir', join(gitops, 'apps'), '--yes'])).toMatchObject({code: 0})
+    expectExit(await cli(clusterA, ['migrate', 'sops', join(sources, 'apps'), '--output-dir', join(gitops, 'apps'), '--yes']), 0)
     expect(
       await cli(clusterA, ['migrate', 'sops', join(sources, 'keys'), '--namespace', NS_KEYS, '--remote-key-template', '{namespace}/{name}/{key}', '--output-dir', join(gitops, 'keys'), '--yes']),
     ).toMatchObject({code: 0})
-    expect(await cli(clusterA, ['bootstrap', '--spec', spec, '--output-dir', join(gitops, 'generated')])).toMatchObject({code: 0})
+    expectExit(await cli(clusterA, ['bootstrap', '--spec', spec, '--output-dir', join(gitops, 'generated')]), 0)
     await clusterA.kube.ensureNamespace(NS_GEN)
     for (const file of manifestFiles(join(gitops, 'generated'))) for (const document of parseAllDocuments(readFileSync(file, 'utf8'))) await clusterA.kube.apply(document.toJS())
     for (const deadline = Date.now() + 120_000; Date.now() < deadline && !(await secretStrings(clusterA.kube, NS_GEN, 'db-generated'))?.password; ) await sleep(500)
     const verify = await cli(clusterA, ['migrate', 'verify', `${NS}/app-db`, `${NS}/registry`, `${NS_KEYS}/api`, `${NS_GEN}/db-generated`, '--wait', '3m'])
-    expect({code: verify.code, out: verify.stdout}).toMatchObject({code: 0})
+    expectExit(verify, 0)
     for (const [namespace, name] of [[NS, 'app-db'], [NS, 'registry'], [NS_KEYS, 'api'], [NS_GEN, 'db-generated']]) before[`${namespace}/${name}`] = (await secretStrings(clusterA.kube, namespace, name))!
-  })
+  }, TIMEOUT_MS)
 
   afterAll(async () => {
     processArguments.stop()
     await clusterA?.stop()
     await clusterB?.stop()
-  })
+  }, 120_000)
 
   test('the cluster is replaced: rehydrate --source brings every Secret back (values, type, labels, the generated password), ESO keeps them, both Vaults unchanged', async () => {
     const secretA = await clusterA!.kube.getSecret(NS, 'registry')
@@ -124,7 +129,7 @@ describe('dr rehydrate: a lost cluster rebuilt from the regional Vaults (real en
     expect(await clusterB.kube.getSecret(NS, 'app-db')).toBeUndefined()
 
     const result = await cli(clusterB, ['dr', 'rehydrate', '--source', gitops, '--yes'])
-    expect({code: result.code, out: result.stdout, err: result.stderr}).toMatchObject({code: 0})
+    expectExit(result, 0)
     for (const [id, values] of Object.entries(before)) {
       const [namespace, name] = id.split('/')
       expect(await secretStrings(clusterB.kube, namespace, name)).toEqual(values)
@@ -145,7 +150,7 @@ describe('dr rehydrate: a lost cluster rebuilt from the regional Vaults (real en
     await sleep(5000)
     expect(await secretStrings(clusterB.kube, NS_GEN, 'db-generated')).toEqual(before[`${NS_GEN}/db-generated`])
     const verify = await cli(clusterB, ['migrate', 'verify', `${NS}/app-db`, `${NS}/registry`, `${NS_KEYS}/api`, `${NS_GEN}/db-generated`, '--wait', '3m'])
-    expect({code: verify.code, out: verify.stdout}).toMatchObject({code: 0})
+    expectExit(verify, 0)
     for (const region of [region1, region2]) {
       const kv = store(region.name, region.address, region.token)
       expect((await kv.read(`${NS_GEN}/db-generated`))?.data.get('password')?.revealString()).toBe(before[`${NS_GEN}/db-generated`].password)
@@ -153,7 +158,7 @@ describe('dr rehydrate: a lost cluster rebuilt from the regional Vaults (real en
       expect((await kv.read(`${NS_KEYS}/api/api_key`))?.data.get('api_key')?.revealString()).toBe(canary('api'))
       await kv.close()
     }
-  })
+  }, TIMEOUT_MS)
 
   test('drift between regions: without --from exit 1 and nothing written; --from region1 restores; a re-run changes nothing', async () => {
     const kube = clusterB!.kube
@@ -169,7 +174,7 @@ describe('dr rehydrate: a lost cluster rebuilt from the regional Vaults (real en
     expect(await kube.getSecret(NS, 'app-db')).toBeUndefined()
 
     const fromRegion1 = await cli(clusterB!, ['dr', 'rehydrate', '--source', gitops, '--from', 'region1', '--yes'])
-    expect({code: fromRegion1.code, out: fromRegion1.stdout}).toMatchObject({code: 0})
+    expectExit(fromRegion1, 0)
     expect(fromRegion1.stdout).toMatch(/key password: differs in region region2/)
     expect((await secretStrings(kube, NS, 'app-db'))?.password).toBe(canary('db-password'))
 
@@ -181,7 +186,7 @@ describe('dr rehydrate: a lost cluster rebuilt from the regional Vaults (real en
     // Put region2 back as ESO would on its next refresh.
     await kv2.write(`${NS}/app-db`, held.data)
     await kv2.close()
-  })
+  }, TIMEOUT_MS)
 
   test('no value in any output or process argument', () => {
     const values = [...Object.values(before).flatMap((secret) => Object.values(secret)), canary('drifted')]

@@ -51,7 +51,10 @@ describe('--output-dir manifests', () => {
       {sourceRef: {generatorRef: {apiVersion: 'generators.external-secrets.io/v1alpha1', kind: 'Password', name: 'receiver-token'}}, rewrite: [{regexp: {source: '^password$', target: 'token'}}]},
       {sourceRef: {generatorRef: {apiVersion: 'generators.external-secrets.io/v1alpha1', kind: 'Password', name: 'receiver-token-2'}}, rewrite: [{regexp: {source: '^password$', target: 'Token_2'}}]},
     ])
-    expect(objects[3]).toEqual(buildPushSecret({namespace: 'flux-system', name: 'receiver', keys: ['token', 'Token_2']}, regions, BOOTSTRAP_PUSH_OPTIONS))
+    // The wizard's PushSecret, recording the Secret's type for `dr rehydrate`.
+    expect(objects[3]).toEqual(
+      buildPushSecret({namespace: 'flux-system', name: 'receiver', keys: ['token', 'Token_2']}, regions, {...BOOTSTRAP_PUSH_OPTIONS, record: {type: 'Opaque', labels: {}, annotations: {}}}),
+    )
   })
 
   test('generator names stay distinct when keys differ only in case or punctuation', () => {
