@@ -39,8 +39,8 @@ export function builtCli(): string {
   if (frozen) return frozen
   const manifest = resolve(PROJECT_ROOT, 'oclif.manifest.json')
   for (let attempt = 1; !existsSync(manifest) || !existsSync(resolve(PROJECT_ROOT, 'dist/index.js')); attempt++) {
-    if (attempt >= 30) throw new Error('the CLI is not built (no dist/ or oclif.manifest.json).\nRun: npm run build')
-    // Someone may be rebuilding right now.
+    if (attempt >= 300) throw new Error('the CLI is not built (no dist/ or oclif.manifest.json).\nRun: npm run build')
+    // Someone may be rebuilding right now: on a loaded machine a build takes minutes, so wait up to 10.
     execFileSync('sleep', ['2'])
   }
   const parent = resolve(PROJECT_ROOT, 'test-output')
