@@ -345,14 +345,43 @@ case " $ESO_SUPPORTED_VERSIONS " in
   *) log "TEST_ESO_VERSION must be one of: $ESO_SUPPORTED_VERSIONS (not $ESO_VERSION)"; exit 2 ;;
 esac
 
-ALL=(sops bao etcd kube-apiserver eso kubectl flux-source-controller flux-kustomize-controller versitygw helm)
+# Longest builds first, so that parallel builds (BUILD_JOBS) end together.
+ALL=(kube-apiserver eso flux-source-controller flux-kustomize-controller helm versitygw sops etcd kubectl bao)
+# How many binaries `ensure` provides at once. A Go build leaves a core idle
+# while it downloads modules or links, so two at a time finish a cold cache
+# sooner on two cores; builds of the same binary still wait for each other.
+BUILD_JOBS="${BUILD_JOBS:-1}"
+
+# Provides several binaries, BUILD_JOBS at a time; prints NAME=PATH lines in
+# the order asked, and fails if any build failed (after all have ended).
+ensure_parallel() {
+  local results n status=0
+  results=$(mktemp -d)
+  for n in "$@"; do
+    while [ "$(jobs -rp | wc -l)" -ge "$BUILD_JOBS" ]; do wait -n || status=1; done
+    ( p=$(ensure "$n") && echo "$n=$p" > "$results/$n" ) &
+  done
+  while [ "$(jobs -rp | wc -l)" -gt 0 ]; do wait -n || status=1; done
+  wait || status=1
+  for n in "$@"; do cat "$results/$n" 2>/dev/null || status=1; done
+  rm -rf "$results"
+  return "$status"
+}
 mode="${1:-ensure}"; [ $# -gt 0 ] && shift
 names=("$@"); [ ${#names[@]} -gt 0 ] || names=("${ALL[@]}")
+for n in "${names[@]}"; do
+  case " ${ALL[*]} " in
+    *" $n "*) ;;
+    *) log "unknown binary: $n (known: ${ALL[*]})"; exit 2 ;;
+  esac
+done
 
 mkdir -p "$CACHE_DIR"
 case "$mode" in
   ensure)
-    for n in "${names[@]}"; do p=$(ensure "$n"); echo "$n=$p"; done ;;
+    if [ "${#names[@]}" -gt 1 ] && [ "$BUILD_JOBS" -gt 1 ]; then ensure_parallel "${names[@]}"
+    else for n in "${names[@]}"; do p=$(ensure "$n"); echo "$n=$p"; done
+    fi ;;
   paths)
     for n in "${names[@]}"; do echo "$n=$(locate "$n")"; done ;;
   *) echo "usage: $0 [ensure|paths] [${ALL[*]}]" >&2; exit 2 ;;
