@@ -17,7 +17,8 @@ import {
 } from '../../lib/dr/restore.js'
 import type {SnapshotContext} from '../../lib/dr/save.js'
 import type {RegionComparison} from '../../lib/compare/types.js'
-import {removeOnInterrupt} from '../../lib/cli/interrupt.js'
+import {abortOnInterrupt, removeOnInterrupt} from '../../lib/cli/interrupt.js'
+import {s3Flags, storeSettingsFrom} from '../../lib/cli/s3-flags.js'
 import {stageRenderer} from '../../lib/cli/stages.js'
 import {connectRegion, type RegionVault} from '../../lib/vault/connect.js'
 
@@ -40,6 +41,7 @@ export default class DrRestore extends BaseCommand<typeof DrRestore> {
   static override summary = 'Restore a verified Raft snapshot into a region\'s Vault: pre-flight, safety snapshot, streamed upload, and proof that the data is the snapshot\'s.'
 
   static override description = `Stages, each shown as it runs:
+  0. for s3://BUCKET/PREFIX/NAME.snap: download it and its manifest into --work-dir, checking size and SHA-256 as it streams (the local copy is removed afterwards);
   1. verify the snapshot (the \`dr verify\` check) — nothing is sent to any server before it passes;
   2. pre-flight the target: reachable, initialized, unsealed, the active node, and the token may snapshot and restore; the plan shows the target, its cluster and Raft index against the snapshot's. A snapshot of another cluster is refused unless --force (which uses snapshot-force: afterwards the snapshot's unseal keys and root token apply);
   3. confirmation: type the region name (--yes skips it; refused without --yes when stdin is not a terminal). --dry-run stops before this;
@@ -55,6 +57,7 @@ Exit codes: 0 restored and the data confirmed to be the snapshot's; 1 the restor
     {description: 'Restore region1 from its own snapshot (asks you to type "region1")', command: '<%= config.bin %> <%= command.id %> /backups/vault/20250131T021500.000Z-region1.snap --region region1'},
     {description: 'Non-interactive, encrypted snapshot, then compare with the other region', command: '<%= config.bin %> <%= command.id %> /backups/vault/20250131T021500.000Z-region1.snap.age --region region1 --identity ~/.config/age/dr.txt --compare-region region2 --yes'},
     {description: 'Rebuild region2 from region1\'s snapshot (different cluster)', command: '<%= config.bin %> <%= command.id %> /backups/vault/20250131T021500.000Z-region1.snap --region region2 --force --yes'},
+    {description: 'From a bucket: downloaded into --work-dir through the checker first, the safety snapshot into the bucket', command: '<%= config.bin %> <%= command.id %> s3://dr-backups/vault/20250131T021500.000Z-region1.snap --region region1 --work-dir /var/tmp --yes'},
     {description: 'After unsealing a restored server: run only the post-restore checks', command: '<%= config.bin %> <%= command.id %> /backups/vault/20250131T021500.000Z-region1.snap --region region2 --check-only'},
   ]
 
@@ -67,13 +70,15 @@ Exit codes: 0 restored and the data confirmed to be the snapshot's; 1 the restor
     identity: Flags.file({char: 'i', description: 'age identity file to decrypt an encrypted snapshot', exists: true}),
     force: Flags.boolean({description: 'allow a snapshot of another cluster (uses snapshot-force; the snapshot\'s unseal keys and root token apply afterwards)', default: false}),
     'safety-snapshot': Flags.boolean({description: 'snapshot the target\'s current state first (--no-safety-snapshot to skip)', default: true, allowNo: true}),
-    'safety-dir': Flags.directory({description: 'where to write the safety snapshot (default: the snapshot file\'s directory)'}),
+    'safety-dir': Flags.string({description: 'where to write the safety snapshot: a directory or s3://BUCKET/PREFIX (default: beside the snapshot, in its bucket for one in a bucket)'}),
+    'work-dir': Flags.directory({description: 'where a snapshot from s3:// is downloaded and checked before the restore (default: the system\'s temporary directory); needs room for one snapshot, removed afterwards'}),
     'encrypt-to': Flags.string({description: 'age recipient to encrypt the safety snapshot to; repeatable', multiple: true, default: []}),
     'compare-region': Flags.string({description: 'after the restore, compare the restored region key by key with this region (as `secrets verify regions`)'}),
     'wait-timeout': Flags.integer({description: 'seconds to wait for the server to apply the snapshot and be healthy after the upload', default: 300, min: 1}),
     'check-only': Flags.boolean({description: 'do not restore: only wait for health and run the post-restore checks (Raft index, key versions, key counts) against the snapshot\'s manifest', default: false}),
     'dry-run': Flags.boolean({description: 'verify, pre-flight and show the plan; change nothing', default: false}),
     yes: Flags.boolean({char: 'y', description: 'do not ask for confirmation (required without a TTY)', default: false}),
+    ...s3Flags,
   }
 
   public async run(): Promise<DrRestoreOutput> {
@@ -107,6 +112,9 @@ Exit codes: 0 restored and the data confirmed to be the snapshot's; 1 the restor
         safetyDir: flags['safety-dir'],
         safetyEncryptTo: flags['encrypt-to'],
         onTemporaryFile: removeOnInterrupt,
+        workDir: flags['work-dir'],
+        storage: storeSettingsFrom(flags),
+        onPendingUpload: abortOnInterrupt,
         compare: otherRegion !== undefined,
         waitTimeoutMs: flags['wait-timeout'] * 1000,
         sealedGraceMs: 3_000,

@@ -43,3 +43,35 @@ export function removeOnInterrupt(path: string): () => void {
     if (pending.size === 0) unwatch()
   }
 }
+
+/**
+ * Uploads to an object store in progress: interrupted, each is aborted
+ * (its multipart upload removed, so no part is left in the bucket) before
+ * the process exits with 130. Bounded: a store that does not answer within
+ * ABORT_GRACE_MS is left to its lifecycle rule.
+ */
+const pendingAborts = new Set<() => Promise<void>>()
+const ABORT_GRACE_MS = 15_000
+
+function onSignalAbort(): void {
+  const aborts = [...pendingAborts]
+  pendingAborts.clear()
+  const timeout = new Promise((resolve) => setTimeout(resolve, ABORT_GRACE_MS).unref())
+  void Promise.race([Promise.allSettled(aborts.map((abort) => abort())), timeout]).then(() => process.exit(130))
+}
+
+/** Aborts the upload (calls `abort`) if the process is interrupted before the returned release is called. */
+export function abortOnInterrupt(abort: () => Promise<void>): () => void {
+  if (pendingAborts.size === 0) {
+    process.prependOnceListener('SIGINT', onSignalAbort)
+    process.prependOnceListener('SIGTERM', onSignalAbort)
+  }
+  pendingAborts.add(abort)
+  return () => {
+    if (!pendingAborts.delete(abort)) return
+    if (pendingAborts.size === 0) {
+      process.off('SIGINT', onSignalAbort)
+      process.off('SIGTERM', onSignalAbort)
+    }
+  }
+}

@@ -167,6 +167,11 @@ export async function readManifest(path: string): Promise<SnapshotManifest | und
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw new ToolkitError('MANIFEST_UNREADABLE', `cannot read manifest ${displayText(path)} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`, {hint: 'Check its permissions.'})
   }
+  return parseManifest(text, path)
+}
+
+/** Validates a manifest's text (from a file or an object store); `path` names it in errors. */
+export function parseManifest(text: string, path: string): SnapshotManifest {
   let parsed: unknown
   try {
     parsed = JSON.parse(text)

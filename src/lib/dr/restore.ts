@@ -19,6 +19,8 @@ import {compareKeyCounts, keyCountsOf} from './key-counts.js'
 import type {SnapshotManifest} from './manifest.js'
 import {displayAddress, formatBytes, snapshotSteps, type SnapshotContext} from './save.js'
 import {resolveSnapshotPaths, verifySnapshotFile, type VerifyReport} from './verify.js'
+import {isRemoteLocation, openSnapshotStore, splitLocation, type StoreSettings} from './snapshot-store.js'
+import {fetchSnapshot, manifestNameFor, readStoredManifest, verifyStoredSnapshot, type FetchedSnapshot} from './snapshot-store-ops.js'
 
 export const RESTORE_ENDPOINT = 'sys/storage/raft/snapshot'
 export const FORCE_RESTORE_ENDPOINT = 'sys/storage/raft/snapshot-force'
@@ -37,6 +39,12 @@ export interface RestoreOptions {
   force: boolean
   safetySnapshot: boolean
   safetyDir?: string
+  /** Where a snapshot in an object store is downloaded (and checked) before the restore; default: the system's temporary directory. */
+  workDir?: string
+  /** Settings of the object stores the snapshot or --safety-dir name (s3://…). */
+  storage?: StoreSettings
+  /** Registers the abort of the safety snapshot's upload to an object store for an interruption (see SnapshotOptions). */
+  onPendingUpload?: (abort: () => Promise<void>) => () => void
   safetyEncryptTo: string[]
   /** Registers the safety snapshot's temporary file for removal on interruption (see SnapshotOptions). */
   onTemporaryFile?: (path: string) => () => void
@@ -102,6 +110,8 @@ export interface RestoreContext {
   after?: {state: ServerState; waitedMs: number; health?: VaultHealth}
   checks: PostRestoreCheck[]
   comparison?: RegionCheck
+  /** A snapshot from an object store, downloaded into the work directory (removed when the restore ends). */
+  fetched?: FetchedSnapshot
 }
 
 export function newRestoreContext(options: RestoreOptions): RestoreContext {
@@ -129,6 +139,15 @@ export interface RestoreHooks extends WorkflowHooks {
  * nothing. The caller reads the outcome from the context.
  */
 export async function runRestore(ctx: RestoreContext & {snapshot: SnapshotContext}, run: RestoreRun, hooks: RestoreHooks): Promise<void> {
+  try {
+    await runRestoreStages(ctx, run, hooks)
+  } finally {
+    // The local copy of a snapshot from an object store never outlives the restore.
+    await ctx.fetched?.cleanup()
+  }
+}
+
+async function runRestoreStages(ctx: RestoreContext & {snapshot: SnapshotContext}, run: RestoreRun, hooks: RestoreHooks): Promise<void> {
   type C = RestoreContext & {snapshot: SnapshotContext}
   const region = ctx.options.region
   const connect: Step<C> = {title: `connect to region ${region}${run.compareRegion ? ` and ${run.compareRegion}` : ''}`, run: (c) => stageConnect(c)}
@@ -142,6 +161,7 @@ export async function runRestore(ctx: RestoreContext & {snapshot: SnapshotContex
   }
   await runStages<C>(
     [
+      ...(isRemoteLocation(ctx.options.file) ? [{title: `download ${displayText(ctx.options.file)} into the work directory, checked against its manifest`, run: (c: C) => stageFetch(c)}] : []),
       {title: `verify ${displayText(ctx.options.file)}`, run: (c) => stageVerifySnapshot(c)},
       connect,
       {title: `pre-flight region ${region} (${displayAddress(run.targetAddress)})`, run: (c) => stagePreflightTarget(c)},
@@ -167,7 +187,7 @@ export async function runRestore(ctx: RestoreContext & {snapshot: SnapshotContex
 /** Stage 1: the snapshot passes the same integrity check as `dr verify`, before any request is sent. */
 export async function stageVerifySnapshot(ctx: RestoreContext): Promise<void> {
   const {options} = ctx
-  const report = await verifySnapshotFile(options.file, {identities: options.identities})
+  const report = await verifySnapshotFile(ctx.fetched?.archive ?? options.file, {identities: options.identities})
   ctx.verify = report
   ctx.manifest = report.manifest
   if (report.encrypted && !report.contentsChecked) {
@@ -269,7 +289,7 @@ function buildPlan(ctx: RestoreContext, sealType: string | undefined, appliedInd
   }
   return {
     snapshot: {
-      file: verify.file,
+      file: ctx.fetched ? options.file : verify.file,
       region: manifest?.region,
       createdAt: manifest?.createdAt,
       raftIndex: raft.index,
@@ -292,7 +312,8 @@ function buildPlan(ctx: RestoreContext, sealType: string | undefined, appliedInd
     },
     endpoint: options.force ? FORCE_RESTORE_ENDPOINT : RESTORE_ENDPOINT,
     clusterMatch,
-    safetySnapshotDir: options.safetySnapshot ? (options.safetyDir ?? dirname(verify.file)) : undefined,
+    // Beside the snapshot: in its bucket for one fetched from an object store, never in the temporary copy's directory.
+    safetySnapshotDir: options.safetySnapshot ? (options.safetyDir ?? (ctx.fetched ? splitLocation(options.file).parent : dirname(verify.file))) : undefined,
     warnings,
   }
 }
@@ -304,7 +325,7 @@ export function safetySnapshotSteps<C extends RestoreContext & {snapshot: Snapsh
     {
       title: 'safety snapshot: read it back from disk and verify it',
       run: async (c) => {
-        c.safetyVerify = await verifySnapshotFile(c.snapshot.archiveFile!)
+        c.safetyVerify = c.snapshot.store ? await verifyStoredSnapshot(c.snapshot.store, basename(c.snapshot.archiveFile!)) : await verifySnapshotFile(c.snapshot.archiveFile!)
         if (!c.safetyVerify.ok) {
           throw new ToolkitError('SAFETY_SNAPSHOT_INVALID', `the safety snapshot ${displayText(c.snapshot.archiveFile!)} does not verify: ${displayText(c.safetyVerify.problems.map((p) => p.message).join('; '))}`, {
             hint: 'Nothing was restored. Check the disk holding the safety snapshot directory, then re-run.',
@@ -327,6 +348,8 @@ export function newSafetySnapshotContext(ctx: RestoreContext): SnapshotContext {
       takenBefore: {restoring: basename(ctx.verify!.file)},
       now: options.now,
       onTemporaryFile: options.onTemporaryFile,
+      storage: options.storage,
+      onPendingUpload: options.onPendingUpload,
     },
   }
 }
@@ -458,7 +481,8 @@ export async function stageWaitHealthy(ctx: RestoreContext, update: (text: strin
 }
 
 function checkOnlyCommand(ctx: RestoreContext): string {
-  return `secrets dr restore ${displayText(ctx.verify?.file ?? ctx.options.file)} --region ${ctx.options.region} --check-only`
+  // A fetched snapshot is named by its location in the store: the local copy is gone by then.
+  return `secrets dr restore ${displayText(ctx.fetched ? ctx.options.file : (ctx.verify?.file ?? ctx.options.file))} --region ${ctx.options.region} --check-only`
 }
 
 export const CHECK_HEALTHY = 'server healthy'
@@ -630,9 +654,36 @@ export function restoreSucceeded(ctx: RestoreContext): boolean {
 
 /** For --check-only: the manifest of a snapshot already restored, without re-reading the archive. */
 export async function loadManifestOnly(ctx: RestoreContext): Promise<void> {
-  const {manifest} = await resolveSnapshotPaths(ctx.options.file)
+  const {manifest} = isRemoteLocation(ctx.options.file) ? await storedManifest(ctx.options) : await resolveSnapshotPaths(ctx.options.file)
   if (!manifest && !ctx.options.compare) {
     throw new ToolkitError('MANIFEST_REQUIRED', `--check-only needs the manifest of ${displayText(ctx.options.file)} (its key counts)`, {hint: 'Without a manifest, compare with the other region instead: --compare-region NAME.'})
   }
   ctx.manifest = manifest
+}
+
+/** The manifest of a snapshot in an object store (the archive's or the manifest's own name). */
+async function storedManifest(options: RestoreOptions): Promise<{manifest?: SnapshotManifest}> {
+  const {parent, name} = splitLocation(options.file)
+  const store = await openSnapshotStore(parent, options.storage)
+  try {
+    return {manifest: await readStoredManifest(store, name.endsWith('.json') ? name : manifestNameFor(name))}
+  } finally {
+    store.close()
+  }
+}
+
+/**
+ * Stage 0 for a snapshot in an object store: download it and its manifest
+ * into --work-dir, checking size and SHA-256 as it streams; the verify stage
+ * then runs on the local copy. Nothing is sent to any server before both pass.
+ */
+export async function stageFetch(ctx: RestoreContext): Promise<void> {
+  const {options} = ctx
+  const {parent, name} = splitLocation(options.file)
+  const store = await openSnapshotStore(parent, options.storage)
+  try {
+    ctx.fetched = await fetchSnapshot(store, name, options.workDir, options.onTemporaryFile)
+  } finally {
+    store.close()
+  }
 }

@@ -19,6 +19,8 @@ import {evidenceForManifest, surveyMounts, type Survey} from './content-evidence
 import {keyCountsOf, type KeyCounts} from './key-counts.js'
 import {ENCRYPTED_EXTENSION, MANIFEST_FORMAT, SNAPSHOT_EXTENSION, manifestPathFor, snapshotName, type SnapshotKind, type SnapshotManifest} from './manifest.js'
 import {applyRetention, type RetentionRules} from './retention.js'
+import {isRemoteLocation, openSnapshotStore, type SnapshotStore, type StoreSettings} from './snapshot-store.js'
+import {FailedStreamCheck, manifestNameFor, pruneStore, uploadCheckedSnapshot} from './snapshot-store-ops.js'
 import {hashingStream} from './verify.js'
 
 export interface SnapshotOptions {
@@ -37,6 +39,13 @@ export interface SnapshotOptions {
    * release, called once the file has its name or is gone.
    */
   onTemporaryFile?: (path: string) => () => void
+  /** Settings of an object store named by `outDir` (s3://…: path style, SSE, CA bundle). */
+  storage?: StoreSettings
+  /**
+   * Registers the abort of an upload in progress (an object store) for an
+   * interruption; returns the release, called once the upload is done or gone.
+   */
+  onPendingUpload?: (abort: () => Promise<void>) => () => void
 }
 
 export interface PrunedSnapshot {
@@ -46,6 +55,8 @@ export interface PrunedSnapshot {
 
 export interface SnapshotContext {
   options: SnapshotOptions
+  /** The object store `outDir` names (s3://…); undefined for a directory. */
+  store?: SnapshotStore
   health?: VaultHealth
   sealType?: string
   appliedIndex?: number
@@ -92,6 +103,12 @@ export async function stageSource(ctx: SnapshotContext): Promise<void> {
   ctx.health = await admin.requireActive()
   ctx.sealType = await admin.sealType().catch(() => undefined)
   ctx.appliedIndex = (await admin.leader().catch(() => undefined))?.raftAppliedIndex
+  if (isRemoteLocation(ctx.options.outDir)) {
+    // The bucket exists and the credentials may use it: learnt before the download, not after it.
+    ctx.store = await openSnapshotStore(ctx.options.outDir, ctx.options.storage)
+    await ctx.store.check()
+    return
+  }
   await mkdir(resolve(ctx.options.outDir), {recursive: true})
 }
 
@@ -117,6 +134,10 @@ export async function stageDownload(ctx: SnapshotContext, update: (text: string)
   const temporary = temporaryPathFor(finalPath)
   ctx.temporary = temporary
 
+  if (ctx.store) {
+    await downloadToStore(ctx, `${name}${encrypted ? ENCRYPTED_EXTENSION : SNAPSHOT_EXTENSION}`, started, update)
+    return
+  }
   const response = await options.vault.admin.snapshotStream()
   const progress = new DownloadProgress(started, update)
   // Interrupted (Ctrl-C, a cron timeout) or exiting for any other reason: leave no half-written file behind.
@@ -314,6 +335,54 @@ function invalidSnapshot(region: string, inspection: ArchiveInspection): Toolkit
   })
 }
 
+/**
+ * stageDownload into an object store: the server's stream goes through the
+ * checker into a multipart upload that completes only once the archive has
+ * passed; any fault aborts it and leaves nothing in the bucket. The object is
+ * published by its manifest, written last (stagePublish).
+ */
+async function downloadToStore(ctx: SnapshotContext, fileName: string, started: number, update: (text: string) => void): Promise<void> {
+  const {options} = ctx
+  const store = ctx.store!
+  if (await store.exists(fileName)) {
+    throw new ToolkitError('SNAPSHOT_EXISTS', `${displayText(store.describe(fileName))} already exists`, {hint: 'An existing snapshot is never overwritten: wait a moment and re-run.'})
+  }
+  const response = await options.vault.admin.snapshotStream()
+  const progress = new DownloadProgress(started, update)
+  let transfer: Transfer
+  try {
+    transfer = await uploadCheckedSnapshot(response, store, fileName, {encryptTo: options.encryptTo, onBytes: (bytes) => progress.add(bytes), onPending: options.onPendingUpload})
+  } catch (error) {
+    response.destroy()
+    if (error instanceof FailedStreamCheck) throw invalidSnapshot(options.vault.region.name, error.inspection)
+    if (error instanceof ToolkitError) throw error
+    throw new ToolkitError('SNAPSHOT_INCOMPLETE', `region ${options.vault.region.name}: the snapshot upload to ${displayText(store.describe(fileName))} failed after ${progress.received} bytes (${displayText((error as Error).message)}); the upload was aborted and nothing was kept`, {
+      hint: 'Check the server log and the object store, then re-run.',
+      exitCode: ExitCode.Error,
+    })
+  }
+  ctx.inspection = transfer.inspection
+  ctx.archive = transfer.file
+  ctx.archiveFile = store.describe(fileName)
+  ctx.durationMs = Date.now() - started
+  update(`${formatBytes(ctx.archive.size)} uploaded and checked`)
+}
+
+/** stagePublish in an object store: the manifest, written last, publishes the uploaded archive; if it cannot be written, the archive goes too. */
+async function publishInStore(ctx: SnapshotContext, manifest: SnapshotManifest): Promise<void> {
+  const store = ctx.store!
+  const fileName = basename(ctx.archiveFile!)
+  const manifestName = manifestNameFor(fileName)
+  try {
+    await store.writeSmall(manifestName, `${JSON.stringify(manifest, null, 2)}\n`)
+  } catch (error) {
+    await store.remove(fileName).catch(() => undefined)
+    throw error
+  }
+  ctx.manifestFile = store.describe(manifestName)
+  ctx.manifest = manifest
+}
+
 export async function stageCountAfter(ctx: SnapshotContext): Promise<void> {
   const {vault} = ctx.options
   try {
@@ -362,6 +431,10 @@ export async function stagePublish(ctx: SnapshotContext): Promise<void> {
     contentEvidence: ctx.surveyBefore && evidenceForManifest(ctx.surveyBefore, ctx.surveyAfter),
     takenBefore: options.takenBefore,
   }
+  if (ctx.store) {
+    await publishInStore(ctx, manifest)
+    return
+  }
   await publish(ctx.temporary!, ctx.archiveFile!)
   ctx.releaseTemporary?.()
   ctx.manifestFile = manifestPathFor(ctx.archiveFile!)
@@ -372,6 +445,10 @@ export async function stagePublish(ctx: SnapshotContext): Promise<void> {
 /** Stage: apply --keep/--keep-within to this region's regular snapshots (never to safety snapshots, never to the new one). */
 export async function stagePrune(ctx: SnapshotContext): Promise<void> {
   const {options} = ctx
+  if (ctx.store) {
+    ctx.pruned = await pruneStore(ctx.store, options.vault.region.name, options.retention ?? {}, basename(ctx.archiveFile!))
+    return
+  }
   const catalog = await readCatalog(options.outDir, {verify: false})
   const candidates = catalog.entries
     .filter((entry) => entry.manifest && entry.manifest.region === options.vault.region.name && entry.manifest.kind === 'snapshot')

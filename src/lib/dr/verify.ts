@@ -157,7 +157,8 @@ async function drain(stream: Readable): Promise<void> {
   })
 }
 
-function compareWithManifest(found: {
+/** Adds a problem for every way the file (and the archive inside, when checked) differs from its manifest. */
+export function compareWithManifest(found: {
   manifest: SnapshotManifest
   manifestFile: string
   encrypted: boolean

@@ -35,16 +35,8 @@ export class TokenKeeper {
       case 'approle':
         return this.#loginWith(`auth/${this.login.mount}/login`, {role_id: this.login.roleId, secret_id: this.login.secretId.revealString()})
       case 'kubernetes':
-        // The first login uses the token read at start; a re-login reads the (rotated) file again.
-        return this.#loginWith(`auth/${this.login.mount}/login`, {role: this.login.role, jwt: this.#jwt().revealString()})
+        return this.#loginWith(`auth/${this.login.mount}/login`, {role: this.login.role, jwt: this.login.jwt.revealString()})
     }
-  }
-
-  #logins = 0
-
-  #jwt(): SecretValue {
-    if (this.login.method !== 'kubernetes') throw new Error('not a kubernetes login')
-    return this.#logins++ === 0 || !this.login.readJwt ? this.login.jwt : this.login.readJwt()
   }
 
   async #loginWith(path: string, body: Record<string, string>): Promise<number> {

@@ -1,0 +1,387 @@
+import {readFileSync} from 'node:fs'
+import {Agent as HttpsAgent} from 'node:https'
+import {Agent as HttpAgent} from 'node:http'
+import {PassThrough, type Readable} from 'node:stream'
+
+import {
+  AbortMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+  type ServerSideEncryption,
+} from '@aws-sdk/client-s3'
+import {Upload} from '@aws-sdk/lib-storage'
+import {NodeHttpHandler} from '@smithy/node-http-handler'
+
+import {ExitCode, ToolkitError} from '../errors/errors.js'
+import {displayText, redactUrl} from '../report/display.js'
+
+/**
+ * The one client of S3-compatible object storage (AWS S3, MinIO, Ceph RGW,
+ * versitygw…), on the official AWS SDK v3. Credentials come from the SDK's
+ * standard chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN,
+ * AWS_PROFILE and the shared files, web identity for IRSA, container and
+ * instance roles) and are never read, held or printed here. Every failure is
+ * a ToolkitError naming the bucket, the key, the HTTP status and the S3 error
+ * code.
+ */
+
+export const S3_SCHEME = 's3://'
+
+export interface S3Location {
+  bucket: string
+  /** Key prefix without leading or trailing slash; '' for the bucket's root. */
+  prefix: string
+}
+
+export type S3ServerSideEncryption = 'AES256' | 'aws:kms'
+
+export interface S3Settings {
+  /** --s3-path-style / --no-s3-path-style; undefined: path style exactly when a custom endpoint is set. */
+  pathStyle?: boolean
+  /** --s3-sse: server-side encryption asked for on every object written. */
+  sse?: S3ServerSideEncryption
+  /** --s3-sse-kms-key-id with aws:kms (default: the bucket's or account's key). */
+  sseKmsKeyId?: string
+  /** --s3-ca-bundle, else AWS_CA_BUNDLE: PEM file of the CA(s) a private endpoint's certificate chains to. */
+  caBundle?: string
+  /** Environment to read AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL / AWS_REGION / AWS_CA_BUNDLE from (default process.env). */
+  env?: NodeJS.ProcessEnv
+}
+
+export function isS3Url(location: string): boolean {
+  return location.toLowerCase().startsWith(S3_SCHEME)
+}
+
+/** s3://bucket/some/prefix → {bucket, prefix}; refuses what is not one, naming it. */
+export function parseS3Url(url: string): S3Location {
+  if (!isS3Url(url)) throw badUrl(url, 'it does not start with s3://')
+  const rest = url.slice(S3_SCHEME.length)
+  const slash = rest.indexOf('/')
+  const bucket = slash === -1 ? rest : rest.slice(0, slash)
+  const prefix = slash === -1 ? '' : rest.slice(slash + 1).replace(/^\/+|\/+$/g, '')
+  // Bucket naming rules (S3): 3-63 of lowercase letters, digits, dots and hyphens; MinIO and others are no looser.
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw badUrl(url, `"${displayText(bucket)}" is not a bucket name (3-63 lowercase letters, digits, dots, hyphens)`)
+  if (/[\u0000-\u001f\u007f]/.test(prefix) || prefix.split('/').some((part) => part === '' || part === '.' || part === '..')) {
+    throw badUrl(url, 'the prefix has an empty, "." or ".." segment or control characters')
+  }
+  return {bucket, prefix}
+}
+
+function badUrl(url: string, why: string): ToolkitError {
+  return new ToolkitError('S3_URL_INVALID', `${displayText(url)} is not an S3 location: ${why}`, {hint: 'Write it as s3://BUCKET or s3://BUCKET/PREFIX.'})
+}
+
+export function formatS3Url(location: S3Location, name?: string): string {
+  const key = name === undefined ? location.prefix : keyFor(location, name)
+  return `${S3_SCHEME}${location.bucket}${key ? `/${key}` : ''}`
+}
+
+export function keyFor(location: S3Location, name: string): string {
+  return location.prefix ? `${location.prefix}/${name}` : name
+}
+
+/** The endpoint the SDK would use for S3 from the environment: the S3-specific one wins, as in every AWS SDK. */
+export function customEndpoint(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined
+}
+
+export interface ResolvedS3Config {
+  endpoint?: string
+  forcePathStyle: boolean
+  region: string
+  caBundle?: string
+}
+
+/** What the settings and environment amount to (also shown in plans; no credential is part of it). */
+export function resolveS3Config(settings: S3Settings = {}): ResolvedS3Config {
+  const env = settings.env ?? process.env
+  const endpoint = customEndpoint(env)
+  return {
+    endpoint,
+    // MinIO, Ceph, versitygw and most on-premises stores serve buckets as paths only.
+    forcePathStyle: settings.pathStyle ?? endpoint !== undefined,
+    // Custom endpoints usually ignore the region, but signing needs one.
+    region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
+    caBundle: settings.caBundle ?? (env.AWS_CA_BUNDLE || undefined),
+  }
+}
+
+/** Metadata of one object under the prefix; `name` is relative to the prefix. */
+export interface S3ObjectInfo {
+  name: string
+  size: number
+  lastModified?: Date
+}
+
+export interface S3MultipartUploadInfo {
+  key: string
+  uploadId: string
+  initiated?: Date
+}
+
+/** An upload in progress: `done` settles when it is complete (or failed and aborted); `abort` stops it and removes every part. */
+export interface S3UploadHandle {
+  readonly done: Promise<{size: number}>
+  abort(reason?: Error): Promise<void>
+}
+
+const PART_SIZE = 8 * 1024 * 1024
+/** Parts in flight at once: bounds memory (about PART_SIZE × (QUEUE + 1)) at any object size. */
+const QUEUE_SIZE = 3
+
+export class S3Storage {
+  readonly client: S3Client
+  readonly config: ResolvedS3Config
+
+  constructor(
+    readonly location: S3Location,
+    private readonly settings: S3Settings = {},
+  ) {
+    this.config = resolveS3Config(settings)
+    let ca: Buffer | undefined
+    if (this.config.caBundle) {
+      try {
+        ca = readFileSync(this.config.caBundle)
+      } catch (error) {
+        throw new ToolkitError('S3_CA_BUNDLE_UNREADABLE', `cannot read the CA bundle ${displayText(this.config.caBundle)} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`, {
+          hint: 'Pass --s3-ca-bundle (or AWS_CA_BUNDLE) with a PEM file of the CA that signed the endpoint\'s certificate.',
+        })
+      }
+    }
+    this.client = new S3Client({
+      region: this.config.region,
+      endpoint: this.config.endpoint,
+      forcePathStyle: this.config.forcePathStyle,
+      // Only as many retries as the SDK's standard mode; the caller decides what a failure means.
+      maxAttempts: 3,
+      requestHandler: new NodeHttpHandler({
+        httpsAgent: new HttpsAgent({keepAlive: true, ca}),
+        httpAgent: new HttpAgent({keepAlive: true}),
+        connectionTimeout: 10_000,
+        requestTimeout: 120_000,
+      }),
+    })
+  }
+
+  /** The location as s3://bucket/prefix[/name]. */
+  url(name?: string): string {
+    return formatS3Url(this.location, name)
+  }
+
+  /** Where requests go, for messages: the custom endpoint (without credentials) or AWS. */
+  get endpointText(): string {
+    return this.config.endpoint ? redactUrl(this.config.endpoint) : 'AWS S3'
+  }
+
+  /** The bucket exists and these credentials may use it. */
+  async checkBucket(): Promise<void> {
+    await this.#call(() => this.client.send(new HeadBucketCommand({Bucket: this.location.bucket})), 'open the bucket')
+  }
+
+  /** Whether an object exists (HeadObject). */
+  async exists(name: string): Promise<boolean> {
+    const key = keyFor(this.location, name)
+    try {
+      await this.client.send(new HeadObjectCommand({Bucket: this.location.bucket, Key: key}))
+      return true
+    } catch (error) {
+      if (error instanceof S3ServiceException && error.$metadata?.httpStatusCode === 404) return false
+      throw this.#failure(error, 'look up', key)
+    }
+  }
+
+  /** Every object directly or deeper under the prefix (names relative to it). */
+  async list(): Promise<S3ObjectInfo[]> {
+    const objects: S3ObjectInfo[] = []
+    const prefix = this.location.prefix ? `${this.location.prefix}/` : ''
+    let token: string | undefined
+    do {
+      const page = await this.#call(() => this.client.send(new ListObjectsV2Command({Bucket: this.location.bucket, Prefix: prefix, ContinuationToken: token})), 'list the objects')
+      for (const object of page.Contents ?? []) {
+        if (!object.Key) continue
+        objects.push({name: object.Key.slice(prefix.length), size: object.Size ?? 0, lastModified: object.LastModified})
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined
+    } while (token)
+    return objects
+  }
+
+  /** Multipart uploads started under the prefix and neither completed nor aborted. */
+  async listMultipartUploads(): Promise<S3MultipartUploadInfo[]> {
+    const uploads: S3MultipartUploadInfo[] = []
+    const prefix = this.location.prefix ? `${this.location.prefix}/` : ''
+    let keyMarker: string | undefined
+    let uploadIdMarker: string | undefined
+    for (;;) {
+      const page = await this.#call(() => this.client.send(new ListMultipartUploadsCommand({Bucket: this.location.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker})),
+        'list the multipart uploads',
+      )
+      for (const upload of page.Uploads ?? []) {
+        if (upload.Key && upload.UploadId) uploads.push({key: upload.Key, uploadId: upload.UploadId, initiated: upload.Initiated})
+      }
+      if (!page.IsTruncated) return uploads
+      keyMarker = page.NextKeyMarker
+      uploadIdMarker = page.NextUploadIdMarker
+    }
+  }
+
+  /** Aborts every unfinished multipart upload of one object (what a killed writer may leave). */
+  async abortMultipartUploadsOf(name: string): Promise<number> {
+    const key = keyFor(this.location, name)
+    const uploads = (await this.listMultipartUploads()).filter((upload) => upload.key === key)
+    for (const upload of uploads) {
+      await this.#call(() => this.client.send(new AbortMultipartUploadCommand({Bucket: this.location.bucket, Key: key, UploadId: upload.uploadId})), `abort the multipart upload of ${key}`, key)
+    }
+    return uploads.length
+  }
+
+  /** Reads an object as a stream; undefined when it does not exist. */
+  async read(name: string): Promise<{body: Readable; size: number} | undefined> {
+    const key = keyFor(this.location, name)
+    try {
+      const answer = await this.client.send(new GetObjectCommand({Bucket: this.location.bucket, Key: key}))
+      return {body: answer.Body as Readable, size: answer.ContentLength ?? 0}
+    } catch (error) {
+      if (error instanceof S3ServiceException && (error.name === 'NoSuchKey' || error.$metadata?.httpStatusCode === 404) && error.name !== 'NoSuchBucket') return undefined
+      throw this.#failure(error, 'read', key)
+    }
+  }
+
+  /** Reads a small object (a manifest) whole, refusing one larger than `limit` bytes. */
+  async readSmall(name: string, limit: number): Promise<Buffer | undefined> {
+    const object = await this.read(name)
+    if (!object) return undefined
+    if (object.size > limit) {
+      object.body.destroy()
+      throw new ToolkitError('S3_OBJECT_TOO_LARGE', `${this.url(name)} is ${object.size} bytes, more than the ${limit} a manifest can be`, {hint: 'It is not a manifest written by `secrets dr snapshot`: move it away.'})
+    }
+    const chunks: Buffer[] = []
+    let size = 0
+    try {
+      for await (const chunk of object.body as AsyncIterable<Buffer>) {
+        size += chunk.length
+        if (size > limit) throw new Error(`more than ${limit} bytes`)
+        chunks.push(chunk)
+      }
+    } catch (error) {
+      object.body.destroy()
+      throw this.#failure(error, 'read', keyFor(this.location, name))
+    }
+    return Buffer.concat(chunks)
+  }
+
+  /** Writes a small object in one request (PutObject replaces; callers name objects uniquely). */
+  async writeSmall(name: string, content: Buffer | string, contentType = 'application/json'): Promise<void> {
+    const key = keyFor(this.location, name)
+    await this.#call(() => this.client.send(new PutObjectCommand({Bucket: this.location.bucket, Key: key, Body: content, ContentType: contentType, ...this.#encryption()})), 'write', key)
+  }
+
+  /**
+   * Streams `body` into the object as a multipart upload (a single PUT when
+   * it is smaller than one part). Any failure of the body or of a request
+   * aborts the multipart upload, so no part is left behind; the object exists
+   * only if every byte arrived and the body ended without an error.
+   */
+  upload(name: string, body: Readable, onProgress?: (bytes: number) => void): S3UploadHandle {
+    const key = keyFor(this.location, name)
+    let size = 0
+    // The SDK reads its body through an async iterator: a PassThrough that counts and that abort() can fail.
+    const counted = new PassThrough({highWaterMark: 1024 * 1024})
+    body.on('error', (error) => counted.destroy(error))
+    body.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      onProgress?.(size)
+    })
+    body.pipe(counted)
+    const upload = new Upload({
+      client: this.client,
+      params: {Bucket: this.location.bucket, Key: key, Body: counted, ContentType: 'application/octet-stream', ...this.#encryption()},
+      partSize: PART_SIZE,
+      queueSize: QUEUE_SIZE,
+      leavePartsOnError: false,
+    })
+    const done = upload.done().then(
+      () => ({size}),
+      async (error: unknown) => {
+        // The SDK aborts the multipart upload once its part uploads have settled; an interruption
+        // (abort below) does not wait for a slow part that long. Either way the upload of this key
+        // is aborted here too: nothing may be left behind.
+        await Promise.race([Promise.allSettled((upload as unknown as {concurrentUploaders?: Promise<unknown>[]}).concurrentUploaders ?? []), new Promise((resolve) => setTimeout(resolve, 2000).unref())])
+        await this.abortMultipartUploadsOf(name).catch(() => undefined)
+        throw error instanceof ToolkitError ? error : this.#failure(error, 'upload', key)
+      },
+    )
+    return {
+      done,
+      abort: async (reason?: Error) => {
+        const error = reason ?? new Error('upload cancelled')
+        body.destroy(error)
+        counted.destroy(error)
+        // Settles done at once, without waiting for the parts in flight (their connections go with the process).
+        void upload.abort()
+        await done.catch(() => undefined)
+      },
+    }
+  }
+
+  async remove(name: string): Promise<void> {
+    const key = keyFor(this.location, name)
+    await this.#call(() => this.client.send(new DeleteObjectCommand({Bucket: this.location.bucket, Key: key})), 'delete', key)
+  }
+
+  destroy(): void {
+    this.client.destroy()
+  }
+
+  #encryption(): {ServerSideEncryption?: ServerSideEncryption; SSEKMSKeyId?: string} {
+    if (!this.settings.sse) return {}
+    return {ServerSideEncryption: this.settings.sse as ServerSideEncryption, SSEKMSKeyId: this.settings.sse === 'aws:kms' ? this.settings.sseKmsKeyId : undefined}
+  }
+
+  async #call<T>(request: () => Promise<T>, action: string, key?: string): Promise<T> {
+    try {
+      return await request()
+    } catch (error) {
+      throw this.#failure(error, action, key)
+    }
+  }
+
+  /** One message shape for every S3 failure: what, which bucket and key, HTTP status and S3 code, and what to do. */
+  #failure(error: unknown, action: string, key?: string): ToolkitError {
+    if (error instanceof ToolkitError) return error
+    const where = `bucket ${this.location.bucket}${key ? `, key ${displayText(key)}` : ''}`
+    const service = error instanceof S3ServiceException ? error : undefined
+    const status = service?.$metadata?.httpStatusCode
+    const code = service?.name ?? (error as NodeJS.ErrnoException)?.code ?? (error as Error)?.name ?? 'Error'
+    // SDK messages name the bucket or key at most, never a credential; kept to one escaped line.
+    const message = displayText(String((error as Error)?.message ?? error).split('\n')[0].slice(0, 300))
+    const facts = [status ? `HTTP ${status}` : undefined, code].filter(Boolean).join(', ')
+    const text = `S3 (${this.endpointText}): could not ${action} (${where}): ${facts}${message && message !== code ? `: ${message}` : ''}`
+    return new ToolkitError(s3ErrorCode(action === 'open the bucket' && status === 404 ? 'NoSuchBucket' : code, status), text, {hint: hintFor(code, status), exitCode: ExitCode.Error, details: {bucket: this.location.bucket, key, httpStatus: status, s3Code: code}})
+  }
+}
+
+function s3ErrorCode(code: string, status: number | undefined): string {
+  if (code === 'NoSuchBucket') return 'S3_NO_SUCH_BUCKET'
+  // XAdminUserNotFound: versitygw's answer (HTTP 404) to an access key it does not know.
+  if (['InvalidAccessKeyId', 'XAdminUserNotFound', 'SignatureDoesNotMatch', 'AccessDenied', 'ExpiredToken', 'InvalidToken', 'CredentialsProviderError'].includes(code) || status === 403) return 'S3_ACCESS_DENIED'
+  if (status === 404) return 'S3_NOT_FOUND'
+  return 'S3_FAILED'
+}
+
+function hintFor(code: string, status: number | undefined): string {
+  if (code === 'NoSuchBucket' || (status === 404 && code === 'NotFound')) return 'Check the bucket name (and AWS_ENDPOINT_URL_S3 for a non-AWS store); the toolkit never creates buckets.'
+  if (code === 'CredentialsProviderError') return 'No credentials were found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or a web identity (IRSA) for the process.'
+  if (code === 'InvalidAccessKeyId' || code === 'XAdminUserNotFound' || code === 'SignatureDoesNotMatch') return 'The access key or secret key is wrong for this endpoint: check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the profile.'
+  if (code === 'AccessDenied' || status === 403) return 'The credentials lack a permission this needs: see "Snapshots in a bucket" in docs/operations.md for the minimal policy.'
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'TimeoutError') return 'The endpoint is not reachable: check AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL and the network.'
+  if (/certificate|self.signed|UNABLE_TO_VERIFY/i.test(code)) return 'The endpoint\'s certificate is not trusted: pass --s3-ca-bundle (or AWS_CA_BUNDLE) with its CA.'
+  return 'Check the store\'s status and the error above, then re-run.'
+}
