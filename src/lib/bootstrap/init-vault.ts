@@ -1,10 +1,9 @@
-import {setTimeout as sleep} from 'node:timers/promises'
-
 import type {RegionConfig} from '../config/schema.js'
 import {RefusedError, ToolkitError} from '../errors/errors.js'
 import {displayText, redactUrl} from '../report/display.js'
 import type {SecretValue} from '../secret/secret-value.js'
 import type {VaultAdmin} from '../vault/vault-sys.js'
+import {pollUntil} from '../workflow/poll.js'
 
 export const ACKNOWLEDGE_WORD = 'STORED'
 export const ALLOW_NON_TTY_FLAG = 'allow-non-tty-stdout'
@@ -154,11 +153,8 @@ function renderKeysOnce(where: string, keys: SecretValue[], rootToken: SecretVal
 }
 
 async function waitActive(sys: VaultAdmin, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const health = await sys.health().catch(() => undefined)
-    if (health && health.initialized && !health.sealed && !health.standby) return true
-    if (Date.now() >= deadline) return false
-    await sleep(250)
-  }
+  // Not answering yet is a state to wait through, like sealed or standby.
+  const health = () => sys.health().catch(() => undefined)
+  const active = (state: Awaited<ReturnType<typeof health>>) => state !== undefined && state.initialized && !state.sealed && !state.standby
+  return (await pollUntil(health, active, {timeoutMs, intervalMs: 250})).done
 }

@@ -7,6 +7,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {ExitCode, isToolkitError, ToolkitError} from '../errors/errors.js'
 import {displayText} from '../report/display.js'
 import {throttled} from '../report/throttle.js'
+import {pollUntil} from '../workflow/poll.js'
 import {confirmGate, runStages, type Stage as Step, type WorkflowHooks} from '../workflow/runner.js'
 import type {SecretValue} from '../secret/secret-value.js'
 import type {RegionVault} from '../vault/connect.js'
@@ -431,10 +432,21 @@ export async function stageUpload(ctx: RestoreContext, update: (text: string) =>
  */
 async function waitForRestoreToSettle(ctx: RestoreContext, deadline: number, update: (text: string) => void): Promise<void> {
   const {admin} = ctx.target!
-  while (Date.now() < deadline) {
+  if (Date.now() >= deadline) return
+  const answered = () => {
     update('waiting for the server to finish applying the snapshot')
-    if (await admin.handlerAnswers(Math.max(1000, deadline - Date.now()))) return
-    await sleep(ctx.options.pollIntervalMs)
+    return admin.handlerAnswers(Math.max(1000, deadline - Date.now()))
+  }
+  await pollUntil(answered, (yes) => yes, {timeoutMs: deadline - Date.now(), intervalMs: ctx.options.pollIntervalMs})
+}
+
+/** The server's state as sys/health shows it; not answering is a state too. */
+async function probeState(ctx: RestoreContext): Promise<{state: ServerState; health?: VaultHealth}> {
+  try {
+    const health = await ctx.target!.admin.health()
+    return {state: !health.initialized ? 'uninitialized' : health.sealed ? 'sealed' : health.standby ? 'standby' : 'healthy', health}
+  } catch {
+    return {state: 'unreachable'}
   }
 }
 
@@ -448,34 +460,32 @@ export async function stageWaitHealthy(ctx: RestoreContext, update: (text: strin
   await waitForRestoreToSettle(ctx, deadline, update)
   let confirmed = false
   let sealedSince: number | undefined
-  let last: {state: ServerState; health?: VaultHealth} = {state: 'unreachable'}
-  for (;;) {
-    try {
-      const health = await ctx.target!.admin.health()
-      const state: ServerState = !health.initialized ? 'uninitialized' : health.sealed ? 'sealed' : health.standby ? 'standby' : 'healthy'
-      last = {state, health}
-      if (state === 'healthy') {
-        if (confirmed) break
-        // Had the first probe slipped in before the server took its lock, this one waits behind it.
-        confirmed = true
-        await waitForRestoreToSettle(ctx, deadline, update)
-        continue
-      }
-      if (state === 'sealed') {
-        sealedSince ??= Date.now()
-        // A Shamir-sealed server never unseals itself: report it instead of waiting out the timeout.
-        if (Date.now() - sealedSince >= options.sealedGraceMs) break
-      } else {
-        sealedSince = undefined
-      }
-    } catch {
-      last = {state: 'unreachable'}
-      sealedSince = undefined
-    }
-    if (Date.now() - started >= options.waitTimeoutMs) break
-    update(`server is ${last.state}; waiting (${Math.round((Date.now() - started) / 1000)} s)`)
-    await sleep(options.pollIntervalMs)
+  const probe = async () => {
+    const probed = await probeState(ctx)
+    if (probed.state !== 'healthy' || confirmed) return probed
+    // Had the first probe slipped in before the server took its lock, the next one waits behind it.
+    confirmed = true
+    await waitForRestoreToSettle(ctx, deadline, update)
+    return probeState(ctx)
   }
+  const settled = ({state}: {state: ServerState}) => {
+    if (state === 'healthy') return true
+    if (state !== 'sealed') {
+      sealedSince = undefined
+      return false
+    }
+    sealedSince ??= Date.now()
+    // A Shamir-sealed server never unseals itself: report it instead of waiting out the timeout.
+    return Date.now() - sealedSince >= options.sealedGraceMs
+  }
+  const {value: last} = await pollUntil(probe, settled, {
+    timeoutMs: options.waitTimeoutMs,
+    startedAt: started,
+    intervalMs: options.pollIntervalMs,
+    onProgress: ({state}, {finished}) => {
+      if (!finished) update(`server is ${state}; waiting (${Math.round((Date.now() - started) / 1000)} s)`)
+    },
+  })
   ctx.after = {...last, waitedMs: Date.now() - started}
   update(`server is ${last.state}`)
 }

@@ -2,11 +2,11 @@
 // the bootstrap wizard ask after ESO was told to push. Answered per secret ×
 // store × property, in memory: values are compared with SecretValue.equals
 // (constant time) and never leave this module.
-import {setTimeout as sleep} from 'node:timers/promises'
 
 import {isToolkitError} from '../errors/errors.js'
 import type {SecretValue} from '../secret/secret-value.js'
 import type {SecretRecord, SecretStore} from '../vault/secret-store.js'
+import {pollUntil} from '../workflow/poll.js'
 
 /** The slice of a store a check needs: any SecretStore fits, whichever backend it is. */
 export type StoreReader = Pick<SecretStore, 'name' | 'read'>
@@ -84,12 +84,9 @@ export interface WaitOptions {
  * be pushing, and the store may come back.
  */
 export async function waitForStores(expectations: StoreExpectation[], stores: StoreReader[], options: WaitOptions): Promise<StoreCheck[]> {
-  const now = options.now ?? Date.now
-  const pause = options.sleep ?? sleep
-  const deadline = now() + options.timeoutMs
   const checks = new Map<string, StoreCheck>()
   const keyOf = (store: string, id: string) => `${store}\u0000${id}`
-  for (;;) {
+  const round = async () => {
     await Promise.all(
       stores.flatMap((store) =>
         expectations.map(async (expectation) => {
@@ -106,11 +103,14 @@ export async function waitForStores(expectations: StoreExpectation[], stores: St
         }),
       ),
     )
-    const all = [...checks.values()]
-    const inSync = all.filter((check) => check.inSync).length
-    options.onRound?.(inSync, all.length)
-    if (inSync === all.length || now() >= deadline) break
-    await pause(Math.min(options.intervalMs ?? 1000, Math.max(0, deadline - now())))
+    return [...checks.values()]
   }
+  await pollUntil(round, (all) => all.every((check) => check.inSync), {
+    timeoutMs: options.timeoutMs,
+    intervalMs: options.intervalMs ?? 1000,
+    onProgress: (all) => options.onRound?.(all.filter((check) => check.inSync).length, all.length),
+    now: options.now,
+    sleep: options.sleep,
+  })
   return stores.flatMap((store) => expectations.map((expectation) => checks.get(keyOf(store.name, expectation.id))!))
 }

@@ -1,5 +1,3 @@
-import {setTimeout as sleep} from 'node:timers/promises'
-
 import pLimit from 'p-limit'
 
 import {PUSH_SECRET_API_VERSION} from '../eso/api.js'
@@ -13,6 +11,7 @@ import {readFluxInventories} from './apply.js'
 import {MIGRATED_FROM_LABEL, SOURCE_ANNOTATION, type PlannedSecret} from './mapping.js'
 import type {RunRecord} from './run-record.js'
 import {displayText} from '../report/display.js'
+import {pollUntil} from '../workflow/poll.js'
 
 export type CheckStatus =
   | 'in-sync'
@@ -239,11 +238,7 @@ const SETTLING: CheckStatus[] = ['pushsecret-not-ready', 'missing-in-vault', 'pr
 
 /** Polls until everything is in sync, nothing left could change by waiting, or the time is up; returns the last report. */
 export async function verifyUntil(run: () => Promise<VerifyReport>, waitMs: number, intervalMs = 2_000): Promise<VerifyReport> {
-  const deadline = Date.now() + waitMs
-  for (;;) {
-    const report = await run()
-    const settling = report.rows.some((row) => SETTLING.includes(row.status))
-    if (report.inSync || !settling || Date.now() + intervalMs > deadline) return report
-    await sleep(intervalMs)
-  }
+  const settled = (report: VerifyReport) => report.inSync || !report.rows.some((row) => SETTLING.includes(row.status))
+  // A whole verification is not run once more at the deadline when the next could not start before it.
+  return (await pollUntil(run, settled, {timeoutMs: waitMs, intervalMs, attemptAtDeadline: false})).value
 }
