@@ -6,7 +6,8 @@
 // the generated password from before the loss, which ESO (started after)
 // keeps. Then drift between the regions, with and without --from.
 import {randomBytes} from 'node:crypto'
-import {mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 
@@ -74,7 +75,8 @@ describe('dr rehydrate: a lost cluster rebuilt from the regional Vaults (real en
     const key = await newAgeKey()
     keyFile = join(dir, 'age-key.txt')
     writeFileSync(keyFile, `${key.identity}\n`, {mode: 0o600})
-    const sources = join(dir, 'sops')
+    // Outside test-output/: migrate honours .gitignore, which hides the run directory.
+    const sources = join(mkdtempSync(join(tmpdir(), 'secrets-rehydrate-it-')), 'sops')
     const put = (path: string, content: Buffer | string) => {
       mkdirSync(resolve(sources, path, '..'), {recursive: true})
       writeFileSync(join(sources, path), content)
@@ -93,7 +95,9 @@ describe('dr rehydrate: a lost cluster rebuilt from the regional Vaults (real en
     writeFileSync(spec, `secrets:\n  - namespace: ${NS_GEN}\n    name: db-generated\n    generatedInCluster: true\n    keys:\n      - {key: password, source: generate, generate: {length: 40, digits: 10, symbols: 0}}\n`)
 
     clusterA = await startFreshCluster({name: `cluster-a-${run}`, parentDir: dir, binaries, stores})
-    expectExit(await cli(clusterA, ['migrate', 'sops', join(sources, 'apps'), '--output-dir', join(gitops, 'apps'), '--yes']), 0)
+    const migrated = await cli(clusterA, ['migrate', 'sops', join(sources, 'apps'), '--output-dir', join(gitops, 'apps'), '--yes'])
+    expectExit(migrated, 0)
+    if (!(await clusterA.kube.getSecret(NS, 'app-db'))) throw new Error(`migrate sops wrote no Secret app-db:\n${migrated.stdout}\n${migrated.stderr}`)
     expect(
       await cli(clusterA, ['migrate', 'sops', join(sources, 'keys'), '--namespace', NS_KEYS, '--remote-key-template', '{namespace}/{name}/{key}', '--output-dir', join(gitops, 'keys'), '--yes']),
     ).toMatchObject({code: 0})

@@ -4,7 +4,8 @@
 // region2` makes ESO push everything now, waits until region2 holds every
 // value, and `verify regions` then finds both regions in sync.
 import {randomBytes} from 'node:crypto'
-import {mkdirSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {applyClusterSecretStore} from '../../env/eso.js'
@@ -50,7 +51,8 @@ describe('dr reseed: a region rebuilt empty is refilled from Kubernetes (real en
     const key = await newAgeKey()
     keyFile = join(dir, 'age-key.txt')
     writeFileSync(keyFile, `${key.identity}\n`, {mode: 0o600})
-    const sources = join(dir, 'sops')
+    // Outside test-output/: migrate honours .gitignore, which hides the run directory.
+    const sources = join(mkdtempSync(join(tmpdir(), 'secrets-reseed-it-')), 'sops')
     mkdirSync(sources, {recursive: true})
     const regex = '^(data|stringData)$'
     writeFileSync(
