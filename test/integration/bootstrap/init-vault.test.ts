@@ -9,7 +9,7 @@ import {VaultSys} from '../../../src/lib/vault/vault-sys.js'
 import {PROJECT_ROOT} from '../../helpers/binaries.js'
 import {startVaultServer, type VaultServerHandle} from '../../helpers/vault-server.js'
 import {builtCli, runBuiltCli, testDir} from './fixture.js'
-import {expectNoLeak, expectNoLeakInFiles} from './leak-scan.js'
+import {expectNoLeak, expectNoLeakInFiles} from '../../helpers/canary.js'
 import {requireTmux, TerminalSession} from './terminal.js'
 import {testEnv} from '../../helpers/env.js'
 

@@ -22,7 +22,7 @@ import {
   uniqueName,
   writeSpec,
 } from './fixture.js'
-import {expectNoLeak, expectNoLeakInFiles, processArguments} from './leak-scan.js'
+import {expectNoLeak, expectNoLeakInFiles, processArguments} from '../../helpers/canary.js'
 import {requireTmux, TerminalSession} from './terminal.js'
 
 const env = testEnv()

@@ -11,12 +11,10 @@ import {freePorts} from '../../env/net.js'
 import {startVaultServer, type VaultServerHandle} from '../../helpers/vault-server.js'
 import {SecretValue} from '../../../src/lib/secret/secret-value.js'
 import {
-  canary,
-  cli,
+  canaryCli,
   countingServer,
   damagedCopies,
   faultyProxy,
-  leaked,
   leakedInFiles,
   readAll,
   requireBuiltCli,
@@ -28,21 +26,8 @@ import {
   type Plain,
 } from './fixture.js'
 
-const canaries: string[] = []
-const secret = (label: string) => {
-  const value = canary(label)
-  canaries.push(value)
-  return value
-}
-
-/** Every CLI run of this file goes through here: exit code and no canary in its output. */
-async function run(args: string[], env: Record<string, string>, config: string, expectedCode: number) {
-  const result = await cli(args, env, config)
-  const output = `${result.stdout}\n${result.stderr}`
-  expect(leaked(output, canaries)).toEqual([])
-  if (result.code !== expectedCode) throw new Error(`secrets ${args.join(' ')} exited ${result.code}, expected ${expectedCode}:\n${output}`)
-  return result
-}
+// Every CLI run of this file goes through `run`: exit code and no canary in its output.
+const {canaries, secret, run} = canaryCli()
 
 describe('dr against real Raft servers (through the built CLI)', () => {
   let a: VaultServerHandle

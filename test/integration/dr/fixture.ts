@@ -16,7 +16,7 @@ import {VaultHttp} from '../../../src/lib/vault/vault-http.js'
 import {VaultKvStore} from '../../../src/lib/vault/vault-kv-store.js'
 import {VaultSys} from '../../../src/lib/vault/vault-sys.js'
 import {PROJECT_ROOT} from '../../helpers/binaries.js'
-import {leaked} from '../../helpers/canary.js'
+import {canary, leaked} from '../../helpers/canary.js'
 import {writeConfig as writeSharedConfig, type ConfigRegion} from '../../helpers/config.js'
 import {builtCli, runCli, type CliResult} from '../../helpers/cli.js'
 import {TEST_ENV_VARIABLE, testEnv} from '../../helpers/env.js'
@@ -83,6 +83,28 @@ export async function cli(args: string[], env: Record<string, string>, config: s
   return {...result, json}
 }
 
+/**
+ * The canaries of one test file and its CLI runner: `secret(label)` makes a
+ * canary value and remembers it; `run` runs the built CLI, fails unless it
+ * exits with `expectedCode`, and checks its output holds no canary (nor any
+ * of `alsoNever`, e.g. a password planted in an address).
+ */
+export function canaryCli(alsoNever: string[] = []) {
+  const canaries: string[] = []
+  const secret = (label: string) => {
+    const value = canary(label)
+    canaries.push(value)
+    return value
+  }
+  const run = async (args: string[], env: Record<string, string>, config: string, expectedCode: number) => {
+    const result = await cli(args, env, config)
+    const output = `${result.stdout}\n${result.stderr}`
+    expect(leaked(output, [...canaries, ...alsoNever])).toEqual([])
+    if (result.code !== expectedCode) throw new Error(`secrets ${args.join(' ')} exited ${result.code}, expected ${expectedCode}:\n${output}`)
+    return result
+  }
+  return {canaries, secret, run}
+}
 
 /** Scans every file under `dir` (archives also decompressed) for canaries. */
 export function leakedInFiles(dir: string, canaries: string[]): string[] {

@@ -11,23 +11,10 @@ import {isDeepStrictEqual} from 'node:util'
 
 import {SecretValue} from '../../../src/lib/secret/secret-value.js'
 import {startVaultServer, type VaultServerHandle} from '../../helpers/vault-server.js'
-import {canary, cli, leaked, leakedInFiles, readAll, requireBuiltCli, store, workDir, writeAll, writeConfig, type Plain} from './fixture.js'
+import {canaryCli, cli, leaked, leakedInFiles, readAll, requireBuiltCli, store, workDir, writeAll, writeConfig, type Plain} from './fixture.js'
 
-const canaries: string[] = []
-const secret = (label: string) => {
-  const value = canary(label)
-  canaries.push(value)
-  return value
-}
 const PASSWORD_IN_URL = 'url-password-canary-7f3a9c'
-
-async function run(args: string[], env: Record<string, string>, config: string, expectedCode: number) {
-  const result = await cli(args, env, config)
-  const output = `${result.stdout}\n${result.stderr}`
-  expect(leaked(output, [...canaries, PASSWORD_IN_URL])).toEqual([])
-  if (result.code !== expectedCode) throw new Error(`secrets ${args.join(' ')} exited ${result.code}, expected ${expectedCode}:\n${output}`)
-  return result
-}
+const {canaries, secret, run} = canaryCli([PASSWORD_IN_URL])
 
 /**
  * A loopback proxy in front of the server that passes everything through

@@ -11,6 +11,7 @@ import {connectRegion, type RegionVault} from '../../../src/lib/vault/connect.js
 import {PROJECT_ROOT} from '../../helpers/binaries.js'
 import {runCli, type CliResult} from '../../helpers/cli.js'
 import {testEnv} from '../../helpers/env.js'
+import {expectNoCanary} from '../../helpers/canary.js'
 import {newAgeKey, sopsEncrypt, type AgeKey} from '../../helpers/sops-files.js'
 
 const run = randomBytes(3).toString('hex')
@@ -25,10 +26,6 @@ function files(dir: string): string[] {
   return readdirSync(dir, {recursive: true, withFileTypes: true})
     .filter((entry) => entry.isFile())
     .map((entry) => join(entry.parentPath, entry.name))
-}
-
-function expectNoCanary(texts: string[]): void {
-  for (const text of texts) expect(text).not.toContain(MARK)
 }
 
 describe('migrate sops → ESO → both Vaults, then migrate verify (real environment)', () => {
@@ -89,8 +86,8 @@ describe('migrate sops → ESO → both Vaults, then migrate verify (real enviro
   afterAll(async () => {
     await Promise.all(vaults.map((vault) => vault.close()))
     // Every output of every run, and every file the runs wrote, is free of values.
-    expectNoCanary(outputs.flatMap((output) => [output.stdout, output.stderr]))
-    expectNoCanary(files(outputDir).map((file) => readFileSync(file, 'utf8')))
+    expectNoCanary(outputs.flatMap((output) => [output.stdout, output.stderr]), [MARK])
+    expectNoCanary(files(outputDir).map((file) => readFileSync(file, 'utf8')), [MARK])
   })
 
   test('--dry-run prints the plan (names only) and contacts nothing', async () => {

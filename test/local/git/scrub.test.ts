@@ -43,7 +43,7 @@ describe('git scrub on a generated history (real git, real git-filter-repo)', ()
     if (work) rmSync(work, {recursive: true, force: true})
   })
 
-  test('the fixture has what the issue asks for', () => {
+  test('the fixture holds a signed tag, a submodule and a merge', () => {
     expect(git(source.dir, ['cat-file', '-t', 'v3-signed']).trim()).toBe('tag')
     expect(git(source.dir, ['cat-file', 'tag', 'v3-signed'])).toContain('BEGIN PGP SIGNATURE')
     expect(git(source.dir, ['ls-tree', 'main', 'vendor/lib'])).toContain('160000 commit')

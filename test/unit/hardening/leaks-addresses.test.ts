@@ -3,6 +3,7 @@ import {configFromVaultEnv, parseConfig} from '../../../src/lib/config/load.js'
 import {addressCredentialProblem, type RegionConfig} from '../../../src/lib/config/schema.js'
 import {ToolkitError} from '../../../src/lib/errors/errors.js'
 import {connectRegion} from '../../../src/lib/vault/connect.js'
+import {toolkitFailureOf} from '../../helpers/failure.js'
 
 // A password in a Vault address is a credential in the
 // configuration; it is refused by name, and never printed.
@@ -21,26 +22,17 @@ function configWith(address: string): string {
   return `regions:\n  - name: region1\n    clusterSecretStore: vault-region1\n    vault: {address: "${address}", auth: {method: token}}\n`
 }
 
-function failureOf(action: () => unknown): ToolkitError {
-  try {
-    action()
-  } catch (error) {
-    expect(error).toBeInstanceOf(ToolkitError)
-    return error as ToolkitError
-  }
-  throw new Error('expected a refusal')
-}
 
 describe('a Vault address with credentials is refused, naming the field, never the address', () => {
   test.each(ADDRESSES)('in the configuration file: %s', (address) => {
-    const error = failureOf(() => parseConfig(configWith(address), 'cfg.yaml'))
+    const error = toolkitFailureOf(() => parseConfig(configWith(address), 'cfg.yaml'))
     expect(error.code).toBe('CONFIG_INVALID')
     expect(error.message).toContain('regions[0].vault.address: must not')
     expect(`${error.message}${error.hint}`).not.toContain(CANARY)
   })
 
   test('from VAULT_ADDR', () => {
-    const error = failureOf(() => configFromVaultEnv({VAULT_ADDR: `https://root:${CANARY}@vault.example.com`}))
+    const error = toolkitFailureOf(() => configFromVaultEnv({VAULT_ADDR: `https://root:${CANARY}@vault.example.com`}))
     expect(error.message).toContain('vault.address: must not contain a user name or password')
     expect(`${error.message}${error.hint}`).not.toContain(CANARY)
   })

@@ -8,6 +8,7 @@ import {checkKubeconfigText} from '../../../src/lib/config/kubeconfig.js'
 import {loadConfig, parseConfig} from '../../../src/lib/config/load.js'
 import {ToolkitError} from '../../../src/lib/errors/errors.js'
 import {loadKubeConfig} from '../../../src/lib/kube/client.js'
+import {toolkitFailureOf} from '../../helpers/failure.js'
 
 // A parse error of a file that can hold credentials names
 // the file, line, column and problem, never the file's text.
@@ -36,15 +37,7 @@ const BROKEN: Array<[string, string]> = [
   ['alias bomb', `a: &a [${CANARY}, ${CANARY}, ${CANARY}, ${CANARY}, ${CANARY}, ${CANARY}, ${CANARY}, ${CANARY}, ${CANARY}, ${CANARY}]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n`],
 ]
 
-function failureOf(action: () => unknown): ToolkitError {
-  try {
-    action()
-  } catch (error) {
-    expect(error).toBeInstanceOf(ToolkitError)
-    return error as ToolkitError
-  }
-  throw new Error('expected the file to be rejected')
-}
+const failureOf = (action: () => unknown) => toolkitFailureOf(action, 'expected the file to be rejected')
 
 function expectNoCanary(error: ToolkitError): void {
   const shown = `${error.message}\n${error.hint ?? ''}\n${JSON.stringify({code: error.code, message: error.message, hint: error.hint})}`
