@@ -168,13 +168,11 @@ export function mapContainer(cronJob: KubeObject, sources: VolumeSources, kubeAc
   return {command: container.command ?? [], args: (container.args ?? []).map((arg: unknown) => mapPath(String(arg), mounts)), env, mounts}
 }
 
-/** The configuration file's paths (tokenFile, caCert, kubeconfig…) moved under the mapped directories. */
+/** The configuration file's paths (tokenFile, caCert, kubeconfig…) moved under the mapped directories, in one pass. */
 function rewriteConfigPaths(text: string, mounts: MappedRun['mounts']): string {
-  let out = text
-  for (const mount of [...mounts].sort((a, b) => b.mountPath.length - a.mountPath.length)) {
-    out = out.split(`${mount.mountPath}/`).join(`${mount.dir}/`)
-  }
-  return out
+  const ordered = [...mounts].sort((a, b) => b.mountPath.length - a.mountPath.length)
+  const pattern = new RegExp(`(?<![\\w/.:-])(${ordered.map((mount) => mount.mountPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})/`, 'g')
+  return text.replace(pattern, (_match, mountPath: string) => `${ordered.find((mount) => mount.mountPath === mountPath)!.dir}/`)
 }
 
 /** Runs a mapped container: its command must be the `secrets` CLI, which runs from the build. */

@@ -154,8 +154,13 @@ describe('the Helm chart (real helm, real kube-apiserver)', () => {
 
   test('default values: RBAC only reads, and only what each job reads', () => {
     const rules = (name: string) => byName(defaults, 'ClusterRole', name).rules
+    const fluxReads = [
+      {apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], resourceNames: ['kustomizations.kustomize.toolkit.fluxcd.io'], verbs: ['get']},
+      {apiGroups: ['kustomize.toolkit.fluxcd.io'], resources: ['kustomizations'], verbs: ['list']},
+    ]
     expect(rules(`${NS}-${RELEASE}-secrets-toolkit-migrate-verify`)).toEqual([
       {apiGroups: [''], resources: ['namespaces'], verbs: ['get']},
+      ...fluxReads,
       {apiGroups: [''], resources: ['secrets', 'configmaps'], verbs: ['get', 'list']},
       {apiGroups: ['external-secrets.io'], resources: ['pushsecrets'], verbs: ['get', 'list']},
     ])
@@ -190,7 +195,11 @@ describe('the Helm chart (real helm, real kube-apiserver)', () => {
     expect(custom.some((object) => object.kind === 'PersistentVolumeClaim')).toBe(false)
     // migrateVerify.namespace: the reads of Secrets move into a Role there.
     expect(byName(custom, 'Role', `${RELEASE}-secrets-toolkit-migrate-verify`).metadata.namespace).toBe(TARGET_NS)
-    expect(byName(custom, 'ClusterRole', `${NS}-${RELEASE}-secrets-toolkit-migrate-verify`).rules).toEqual([{apiGroups: [''], resources: ['namespaces'], verbs: ['get']}])
+    expect(byName(custom, 'ClusterRole', `${NS}-${RELEASE}-secrets-toolkit-migrate-verify`).rules).toEqual([
+      {apiGroups: [''], resources: ['namespaces'], verbs: ['get']},
+      {apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], resourceNames: ['kustomizations.kustomize.toolkit.fluxcd.io'], verbs: ['get']},
+      {apiGroups: ['kustomize.toolkit.fluxcd.io'], resources: ['kustomizations'], verbs: ['list']},
+    ])
     const rule = byName(custom, 'PrometheusRule', `${RELEASE}-secrets-toolkit`)
     expect(rule.metadata.labels!.release).toBe('kube-prometheus-stack')
     const alerts = rule.spec.groups[0].rules.map((entry: any) => entry.alert)
