@@ -69,7 +69,8 @@ export async function uploadCheckedSnapshot(
       options.onBytes?.(chunk.length)
       this.push(chunk)
       if (checker.input.write(chunk)) callback()
-      else void Promise.race([once(checker.input, 'drain'), checker.result]).then(() => callback(), callback)
+      // A checker that gave up ends the wait too: its result then stops the upload with what it found.
+      else void Promise.race([once(checker.input, 'drain').catch(() => undefined), checker.result]).then(() => callback())
     },
     flush(callback) {
       // The last byte goes on only once the whole archive has passed the check.
@@ -95,7 +96,10 @@ export async function uploadCheckedSnapshot(
   try {
     await upload.done
   } catch (error) {
+    // The checker may have given up at the same moment: its finding, not the stream error it caused, is the reason.
+    const settled = await Promise.race([checker.result, new Promise<undefined>((resolve) => setImmediate(resolve))])
     checker.input.destroy()
+    if (!failed && settled && !settled.ok) failed = settled
     if (failed) throw new FailedStreamCheck(failed)
     const cause = (error as Error & {cause?: unknown}).cause
     if (error instanceof FailedStreamCheck) throw error

@@ -1,4 +1,4 @@
-import {createReadStream, createWriteStream} from 'node:fs'
+import {createWriteStream} from 'node:fs'
 import {mkdir, readdir, stat, unlink} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 import type {Readable} from 'node:stream'
@@ -125,7 +125,8 @@ export class LocalSnapshotStore implements SnapshotStore {
     try {
       const handle = await openRegularFile(this.describe(name), 'a snapshot')
       const {size} = await handle.stat()
-      return {body: createReadStream('', {fd: handle.fd, highWaterMark: 256 * 1024}), size}
+      // The stream owns the handle and closes it when it ends or is destroyed.
+      return {body: handle.createReadStream({highWaterMark: 256 * 1024}), size}
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
       throw error

@@ -68,7 +68,7 @@ export function parseS3Url(url: string): S3Location {
   const prefix = slash === -1 ? '' : rest.slice(slash + 1).replace(/^\/+|\/+$/g, '')
   // Bucket naming rules (S3): 3-63 of lowercase letters, digits, dots and hyphens; MinIO and others are no looser.
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw badUrl(url, `"${displayText(bucket)}" is not a bucket name (3-63 lowercase letters, digits, dots, hyphens)`)
-  if (/[\u0000-\u001f\u007f]/.test(prefix) || prefix.split('/').some((part) => part === '' || part === '.' || part === '..')) {
+  if (/[\u0000-\u001f\u007f]/.test(prefix) || (prefix !== '' && prefix.split('/').some((part) => part === '' || part === '.' || part === '..'))) {
     throw badUrl(url, 'the prefix has an empty, "." or ".." segment or control characters')
   }
   return {bucket, prefix}
