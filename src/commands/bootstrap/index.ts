@@ -23,18 +23,30 @@ export default class Bootstrap extends BaseCommand<typeof Bootstrap> {
 
   static override description = `Reads a bootstrap spec (names and validation rules, never values; --spec, or the built-in one: --print-spec shows it), reads which Secrets exist, shows the plan, asks each value twice with hidden input, shows a summary of names, asks for confirmation, then creates each Secret (server-side apply) with a PushSecret of the same name pushing every key to every region's ClusterSecretStore (remote key {namespace}/{name}), and waits until both Vaults hold the values. Nothing is written to a file, a flag, the environment or a log.
 
-Re-running is safe: existing Secrets are kept (only checked in the Vaults) unless --rotate names them; a Secret whose PushSecret is missing gets one. Automation pipes the values as JSON with --values-from-stdin; without it, a stdin that is not a terminal is refused.
+Before the first question it checks every region's ClusterSecretStore (exists, Ready) and Vault (reachable, unsealed), and reports every problem at once.
 
---output-dir writes, instead, the ESO Password generator + ExternalSecret (refreshInterval "0") + PushSecret manifests of the secrets marked generatedInCluster, to commit to Git.
+Re-running is safe: existing Secrets are kept unless --rotate names them; a Secret whose PushSecret is missing gets one; a PushSecret that does not push to every configured region (one added to the configuration) or every key is updated; a kept secret a Vault lacks is re-pushed (ESO is asked to push now). A property a Vault holds that the Secret no longer has is a difference; after a rotation it is removed (check-and-set). --rotate of a secret ESO generates (generatedInCluster) makes ESO generate a new value and push it. Automation pipes the values as JSON with --values-from-stdin (with --dry-run they are read and validated); without it, a stdin that is not a terminal is refused.
+
+--output-dir writes, instead, the ESO Password generator + ExternalSecret + PushSecret manifests of the secrets marked generatedInCluster, to commit to Git.
 
 --init-vault REGION initializes a region's uninitialized Vault, shows its unseal keys and root token once on the terminal, waits until you type STORED, unseals it, and stores nothing.
 
-Exit codes: 0 done and both Vaults hold every value (or nothing to do); 1 a Vault did not receive every value before --wait-timeout, or --dry-run found work to do; 2 error, refusal or cancellation.`
+Exit codes: 0 done and every Vault holds every value, and nothing else (or nothing to do); 1 a Vault did not hold every value before --wait-timeout, or holds a property the Secret no longer has, or --dry-run found work to do; 2 error (including a pre-flight problem), refusal or cancellation.`
+
+  // oclif's generated usage line cannot show the four modes (its exclusive-flag groups come out empty): spelled out instead.
+  static override usage = [
+    'bootstrap [--spec FILE] [--rotate NAMESPACE/NAME...] [--values-from-stdin] [--dry-run] [-y] [--wait-timeout SECONDS] [--kubeconfig FILE] [--context NAME] [--config FILE] [--json]',
+    'bootstrap --output-dir DIR [--spec FILE] [--config FILE]',
+    'bootstrap --init-vault REGION [--key-shares N] [--key-threshold N] [-y] [--allow-non-tty-stdout] [--config FILE]',
+    'bootstrap --print-spec [--spec FILE] [--json]',
+  ]
 
   static override examples = [
     {description: 'See what would be created, without asking anything', command: '<%= config.bin %> <%= command.id %> --dry-run'},
     {description: 'Run the wizard with the spec committed to the GitOps repository', command: '<%= config.bin %> <%= command.id %> --spec clusters/prod/bootstrap.yaml'},
     {description: 'Replace one credential (asked again); the others are left alone', command: '<%= config.bin %> <%= command.id %> --spec clusters/prod/bootstrap.yaml --rotate external-dns/cloudflare-credentials'},
+    {description: 'Rotate a value ESO generates in the cluster: ESO generates a new one, pushed to every Vault', command: '<%= config.bin %> <%= command.id %> --spec clusters/prod/bootstrap.yaml --rotate flux-system/webhook-receiver-token'},
+    {description: 'Automation: check the values on stdin against the spec, without writing', command: "pass show platform/bootstrap.json | <%= config.bin %> <%= command.id %> --spec bootstrap.yaml --values-from-stdin --dry-run"},
     {
       description: 'Automation: values as JSON on stdin (never flags or environment variables)',
       command: "pass show platform/bootstrap.json | <%= config.bin %> <%= command.id %> --spec bootstrap.yaml --values-from-stdin --yes",
@@ -88,6 +100,14 @@ Exit codes: 0 done and both Vaults hold every value (or nothing to do); 1 a Vaul
       return {mode: 'manifests', files}
     }
     const kube = KubeClient.connect({kubeconfig: flags.kubeconfig ?? config.kubernetes.kubeconfig, context: flags.context ?? config.kubernetes.context})
+    const rerun = [
+      ...(flags.config ? ['--config', flags.config] : []),
+      ...(flags.spec ? ['--spec', flags.spec] : []),
+      ...(flags.kubeconfig ? ['--kubeconfig', flags.kubeconfig] : []),
+      ...(flags.context ? ['--context', flags.context] : []),
+      // Nothing is asked again: an empty stdin is no values.
+      ...(flags['values-from-stdin'] ? ['--values-from-stdin', '--yes', '</dev/null'] : []),
+    ]
     const result = await runWizard({
       spec,
       config,
@@ -106,6 +126,8 @@ Exit codes: 0 done and both Vaults hold every value (or nothing to do); 1 a Vaul
         }),
       promptValues: () => interactiveValueSource((line) => this.say(line)),
       renderer: stageRenderer({json: this.jsonEnabled()}),
+      kubeContext: kube.config.getCurrentContext() || undefined,
+      rerunCommand: ['secrets bootstrap', ...rerun.map((word) => (/^[\w@%+=:,./<-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`))].join(' '),
     })
     if (!result.dryRun) this.say(`\n${renderWizardResult(result)}`)
     this.findings = !result.inSync

@@ -2,9 +2,12 @@ import type {RegionConfig} from '../config/schema.js'
 import {isToolkitError, ToolkitError} from '../errors/errors.js'
 import {applySecretAndPushSecret, PUSH_REQUESTED_ANNOTATION, withPushRequest, type WrittenKind} from '../eso/apply.js'
 import {buildPushSecret, DEFAULT_REMOTE_KEY_TEMPLATE, MANAGED_BY_LABEL, MANAGED_BY_VALUE, type PushSecret, type PushSecretOptions} from '../eso/push-secret.js'
+import {requestPush, requestRegeneration} from '../eso/nudge.js'
+import {readyCondition, describeReady} from '../eso/status.js'
+import {EXTERNAL_SECRET_API_VERSION} from '../eso/api.js'
 import type {KubeClient} from '../kube/client.js'
 import type {PlannedSecret} from './plan.js'
-import {pushedKeys} from './plan.js'
+import {isWrite, pushedKeys} from './plan.js'
 import type {SecretValues} from './values.js'
 
 export const CREATED_BY_LABEL = 'secrets-toolkit.io/created-by'
@@ -32,10 +35,19 @@ export function pushSecretFor(planned: PlannedSecret, keys: string[], regions: R
   return withPushRequest(buildPushSecret({namespace: planned.secret.namespace, name: planned.secret.name, keys}, regions, BOOTSTRAP_PUSH_OPTIONS), requestedAt)
 }
 
+export interface ApplyOptions {
+  now?: () => Date
+  /** regenerate: how long ESO may take to write the new value. */
+  regenerateTimeoutMs?: number
+  sleep?: (ms: number) => Promise<unknown>
+}
+
 /**
  * Writes one secret: the Secret, then its PushSecret with a push request
  * (eso/apply.ts says why in that order). A stop between the two leaves a
  * Secret without its PushSecret, which the re-run plans as "add PushSecret".
+ * Answers the values the Vaults must hold when this run changed them
+ * (regenerate: what ESO generated), else undefined.
  */
 export async function applyPlannedSecret(
   kube: KubeClient,
@@ -43,20 +55,24 @@ export async function applyPlannedSecret(
   values: SecretValues | undefined,
   regions: RegionConfig[],
   state: AppliedState,
-  now: () => Date = () => new Date(),
-): Promise<void> {
-  if (planned.action === 'keep' || planned.action === 'cluster') return
+  options: ApplyOptions | (() => Date) = {},
+): Promise<SecretValues | undefined> {
+  const {now = () => new Date(), regenerateTimeoutMs = 120_000, sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))} = typeof options === 'function' ? {now: options} : options
+  if (!isWrite(planned)) return undefined
   const {namespace, name, type} = planned.secret
+  if (planned.action === 'regenerate') return regenerate(kube, planned, state, {now, regenerateTimeoutMs, sleep})
   await kube.ensureNamespace(namespace)
   state.namespace = true
   const onWritten = (kind: WrittenKind) => {
     if (kind === 'Secret') state.secret = true
     else state.pushSecret = true
   }
-  if (planned.action === 'push') {
+  if (planned.action === 'push' || planned.action === 'update' || planned.action === 'repush') {
+    // The PushSecret as the configuration asks for it (every region's store, every key the Secret has), with a push request.
     const pushSecret = buildPushSecret({namespace, name, keys: pushedKeys(planned)}, regions, BOOTSTRAP_PUSH_OPTIONS)
-    await applySecretAndPushSecret(kube, {pushSecret, pushSecretChanged: true}, {forcePushSecret: false, onWritten, now})
-    return
+    // update: the plan showed the operator what changes in it; the toolkit takes it over from whoever wrote it.
+    await applySecretAndPushSecret(kube, {pushSecret, pushSecretChanged: true}, {forcePushSecret: planned.action === 'update', onWritten, now})
+    return undefined
   }
   if (!values) throw new ToolkitError('INTERNAL', `${planned.id}: no values were collected`)
   const pushSecret = buildPushSecret({namespace, name, keys: pushedKeys(planned, values)}, regions, BOOTSTRAP_PUSH_OPTIONS)
@@ -69,18 +85,59 @@ export async function applyPlannedSecret(
       // The PushSecret may exist (rotate) or not (create); it is written either way, with the push request.
       pushSecretChanged: true,
     },
-    {forcePushSecret: false, onWritten, now},
+    {forcePushSecret: planned.action === 'rotate', onWritten, now},
   )
+  return values
+}
+
+/**
+ * A generatedInCluster secret: ESO generates new values (eso/nudge.ts), the
+ * wizard waits until the Secret holds them — every key changed — then asks
+ * ESO to push them now. The new values stay in memory, for the wait.
+ */
+async function regenerate(
+  kube: KubeClient,
+  planned: PlannedSecret,
+  state: AppliedState,
+  options: {now: () => Date; regenerateTimeoutMs: number; sleep: (ms: number) => Promise<unknown>},
+): Promise<SecretValues> {
+  const {namespace, name} = planned.secret
+  const before = planned.existing!.data
+  await requestRegeneration(kube, {namespace, name}, options.now())
+  const deadline = Date.now() + options.regenerateTimeoutMs
+  for (;;) {
+    const current = await kube.getSecret(namespace, name)
+    const data = current?.data ?? new Map()
+    const keys = planned.secret.keys.map((key) => key.key)
+    if (keys.every((key) => data.has(key) && !before.get(key)?.equals(data.get(key)!))) {
+      state.secret = true
+      await requestPush(kube, {namespace, name}, options.now())
+      state.pushSecret = true
+      return new Map(keys.map((key) => [key, data.get(key)!]))
+    }
+    if (Date.now() >= deadline) {
+      const externalSecret = await kube.read(EXTERNAL_SECRET_API_VERSION, 'ExternalSecret', name, namespace).catch(() => undefined)
+      const ready = readyCondition(externalSecret)
+      throw new ToolkitError('REGENERATE_TIMEOUT', `${planned.id}: ESO did not write new values within ${Math.round(options.regenerateTimeoutMs / 1000)} s (ExternalSecret ${ready ? `Ready=${ready.status} ${describeReady(ready)}` : 'without a Ready condition'})`, {
+        hint: `Check the ESO controller and \`kubectl -n ${namespace} describe externalsecret ${name}\`, then rotate again.`,
+      })
+    }
+    await options.sleep(500)
+  }
 }
 
 /** One line per secret: what exists after an interrupted run. Names only. */
 export function describeApplied(secrets: PlannedSecret[], states: Map<string, AppliedState>): string[] {
   const lines: string[] = []
   for (const planned of secrets) {
-    if (planned.action === 'keep' || planned.action === 'cluster') continue
+    if (!isWrite(planned)) continue
     const state = states.get(planned.id)
     if (planned.action === 'push') {
       lines.push(`${planned.id}: ${state?.pushSecret ? 'PushSecret added' : 'PushSecret not added (the Secret exists)'}`)
+    } else if (planned.action === 'update' || planned.action === 'repush') {
+      lines.push(`${planned.id}: ${state?.pushSecret ? `PushSecret ${planned.action === 'update' ? 'updated' : 're-pushed'}` : `PushSecret NOT ${planned.action === 'update' ? 'updated' : 're-pushed'} (the Secret is unchanged)`}`)
+    } else if (planned.action === 'regenerate') {
+      lines.push(`${planned.id}: ${state?.pushSecret ? 'regenerated by ESO and pushed' : state?.secret ? 'regenerated by ESO, NOT pushed yet' : 'NOT regenerated (or not seen in time)'}`)
     } else if (state?.secret && state.pushSecret) {
       lines.push(`${planned.id}: ${planned.action === 'rotate' ? 'rotated' : 'created'} (Secret and PushSecret)`)
     } else if (state?.secret) {

@@ -72,6 +72,8 @@ export interface InitVaultResult {
   address: string
   keyShares: number
   keyThreshold: number
+  /** The KV v2 mount the configuration names for this region (where ESO and the toolkit read and write). */
+  mount: string
   initialized: boolean
   sealed: boolean
   active: boolean
@@ -131,7 +133,7 @@ export async function initializeVault(
     })
   }
   const active = await waitActive(sys, options.activeTimeoutMs ?? 30_000)
-  return {region: region.name, address, keyShares: split.keyShares, keyThreshold: split.keyThreshold, initialized: true, sealed: false, active}
+  return {region: region.name, address, keyShares: split.keyShares, keyThreshold: split.keyThreshold, mount: region.vault.mount, initialized: true, sealed: false, active}
 }
 
 /** The only text of the toolkit that holds secret material, built at the moment it is written to the terminal. */

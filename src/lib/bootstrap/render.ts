@@ -13,7 +13,11 @@ const STATE_TEXT: Record<VaultCheck['state'], string> = {
 
 function cell(check: VaultCheck | undefined): string {
   if (!check) return '-'
-  if (check.state === 'differs' || (check.state === 'missing' && check.keys.length > 0 && check.keys.length < 4)) return `${STATE_TEXT[check.state]} (${check.keys.join(', ')})`
+  if (check.state === 'differs') {
+    const parts = [check.keys.length > 0 ? check.keys.join(', ') : '', check.stale ? `stale: ${check.stale.join(', ')}` : ''].filter(Boolean)
+    return `${STATE_TEXT[check.state]} (${parts.join('; ')})`
+  }
+  if (check.state === 'missing' && check.keys.length > 0 && check.keys.length < 4) return `${STATE_TEXT[check.state]} (${check.keys.join(', ')})`
   return STATE_TEXT[check.state]
 }
 
@@ -21,6 +25,7 @@ function cell(check: VaultCheck | undefined): string {
 export function renderWizardResult(result: WizardResult): string {
   const lines: string[] = []
   if (result.written.length > 0) lines.push(`Written: ${result.written.join(', ')}`)
+  if (result.namespacesCreated.length > 0) lines.push(`Namespaces created: ${result.namespacesCreated.join(', ')}`)
   if (!result.waited) {
     lines.push('The Vaults were not checked (--wait-timeout 0): `secrets migrate verify` or a re-run checks them.')
     return lines.join('\n')
@@ -43,12 +48,11 @@ export function renderWizardResult(result: WizardResult): string {
   )
   for (const check of result.vaults.filter((c) => c.state === 'error')) lines.push(`  ${check.region} ${check.id}: ${check.detail}`)
   for (const outcome of result.outcomes.filter((o) => o.pushSecretStatus)) lines.push(`  PushSecret ${outcome.id}: ${outcome.pushSecretStatus}`)
-  lines.push(
-    '',
-    result.inSync
-      ? `Done: ${regions.join(' and ')} hold every value.`
-      : 'Not every value reached every Vault before the timeout: check the PushSecret status above and the ESO controller, then re-run (existing Secrets are kept) or raise --wait-timeout.',
-  )
+  for (const removal of result.staleRemovals) {
+    if (removal.removed.length > 0) lines.push(`  ${removal.region} ${removal.remoteKey}: removed ${removal.removed.join(', ')} (the Secret no longer has them; check-and-set)`)
+    if (removal.failed) lines.push(`  ${removal.region} ${removal.remoteKey}: stale properties NOT removed: ${removal.failed}`)
+  }
+  lines.push('', result.inSync ? `Done: ${regions.join(' and ')} hold every value.` : (result.advice ?? 'Not every Vault holds every value.'))
   return lines.join('\n')
 }
 
@@ -64,6 +68,9 @@ export function renderInitVault(result: InitVaultResult): string {
   return [
     `Region ${result.region} (${result.address}): initialized and unsealed${result.active ? ', active' : ' (not yet active: check `vault status`)'}.`,
     'Nothing was stored: the unseal keys and root token exist only where you put them.',
-    `Next: give ESO's ClusterSecretStore and this tool a token for ${result.region} (not the root token), then run \`secrets bootstrap\`.`,
+    'Next:',
+    `  1. enable KV version 2 at the mount the configuration names for ${result.region}: \`VAULT_ADDR=${result.address} vault secrets enable -path=${result.mount} kv-v2\` (a new Vault has no KV engine);`,
+    `  2. give ESO's ClusterSecretStore and this tool a token for ${result.region} that may read and write ${result.mount}/* (not the root token);`,
+    '  3. run `secrets bootstrap`.',
   ].join('\n')
 }

@@ -13,6 +13,18 @@ export type SecretValues = Map<string, SecretValue>
  * counts characters (code points), as the operator counts them.
  */
 export function valueProblem(rules: ValueRules, text: string): string | undefined {
+  const problem = ruleProblem(rules, text)
+  if (!problem) return undefined
+  // A token pasted with a trailing newline or space fails its rules for a reason the rule's words do not show.
+  const edges = [/^\s/u.test(text) ? 'starts' : '', /\s$/u.test(text) ? 'ends' : ''].filter(Boolean)
+  if (edges.length > 0 && text.trim().length > 0) {
+    const fixed = ruleProblem(rules, text.trim()) === undefined
+    return `${problem} — it ${edges.join(' and ')} with whitespace (a space or line break)${fixed ? ', and would be valid without it: was it pasted with one?' : ''}`
+  }
+  return problem
+}
+
+function ruleProblem(rules: ValueRules, text: string): string | undefined {
   if (text.length === 0) return rules.required ? 'a value is required' : undefined
   const length = [...text].length
   if (rules.minLength !== undefined && length < rules.minLength) return `must be at least ${rules.minLength} characters (got ${length})`
@@ -77,13 +89,16 @@ const STDIN_FORMAT = 'Expected JSON like {"flux-system/gitea-token": {"username"
 
 /**
  * Reads the automation input: a JSON object keyed by NAMESPACE/NAME, each an
- * object of key → string. Every problem is reported by secret and key name;
- * the parser's own message is dropped because V8 quotes the input in it.
+ * object of key → string. Every problem is reported at once (automation fixes
+ * them in one go), by secret and key name; the parser's own message is
+ * dropped because V8 quotes the input in it. A required value is missing only
+ * for a secret the plan asks values for.
  */
 export function parseStdinValues(text: string, plan: BootstrapPlan): StdinValues {
   let parsed: unknown
   try {
-    parsed = JSON.parse(text)
+    // Nothing on stdin is no values (a re-run that only re-pushes needs none).
+    parsed = text.trim() === '' ? {} : JSON.parse(text)
   } catch (error) {
     const position = /position (\d+)/.exec((error as Error).message)?.[1]
     throw new ToolkitError('STDIN_INVALID', `stdin is not valid JSON${position ? ` (at byte ${position})` : ''}`, {hint: STDIN_FORMAT})
@@ -92,30 +107,52 @@ export function parseStdinValues(text: string, plan: BootstrapPlan): StdinValues
   const byId = new Map(plan.secrets.map((planned) => [planned.id, planned]))
   const values = new Map<string, Map<string, SecretValue>>()
   const ignored: string[] = []
+  const problems: string[] = []
   for (const [id, keys] of Object.entries(parsed)) {
     const planned = byId.get(id)
     if (!planned) {
-      throw new ToolkitError('STDIN_UNKNOWN_SECRET', `stdin names ${id}, which is not in the bootstrap spec (known: ${[...byId.keys()].join(', ')})`, {hint: STDIN_FORMAT})
+      problems.push(`stdin names ${id}, which is not in the bootstrap spec (known: ${[...byId.keys()].join(', ')})`)
+      continue
     }
-    if (!isPlainObject(keys)) throw new ToolkitError('STDIN_INVALID', `stdin ${id}: expected an object of key → string`, {hint: STDIN_FORMAT})
+    if (!isPlainObject(keys)) {
+      problems.push(`stdin ${id}: expected an object of key → string`)
+      continue
+    }
     const secretValues = new Map<string, SecretValue>()
     for (const [key, value] of Object.entries(keys)) {
       const specKey = planned.secret.keys.find((candidate) => candidate.key === key)
       if (!specKey) {
-        throw new ToolkitError('STDIN_UNKNOWN_KEY', `stdin ${id}: key "${key}" is not in the spec (keys: ${planned.secret.keys.map((k) => k.key).join(', ')})`, {hint: STDIN_FORMAT})
+        problems.push(`stdin ${id}: key "${key}" is not in the spec (keys: ${planned.secret.keys.map((k) => k.key).join(', ')})`)
+        continue
       }
       if (specKey.source === 'generate') {
-        throw new ToolkitError('STDIN_GENERATED_KEY', `stdin ${id}: key "${key}" is generated, so it cannot be given`, {
-          hint: 'Remove it from the input, or make it source: prompt in the spec.',
-        })
+        problems.push(`stdin ${id}: key "${key}" is generated, so it cannot be given (remove it, or make it source: prompt in the spec)`)
+        continue
       }
-      if (typeof value !== 'string') throw new ToolkitError('STDIN_INVALID', `stdin ${id}: key "${key}" must be a string`, {hint: STDIN_FORMAT})
+      if (typeof value !== 'string') {
+        problems.push(`stdin ${id}: key "${key}" must be a string`)
+        continue
+      }
       const problem = valueProblem(specKey.validate, value)
-      if (problem) throw new ToolkitError('VALUE_INVALID', `stdin ${id}: key "${key}" ${problem}`, {hint: 'Fix the value in the input; nothing was changed.'})
+      if (problem) {
+        problems.push(`stdin ${id}: key "${key}" ${problem}`)
+        continue
+      }
       if (value.length > 0) secretValues.set(key, SecretValue.fromString(value))
     }
     values.set(id, secretValues)
     if (!needsValues(planned)) ignored.push(id)
+  }
+  for (const planned of plan.secrets.filter(needsValues)) {
+    for (const key of planned.secret.keys) {
+      if (key.source !== 'prompt' || !key.validate.required) continue
+      const given = isPlainObject(parsed[planned.id]) ? (parsed[planned.id] as Record<string, unknown>)[key.key] : undefined
+      if (given === undefined) problems.push(`stdin has no value for ${planned.id} key "${key.key}" (required)`)
+    }
+  }
+  if (problems.length === 1) throw new ToolkitError('STDIN_INVALID', problems[0], {hint: `${STDIN_FORMAT} Nothing was changed.`})
+  if (problems.length > 1) {
+    throw new ToolkitError('STDIN_INVALID', `stdin has ${problems.length} problems:\n  ${problems.join('\n  ')}`, {hint: `Fix them all in the input; nothing was changed. ${STDIN_FORMAT}`})
   }
   return {
     ignored,

@@ -30,11 +30,14 @@ export function interactiveValueSource(say: (line: string) => void): ValueSource
       const optional = key.validate.required ? '' : ' (optional: Enter to leave empty)'
       try {
         for (;;) {
-          const first = await password({
-            message: `${key.key}: ${key.prompt}${optional}`,
-            mask: '*',
-            validate: (text) => valueProblem(key.validate, text) ?? true,
-          })
+          // Validated here, not by the prompt: inquirer puts a rejected entry back into the input line,
+          // so the next keystrokes would append to it. Each attempt starts from an empty line.
+          const first = await password({message: `${key.key}: ${key.prompt}${optional}`, mask: '*'})
+          const problem = valueProblem(key.validate, first)
+          if (problem) {
+            say(`  ✖ ${key.key} ${problem}. The entry was cleared: type the whole value again.`)
+            continue
+          }
           if (first.length === 0) return undefined
           const value = SecretValue.fromString(first)
           const again = SecretValue.fromString(await password({message: `${key.key}: again, to confirm`, mask: '*'}))

@@ -123,6 +123,7 @@ export class KubeClient {
   readonly #objects: k8s.KubernetesObjectApi
   readonly #core: k8s.CoreV1Api
   readonly #extensions: k8s.ApiextensionsV1Api
+  readonly #custom: k8s.CustomObjectsApi
 
   /**
    * `requestTimeoutMs` bounds every request, answer included: client-node has
@@ -150,6 +151,7 @@ export class KubeClient {
     this.#objects = ObjectApi.create(configuration, config)
     this.#core = new k8s.CoreV1Api(configuration)
     this.#extensions = new k8s.ApiextensionsV1Api(configuration)
+    this.#custom = new k8s.CustomObjectsApi(configuration)
   }
 
   static connect(options: KubeConnectionOptions = {}): KubeClient {
@@ -217,6 +219,33 @@ export class KubeClient {
       )
     } catch (error) {
       throw kubeError('apply', {kind: object.kind ?? 'object', namespace: object.metadata?.namespace, name: object.metadata?.name}, error, this.#serverAddress)
+    }
+  }
+
+  /**
+   * Sets annotations on an existing object with a merge patch (not an apply):
+   * nothing else of the object changes hands, so it works on objects another
+   * tool (Flux, kubectl) applied. `null` removes an annotation.
+   */
+  async annotate(apiVersion: string, kind: string, name: string, namespace: string | undefined, annotations: Record<string, string | null>): Promise<void> {
+    try {
+      await this.#objects.patch({apiVersion, kind, metadata: {name, namespace, annotations}} as k8s.KubernetesObject, undefined, undefined, FIELD_MANAGER, undefined, k8s.PatchStrategy.MergePatch)
+    } catch (error) {
+      throw kubeError('apply', {kind, namespace, name}, error, this.#serverAddress)
+    }
+  }
+
+  /**
+   * Merge-patches the status subresource of a namespaced custom object
+   * (`plural` as in its URL, e.g. externalsecrets): `null` removes a field.
+   * What a controller reads to decide whether to act again.
+   */
+  async patchStatus(apiVersion: string, plural: string, name: string, namespace: string, status: Record<string, unknown>): Promise<void> {
+    const [group, version] = apiVersion.split('/')
+    try {
+      await this.#custom.patchNamespacedCustomObjectStatus({group, version, namespace, plural, name, body: {status}}, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch))
+    } catch (error) {
+      throw kubeError('apply', {kind: `${plural}/status`, namespace, name}, error, this.#serverAddress)
     }
   }
 

@@ -3,7 +3,7 @@ import pLimit from 'p-limit'
 import {PUSH_SECRET_API_VERSION} from '../eso/api.js'
 import {pushEntries, pushStores} from '../eso/push-secret.js'
 import {describeReady, readyCondition} from '../eso/status.js'
-import {checkStore, type ExpectedValue, type PropertyState} from '../eso/store-check.js'
+import {checkStoreExact, type ExpectedValue, type PropertyState} from '../eso/store-check.js'
 import type {KubeClient, KubeObject, ObservedSecret} from '../kube/client.js'
 import type {RegionVault} from '../vault/connect.js'
 import {ownersOf, pruneExposure, type FluxInventory} from '../gitops/ownership.js'
@@ -23,6 +23,7 @@ export type CheckStatus =
   | 'property-missing'
   | 'value-differs'
   | 'source-not-migrated'
+  | 'stale-property'
   | 'still-prunable'
 
 /** One Secret in one place (a region, or "kubernetes" for the Secret itself). Names only, never values. */
@@ -136,16 +137,39 @@ async function checkSecret(
       const entry = entries.find((candidate) => candidate.secretKey === key)
       if (entry) expected.push({key, remoteKey: entry.remoteKey, property: entry.property ?? key, value: secret.data.get(key)!})
     }
-    const states = new Map((await checkStore(vault.store, {id, values: expected})).map((check) => [check.key, check.state]))
+    // A property at one of its remote keys that the Secret does not have (and no other PushSecret pushes there) is stale:
+    // ESO pushes properties but never removes one, so a key dropped from the Secret stays in the Vault.
+    const exact = await checkStoreExact(vault.store, {id, values: expected, exclusive: true, tolerated: keys})
+    const stale = exact.stale.filter((property) => !pushedByOthers(systems.view, id).has(`${property.remoteKey}\u0000${property.property}`))
+    if (stale.length > 0) {
+      rows.push({
+        secret: id,
+        where,
+        status: 'stale-property',
+        keys: stale.map((property) => property.property),
+        detail: `the Vault holds ${stale.map((property) => `${property.remoteKey}#${property.property}`).join(', ')}, which the Secret does not have: remove with check-and-set, e.g. ${stale.map((property) => `\`vault kv patch -mount=${vault.region.vault.mount} -cas=<current version> -remove-data=${property.property} ${property.remoteKey}\``).join(', ')}`,
+      })
+    }
+    const states = new Map(exact.properties.map((check) => [check.key, check.state]))
     const problems = new Map<CheckStatus, string[]>()
     for (const key of keys) {
       const status = STORE_STATUS[states.get(key) ?? 'secret-missing']
       if (status) problems.set(status, [...(problems.get(status) ?? []), key])
     }
-    if (problems.size === 0) rows.push({secret: id, where, status: 'in-sync', keys: []})
+    if (problems.size === 0 && stale.length === 0) rows.push({secret: id, where, status: 'in-sync', keys: []})
     for (const [status, problemKeys] of problems) rows.push({secret: id, where, status, keys: problemKeys})
   }
   return {rows, sourcePath: secret.annotations[SOURCE_ANNOTATION]}
+}
+
+/** "remoteKey\u0000property" pairs that PushSecrets other than `id`'s push: a shared remote key's other properties are not stale. */
+function pushedByOthers(view: KubeView, id: string): Set<string> {
+  const pushed = new Set<string>()
+  for (const [other, pushSecret] of view.pushSecrets) {
+    if (other === id) continue
+    for (const entry of pushEntries(pushSecret)) pushed.add(`${entry.remoteKey}\u0000${entry.property ?? entry.secretKey}`)
+  }
+  return pushed
 }
 
 /** The Secrets a migration created: by label, across namespaces (or in one). */

@@ -113,12 +113,29 @@ describe('--values-from-stdin JSON', () => {
     }
   })
 
-  test('a missing required value is named when collected, before anything is written', async () => {
-    const {source} = parseStdinValues(JSON.stringify({'flux-system/gitea-token': {username: CANARY}}), plan)
-    const error = await collectValues(plan, source).then(
-      () => undefined,
-      (e: ToolkitError) => e,
-    )
-    expect(error?.message).toBe('stdin has no value for flux-system/gitea-token key "password" (required)')
+  test('a missing required value is named when stdin is read, before anything is written', async () => {
+    const error = rejection(() => parseStdinValues(JSON.stringify({'flux-system/gitea-token': {username: CANARY}}), plan))
+    expect(error.message).toBe('stdin has no value for flux-system/gitea-token key "password" (required)')
+  })
+
+  test('every problem is reported at once (automation fixes them in one go)', () => {
+    const input = JSON.stringify({'app/unknown': {k: CANARY}, 'flux-system/gitea-token': {username: '', password: CANARY, extra: CANARY}})
+    const error = rejection(() => parseStdinValues(input, plan))
+    expect(error.message).toMatch(/^stdin has 4 problems:/)
+    expect(error.message).toContain('stdin names app/unknown')
+    expect(error.message).toContain('key "username" a value is required')
+    expect(error.message).toContain('key "password" does not have the expected form')
+    expect(error.message).toContain('key "extra" is not in the spec')
+    expect(`${error.message} ${error.hint}`).not.toContain(CANARY)
+  })
+
+  test('an empty stdin is no values: fine when nothing needs one', () => {
+    const error = rejection(() => parseStdinValues('  \n', plan))
+    expect(error.message).toContain('stdin has no value for flux-system/gitea-token key "username" (required)')
+  })
+
+  test('a value pasted with a trailing space or newline is told so', () => {
+    const error = rejection(() => parseStdinValues(JSON.stringify({'flux-system/gitea-token': {username: 'flux', password: `${HEX40}\n`}}), plan))
+    expect(error.message).toMatch(/key "password" does not have the expected form: 40 lowercase hex characters — it ends with whitespace .*would be valid without it/)
   })
 })

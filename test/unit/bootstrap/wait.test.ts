@@ -1,4 +1,5 @@
-import {compareRecord, waitForVaults, type VaultReader} from '../../../src/lib/bootstrap/wait.js'
+import {checkVaultOnce, compareRecord, removeStaleProperties, waitForVaults, type VaultReader} from '../../../src/lib/bootstrap/wait.js'
+import {MemoryStore} from '../../helpers/memory-store.js'
 import {StoreRequestError} from '../../../src/lib/vault/errors.js'
 import {SecretValue} from '../../../src/lib/secret/secret-value.js'
 import type {SecretRecord} from '../../../src/lib/vault/secret-store.js'
@@ -11,11 +12,12 @@ describe('comparing a Vault secret with the expected values', () => {
     ['username', v('u')],
     ['password', v('p')],
   ])
-  test('in sync, missing, differing keys; extra properties do not matter', () => {
-    expect(compareRecord(expected, record({username: 'u', password: 'p', extra: 'x'}))).toEqual({state: 'in-sync', keys: []})
-    expect(compareRecord(expected, undefined)).toEqual({state: 'missing', keys: ['username', 'password']})
-    expect(compareRecord(expected, record({username: 'u'}))).toEqual({state: 'differs', keys: ['password']})
-    expect(compareRecord(expected, record({username: 'u', password: 'other'}))).toEqual({state: 'differs', keys: ['password']})
+  test('in sync, missing, differing keys; a property the Secret does not have is stale: a difference', () => {
+    expect(compareRecord(expected, record({username: 'u', password: 'p'}))).toEqual({state: 'in-sync', keys: [], stale: []})
+    expect(compareRecord(expected, record({username: 'u', password: 'p', extra: 'x'}))).toEqual({state: 'differs', keys: [], stale: ['extra']})
+    expect(compareRecord(expected, undefined)).toEqual({state: 'missing', keys: ['username', 'password'], stale: []})
+    expect(compareRecord(expected, record({username: 'u'}))).toEqual({state: 'differs', keys: ['password'], stale: []})
+    expect(compareRecord(expected, record({username: 'u', password: 'other'}))).toEqual({state: 'differs', keys: ['password'], stale: []})
   })
 })
 
@@ -59,5 +61,36 @@ describe('waiting for both regions', () => {
       {region: 'region2', id: 'a/b', remoteKey: 'a/b', state: 'error', keys: [], detail: expect.stringContaining('region region2: GET secret/data/a/b failed (network error ECONNREFUSED)')},
     ])
     expect(c.now()).toBe(5000)
+  })
+})
+
+describe('removing stale properties with check-and-set', () => {
+  test('removes what the Secret no longer has and keeps tolerated keys; a conflicting write is retried on the new version', async () => {
+    const store = new MemoryStore('region1')
+    await store.write('a/b', new Map([['token', v('t')], ['gone', v('x')], ['extra', v('e')]]))
+    let conflicts = 1
+    const racing = {
+      name: store.name,
+      capabilities: store.capabilities,
+      read: (key: string) => store.read(key),
+      write: async (key: string, data: Map<string, SecretValue>, options?: {cas?: number}) => {
+        // ESO pushes in between once: the first check-and-set fails.
+        if (conflicts-- > 0) await store.write(key, new Map([...(await store.read(key))!.data]))
+        return store.write(key, data, options)
+      },
+    }
+    const removal = await removeStaleProperties(racing, {id: 'a/b', remoteKey: 'a/b', values: new Map([['token', v('t')]]), tolerated: ['extra']})
+    expect(removal).toEqual({region: 'region1', id: 'a/b', remoteKey: 'a/b', removed: ['gone']})
+    expect([...(await store.read('a/b'))!.data.keys()].sort()).toEqual(['extra', 'token'])
+    expect(await checkVaultOnce(store, {id: 'a/b', remoteKey: 'a/b', values: new Map([['token', v('t')]]), tolerated: ['extra']})).toEqual({region: 'region1', id: 'a/b', remoteKey: 'a/b', state: 'in-sync', keys: []})
+  })
+
+  test('a store without check-and-set is not written; the report says to remove them by hand', async () => {
+    const store = new MemoryStore('region2')
+    await store.write('a/b', new Map([['token', v('t')], ['gone', v('x')]]))
+    const removal = await removeStaleProperties({...store, name: 'region2', read: (key) => store.read(key), write: (key, data, options) => store.write(key, data, options), capabilities: {...store.capabilities, checkAndSet: false}}, {id: 'a/b', remoteKey: 'a/b', values: new Map([['token', v('t')]])})
+    expect(removal.removed).toEqual([])
+    expect(removal.failed).toMatch(/cannot check-and-set/)
+    expect([...(await store.read('a/b'))!.data.keys()].sort()).toEqual(['gone', 'token'])
   })
 })

@@ -1,5 +1,5 @@
 // The one answer to "do the stores hold these values?" (migrate verify and the bootstrap wizard): pure comparison and polling.
-import {checkStore, compareValue, waitForStores, type ExpectedValue, type StoreReader} from '../../../src/lib/eso/store-check.js'
+import {checkStore, checkStoreExact, compareValue, staleProperties, waitForStores, type ExpectedValue, type StoreReader} from '../../../src/lib/eso/store-check.js'
 import {ToolkitError} from '../../../src/lib/errors/errors.js'
 import {SecretValue} from '../../../src/lib/secret/secret-value.js'
 import type {SecretRecord} from '../../../src/lib/vault/secret-store.js'
@@ -60,11 +60,33 @@ describe('waiting for every store', () => {
     const rounds: string[] = []
     const checks = await waitForStores([{id: 'ns/app', values: [expect1('a', '1')]}], [good, down], {timeoutMs: 3000, intervalMs: 1000, onRound: (inSync, total) => rounds.push(`${inSync}/${total}`), ...c})
     expect(checks).toEqual([
-      {store: 'region1', id: 'ns/app', properties: [{key: 'a', remoteKey: 'ns/app', state: 'in-sync'}], inSync: true},
-      {store: 'region2', id: 'ns/app', properties: [], inSync: false, error: 'region region2: unreachable'},
+      {store: 'region1', id: 'ns/app', properties: [{key: 'a', remoteKey: 'ns/app', state: 'in-sync'}], stale: [], inSync: true},
+      {store: 'region2', id: 'ns/app', properties: [], stale: [], inSync: false, error: 'region region2: unreachable'},
     ])
     expect(reads).toBe(1)
     expect(rounds).toEqual(['1/2', '1/2', '1/2', '1/2'])
     expect(c.now()).toBe(3000)
+  })
+})
+
+describe('stale properties (exclusive remote keys)', () => {
+  test('a property the Secret no longer has is stale, unless tolerated or pushed by another PushSecret', () => {
+    const records = new Map([['ns/app', record('ns/app', {a: '1', gone: 'x', kept: 'y'})]])
+    expect(staleProperties([expect1('a', '1')], records)).toEqual([
+      {remoteKey: 'ns/app', property: 'gone'},
+      {remoteKey: 'ns/app', property: 'kept'},
+    ])
+    expect(staleProperties([expect1('a', '1')], records, new Set(['ns/app\u0000kept']))).toEqual([{remoteKey: 'ns/app', property: 'gone'}])
+  })
+
+  test('the wait does not wait for a stale property (nothing but a removal takes it away) but reports it', async () => {
+    let time = 0
+    const c = {now: () => time, sleep: async (ms: number) => void (time += ms)}
+    const store: StoreReader = {name: 'region1', read: async (key) => record(key, {a: '1', gone: 'x'})}
+    const checks = await waitForStores([{id: 'ns/app', exclusive: true, values: [expect1('a', '1')]}], [store], {timeoutMs: 60_000, intervalMs: 1000, ...c})
+    expect(checks).toEqual([{store: 'region1', id: 'ns/app', properties: [{key: 'a', remoteKey: 'ns/app', state: 'in-sync'}], stale: [{remoteKey: 'ns/app', property: 'gone'}], inSync: false}])
+    expect(c.now()).toBe(0)
+    const tolerated = await checkStoreExact(store, {id: 'ns/app', exclusive: true, tolerated: ['gone'], values: [expect1('a', '1')]})
+    expect(tolerated.stale).toEqual([])
   })
 })
