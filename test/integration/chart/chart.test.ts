@@ -10,10 +10,12 @@ import {z} from 'zod'
 
 import {parseConfig} from '../../../src/lib/config/load.js'
 import {configSchema} from '../../../src/lib/config/schema.js'
+import {METRIC_FAMILIES, METRIC_PREFIX} from '../../../src/lib/metrics/run-metrics.js'
 import {requireBinary} from '../../helpers/binaries.js'
 import {testEnv} from '../../helpers/env.js'
 import {CHART, cronJobs, helmRunner, jobContainer, kubectlRunner, ok, parseManifests, writeValues, type KubeObject} from './chart-helpers.js'
 import {prometheusRuleCrd} from './prometheus-crd.js'
+import {promqlProblems} from './promql.js'
 
 const run = randomBytes(3).toString('hex')
 const NS = `chart-${run}`
@@ -208,6 +210,17 @@ describe('the Helm chart (real helm, real kube-apiserver)', () => {
     )
     expect(rule.spec.groups[0].rules.find((entry: any) => entry.alert === 'SecretsToolkitSnapshotTooOld').expr).toContain('> 93600')
     expect(rule.spec.groups[0].rules.filter((entry: any) => entry.alert === 'SecretsToolkitSnapshotMissing').map((entry: any) => entry.labels.region)).toEqual(['eu-west'])
+  })
+
+  test("every alert's expression parses with Prometheus' own PromQL parser, and every family it reads is one the toolkit writes", () => {
+    const rules = byName(custom, 'PrometheusRule', `${RELEASE}-secrets-toolkit`).spec.groups[0].rules as Array<{alert: string; expr: string; labels?: Record<string, string>}>
+    const exprs = Object.fromEntries(rules.map((rule) => [`${rule.alert}${rule.labels?.region ? `{${rule.labels.region}}` : ''}`, rule.expr]))
+    expect(promqlProblems(exprs)).toEqual([])
+    expect(promqlProblems({broken: 'max by (region) (secrets_toolkit_vault_sealed'})).toHaveLength(1)
+    const families = new Set(Object.keys(METRIC_FAMILIES).map((family) => `${METRIC_PREFIX}${family}`))
+    for (const rule of rules) {
+      for (const name of rule.expr.match(/secrets_toolkit_[a-z_]+/g) ?? []) expect([rule.alert, families.has(name)]).toEqual([rule.alert, true])
+    }
   })
 
   test('the real kube-apiserver accepts every rendered object (server-side dry run), default and custom values', () => {
