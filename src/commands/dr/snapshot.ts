@@ -1,5 +1,7 @@
 import {Flags} from '@oclif/core'
 
+import {metricsFlags, startMetrics} from '../../lib/cli/metrics-flags.js'
+import {recordSnapshot} from '../../lib/metrics/families.js'
 import {BaseCommand} from '../../lib/cli/base-command.js'
 import {findRegion} from '../../lib/config/load.js'
 import {validateRecipients} from '../../lib/dr/age.js'
@@ -48,11 +50,14 @@ Exit codes: 0 saved and verified, 2 error (nothing kept).`
     keep: Flags.integer({description: 'after saving, keep only the newest N snapshots of this region in --out', min: 1}),
     'keep-within': durationFlag({description: 'after saving, keep every snapshot of this region taken within this long of the newest (e.g. 36h, 7d, 2w)', min: 1}),
     'key-counts': Flags.boolean({description: 'count the keys of every KV v2 mount and record their version digests for the manifest (--no-key-counts to skip on huge Vaults: a restore of the snapshot then cannot confirm its data without --compare-region)', default: true, allowNo: true}),
+    ...metricsFlags,
     ...s3Flags,
   }
 
   public async run(): Promise<DrSnapshotOutput> {
     const flags = this.flags
+    // One group per region: each region's snapshot job pushes its own metrics.
+    this.metricsRun = startMetrics('dr snapshot', flags, {region: flags.region})
     const region = findRegion(this.loadConfig().config, flags.region)
     await validateRecipients(flags['encrypt-to'])
     const keepWithinMs = flags['keep-within']
@@ -73,6 +78,7 @@ Exit codes: 0 saved and verified, 2 error (nothing kept).`
         {renderer: stageRenderer({json: this.jsonEnabled()})},
       )
       this.say(renderSnapshot(snapshot))
+      if (this.metricsRun) recordSnapshot(this.metricsRun.metrics, {region: region.name, bytes: snapshot.manifest!.archive.size, createdAt: new Date(snapshot.manifest!.createdAt)})
       return {file: snapshot.archiveFile!, manifestFile: snapshot.manifestFile!, manifest: summarizeManifest(snapshot.manifest!), pruned: snapshot.pruned ?? []}
     } finally {
       await vault.close()

@@ -1,5 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
+import {metricsFlags, startMetrics} from '../../lib/cli/metrics-flags.js'
+import {recordMigrateVerify} from '../../lib/metrics/families.js'
 import {BaseCommand} from '../../lib/cli/base-command.js'
 import {confirmOrRefuse} from '../../lib/cli/confirm.js'
 import {durationFlag} from '../../lib/cli/duration.js'
@@ -50,11 +52,13 @@ Exit codes: 0 everything planned exists and matches, 1 something is missing or d
     'remove-sources': Flags.boolean({description: 'after a full match, git rm the verified SOPS files and .sops.yaml (needs --source)', default: false}),
     yes: Flags.boolean({char: 'y', description: 'do not ask before --remove-sources (required without a TTY)', default: false}),
     concurrency: Flags.integer({description: 'Secrets checked at once (Vault reads in flight)', default: 16, min: 1, max: 64}),
+    ...metricsFlags,
   }
 
   public async run(): Promise<MigrateVerifyJson> {
     const {argv} = await this.parse(MigrateVerify)
     const flags = this.flags
+    this.metricsRun = startMetrics('migrate verify', flags)
     if (flags['remove-sources'] && flags.source.length === 0) {
       throw new ToolkitError('USAGE', '--remove-sources needs --source PATHS', {hint: 'Name the SOPS files or directories that were migrated, so that only verified files are removed.'})
     }
@@ -97,6 +101,7 @@ Exit codes: 0 everything planned exists and matches, 1 something is missing or d
       const report = await verifyUntil(() => verifyMigration({kube, vaults}, {targets, sources, runRecords, named, concurrency: flags.concurrency}), waitMs)
       const complete = report.inSync && report.completeness.proven
       this.findings = !complete
+      if (this.metricsRun) recordMigrateVerify(this.metricsRun.metrics, report)
       this.say(renderVerifyReport(report))
       this.say(describeCompleteness(report))
       if (!flags['remove-sources'] || !plan) return report

@@ -1,5 +1,7 @@
 import {Flags} from '@oclif/core'
 
+import {metricsFlags, startMetrics} from '../../lib/cli/metrics-flags.js'
+import {recordDrift} from '../../lib/metrics/families.js'
 import {BaseCommand} from '../../lib/cli/base-command.js'
 import {confirmOrRefuse} from '../../lib/cli/confirm.js'
 import {durationFlag} from '../../lib/cli/duration.js'
@@ -69,10 +71,12 @@ Exit codes: 0 in sync, 1 drift (after a repair: drift left), 2 error (unreachabl
     'request-timeout': durationFlag({description: 'how long one request may wait for an answer, e.g. 10s (default: each region\'s vault.requestTimeoutMs, 30s unless configured)'}),
     'retry-budget': durationFlag({description: 'how long a failed request is retried with backoff before it counts as failed, e.g. 60s; 0s never retries (default: each region\'s vault.retryBudgetMs, 60s unless configured)'}),
     deadline: durationFlag({description: 'how long the whole run may take against the Vaults, e.g. 10m; time at the confirmation prompt does not count, nor the streaming of a --backup-dir snapshot (bounded by its own idle timeout); 0s for none', default: 30 * 60_000, defaultHelp: async () => '30m'}),
+    ...metricsFlags,
   }
 
   public async run(): Promise<VerifyRegionsJson> {
     const flags = this.flags
+    this.metricsRun = startMetrics('verify regions', flags)
     this.checkFlagCombination()
     const format = this.jsonEnabled() ? 'json' : (flags.output as OutputFormat | 'json')
     const human = format === 'json' ? undefined : format
@@ -132,6 +136,7 @@ Exit codes: 0 in sync, 1 drift (after a repair: drift left), 2 error (unreachabl
   /** Exit code from the final state: the comparison after a repair, else the comparison. */
   private finish(context: VerifyContext, format: OutputFormat | 'json'): VerifyRegionsOutput {
     const final = context.after ?? context.comparison!
+    if (this.metricsRun) recordDrift(this.metricsRun.metrics, final)
     const output: VerifyRegionsOutput = {...context.comparison!}
     if (context.plan) {
       const backup = context.snapshot?.archiveFile ? {file: context.snapshot.archiveFile, manifestFile: context.snapshot.manifestFile!} : undefined

@@ -2,6 +2,7 @@ import {Command, Flags, type Interfaces} from '@oclif/core'
 
 import {loadConfig, type LoadedConfig} from '../config/load.js'
 import {describeUnexpected, ExitCode, isToolkitError, ToolkitError} from '../errors/errors.js'
+import {exitCodeOf, type MetricsRun} from './metrics-flags.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 
@@ -25,6 +26,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected flags!: BaseFlags<T>
   /** Set by a command whose check found differences or findings. */
   protected findings = false
+  /** Set in run() by a command given --metrics-file/--pushgateway (startMetrics): published when the run ends, failed or not. */
+  protected metricsRun?: MetricsRun
   /** Every warning given so far, in order, for the JSON result. */
   private readonly warnings: string[] = []
 
@@ -84,6 +87,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected override async finally(error: Error | undefined): Promise<unknown> {
     const result = await super.finally(error)
     if (!error && this.findings) process.exitCode = ExitCode.Findings
+    if (this.metricsRun) {
+      // A failed run writes its metrics too: that is when they matter. Failing to write them is an error of its own.
+      await this.metricsRun.publish(exitCodeOf(error, this.findings)).catch((publishError: ToolkitError) => {
+        if (!error) process.exitCode = ExitCode.Error
+        if (this.jsonEnabled() && !error) this.warn(publishError.message)
+        else this.logToStderr(`Error: ${publishError.describe()}`)
+      })
+    }
     return result
   }
 }

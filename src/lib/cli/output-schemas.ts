@@ -6,6 +6,7 @@ import {drRehydrateOutputSchema, drReseedOutputSchema} from '../dr/rehydrate-sch
 import {scanReportSchema, scrubOutputSchema} from '../git/output-schema.js'
 import {migrateFinishOutputSchema, migrateSopsOutputSchema, migrateVerifyOutputSchema} from '../migrate/output-schema.js'
 import {verifyRegionsOutputSchema} from '../regions/output-schema.js'
+import {statusOutputSchema} from '../status/output-schema.js'
 
 /** What BaseCommand adds to every --json result: the warnings an operator would have seen. */
 const warnings = z.array(z.string())
@@ -37,6 +38,7 @@ export const outputSchemas = {
   'migrate-finish': withWarnings(migrateFinishOutputSchema),
   'migrate-sops': withWarnings(migrateSopsOutputSchema),
   'migrate-verify': withWarnings(migrateVerifyOutputSchema),
+  status: withWarnings(statusOutputSchema),
   'verify-regions': withWarnings(verifyRegionsOutputSchema),
 } as const
 

@@ -25,7 +25,7 @@ function readSecretFile(path: string, what: string, region: string): SecretValue
 export type VaultLogin =
   | {method: 'token'; token: SecretValue}
   | {method: 'approle'; mount: string; roleId: string; secretId: SecretValue}
-  | {method: 'kubernetes'; mount: string; role: string; jwt: SecretValue}
+  | {method: 'kubernetes'; mount: string; role: string; jwt: SecretValue; readJwt?: () => SecretValue}
 
 /**
  * Resolves where a region's credential comes from. Order for tokens: the
@@ -58,6 +58,13 @@ export function resolveVaultLogin(region: RegionConfig, env: NodeJS.ProcessEnv =
       return {method: 'approle', mount: auth.mount, roleId: auth.roleId, secretId}
     }
     case 'kubernetes':
-      return {method: 'kubernetes', mount: auth.mount, role: auth.role, jwt: readSecretFile(auth.tokenFile, 'service-account token', region.name)}
+      // A projected service-account token is rotated by the kubelet: each later login reads the file again.
+      return {
+        method: 'kubernetes',
+        mount: auth.mount,
+        role: auth.role,
+        jwt: readSecretFile(auth.tokenFile, 'service-account token', region.name),
+        readJwt: () => readSecretFile(auth.tokenFile, 'service-account token', region.name),
+      }
   }
 }

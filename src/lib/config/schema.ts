@@ -52,12 +52,17 @@ export function addressCredentialProblem(address: string): string | undefined {
   return undefined
 }
 
+const vaultAddress = z.url({message: 'must be a URL (e.g. https://vault.example.com:8200)'}).superRefine((address, ctx) => {
+  const problem = addressCredentialProblem(address)
+  if (problem) ctx.addIssue({code: 'custom', message: problem})
+})
+
 const vaultSchema = z
   .object({
-    address: z.url({message: 'must be a URL (e.g. https://vault.example.com:8200)'}).superRefine((address, ctx) => {
-      const problem = addressCredentialProblem(address)
-      if (problem) ctx.addIssue({code: 'custom', message: problem})
-    }),
+    address: vaultAddress,
+    // Every node of the region's cluster (address is tried first): commands that need the active node (snapshot,
+    // restore, repair) find it by sys/health instead of failing on a standby; status checks each node.
+    addresses: z.array(vaultAddress).max(16).optional(),
     mount: z.string().min(1).regex(/^[^/].*[^/]$|^[^/]$/, 'must not start or end with /').default('secret'),
     namespace: z.string().default(''),
     auth: authSchema.default({method: 'token'}),

@@ -20,7 +20,10 @@ export class TokenKeeper {
     this.#schedule(ttlSeconds)
   }
 
+  #stopped = false
+
   stop(): void {
+    this.#stopped = true
     if (this.#timer) clearTimeout(this.#timer)
     this.#timer = undefined
   }
@@ -35,9 +38,20 @@ export class TokenKeeper {
       case 'approle':
         return this.#loginWith(`auth/${this.login.mount}/login`, {role_id: this.login.roleId, secret_id: this.login.secretId.revealString()})
       case 'kubernetes':
-        return this.#loginWith(`auth/${this.login.mount}/login`, {role: this.login.role, jwt: this.login.jwt.revealString()})
+        // The first login uses the token read at start; a re-login reads the (rotated) file again.
+        return this.#loginWith(`auth/${this.login.mount}/login`, {role: this.login.role, jwt: this.#jwt().revealString()})
     }
   }
+
+  #logins = 0
+
+  #jwt(): SecretValue {
+    if (this.login.method !== 'kubernetes') throw new Error('not a kubernetes login')
+    return this.#logins++ === 0 || !this.login.readJwt ? this.login.jwt : this.login.readJwt()
+  }
+
+  /** The TTL the last login gave (seconds): a renewal far below it means the token reached its max TTL. */
+  #loginTtl = 0
 
   async #loginWith(path: string, body: Record<string, string>): Promise<number> {
     const saved = this.http.token
@@ -45,6 +59,7 @@ export class TokenKeeper {
     try {
       const {body: response} = await this.http.request<{auth?: {client_token?: string; lease_duration?: number}}>('POST', path, {body})
       this.http.setToken(SecretValue.fromString(response.auth?.client_token ?? ''))
+      this.#loginTtl = response.auth?.lease_duration ?? 0
       return response.auth?.lease_duration ?? 0
     } catch (error) {
       this.http.setToken(saved)
@@ -63,7 +78,7 @@ export class TokenKeeper {
   }
 
   #schedule(ttlSeconds: number): void {
-    if (ttlSeconds <= 0) return
+    if (ttlSeconds <= 0 || this.#stopped) return
     this.#timer = setTimeout(() => void this.#renew(), Math.max(1, (ttlSeconds * 2) / 3) * 1000)
     this.#timer.unref()
   }
@@ -71,10 +86,14 @@ export class TokenKeeper {
   async #renew(): Promise<void> {
     try {
       const {body} = await this.http.request<{auth?: {lease_duration?: number; renewable?: boolean}}>('POST', 'auth/token/renew-self', {body: {}})
-      this.#schedule(body.auth?.renewable === false ? 0 : (body.auth?.lease_duration ?? 0))
+      const ttl = body.auth?.lease_duration ?? 0
+      // Renewed to under a third of what the login gave: the token hit its max TTL and will run out. A login
+      // method logs in again now, before it does (a static token can only run out).
+      if (this.login.method !== 'token' && (body.auth?.renewable === false || ttl < this.#loginTtl / 3)) throw new Error('at its max TTL')
+      this.#schedule(body.auth?.renewable === false ? 0 : ttl)
     } catch {
-      // Not renewable any more: a login method can log in again; a static token cannot.
-      if (this.login.method !== 'token') this.#schedule(await this.#obtain().catch(() => 0))
+      // Not renewable any more: a login method logs in again (and tries again shortly if that fails); a static token cannot.
+      if (this.login.method !== 'token') this.#schedule(await this.#obtain().catch(() => 3))
     }
   }
 }

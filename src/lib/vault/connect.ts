@@ -3,6 +3,7 @@ import {addressCredentialProblem, type RegionConfig} from '../config/schema.js'
 import {ToolkitError} from '../errors/errors.js'
 import {displayText} from '../report/display.js'
 import {TokenKeeper} from './auth.js'
+import {withActiveNode} from './nodes.js'
 import type {RetryPolicy} from './retry.js'
 import type {SecretStore} from './secret-store.js'
 import {VaultHttp} from './vault-http.js'
@@ -46,6 +47,8 @@ export async function connectRegion(region: RegionConfig, options: ConnectOption
   if (addressProblem) {
     throw new ToolkitError('CONFIG_INVALID', `region ${displayText(region.name)}: vault.address ${addressProblem}`, {hint: 'Remove it from the address; see docs/configuration.md.'})
   }
+  // A region listing several nodes is served by its active one (a standby cannot snapshot, restore or write).
+  region = await withActiveNode(region)
   const http = new VaultHttp(region.name, region.vault, {retry: options.retry})
   const store = new VaultKvStore(http, region.vault.mount)
   const admin = new VaultSys(http)

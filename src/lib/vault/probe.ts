@@ -1,6 +1,7 @@
 import type {RegionConfig} from '../config/schema.js'
 import {ToolkitError} from '../errors/errors.js'
 import {StoreRequestError} from './errors.js'
+import {withActiveNode} from './nodes.js'
 import {type Deadline, DEFAULT_RETRY, formatDuration, withRetry} from './retry.js'
 import {VaultHttp} from './vault-http.js'
 import {VaultSys} from './vault-sys.js'
@@ -11,6 +12,8 @@ import {VaultSys} from './vault-sys.js'
  * deadline), before any login is tried against it.
  */
 export async function requireRegionActive(region: RegionConfig, deadline: Deadline | undefined): Promise<void> {
+  // A region listing several nodes is checked on its active one (what connectRegion will use).
+  region = await withActiveNode(region)
   const http = new VaultHttp(region.name, region.vault, {retry: {attempts: 1, baseDelayMs: 0, maxDelayMs: 0}, deadline})
   try {
     // A reset connection or a proxy's error page is retried within the retry budget. A timeout is not (a server
