@@ -125,7 +125,7 @@ export async function stagePreflight(context: VerifyContext): Promise<void> {
     await Promise.all(vaults.map((vault) => vault.close()))
     throw failed.reason
   }
-  for (const vault of vaults) vault.http.deadline = context.deadline
+  for (const vault of vaults) vault.setDeadline(context.deadline)
   context.vaults = vaults as [RegionVault, RegionVault]
 }
 

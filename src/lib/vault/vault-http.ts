@@ -52,6 +52,31 @@ export interface AttemptLimits {
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
 
 /**
+ * An HTTP answer as the Vault backend judges it, whichever client received
+ * it (this class's own requests, node-vault's writes): the status and the
+ * body parsed as JSON. The body itself is never quoted in an error.
+ */
+export interface HttpAnswer {
+  status: number
+  /** The body parsed as JSON; undefined when it is empty or not JSON. */
+  json: unknown
+  /** The body's size in bytes. */
+  bytes: number
+  /** The Content-Type header, when the client reports it. */
+  contentType?: string
+}
+
+/** What makes an answer the one wanted. */
+export interface AnswerExpectation {
+  /** Statuses that are answers, not failures (200 and 204 always). */
+  accept?: readonly number[]
+  /** The shape a 200 body must have (see RequestOptions.expect). */
+  expect?: (body: unknown) => boolean
+  /** A 400 that names check-and-set is a Conflict (a write with `cas`). */
+  casSensitive?: boolean
+}
+
+/**
  * Raw HTTP to one Vault server: keep-alive, per-request timeout, retries with
  * jittered backoff within a time budget, an optional overall deadline, a
  * concurrency limit, and streaming bodies (node-vault buffers whole
@@ -213,41 +238,58 @@ export class VaultHttp {
    * read) must carry Vault's JSON error object too, or it is not Vault talking.
    */
   async request<T = any>(method: string, path: string, options: RequestOptions = {}): Promise<VaultResponse<T>> {
-    const accept = new Set([200, 204, ...(options.accept ?? [])])
     return this.run(
       method,
       path,
       async (limits) => {
         const response = await this.#send(method, path, options.body, options.timeoutMs === undefined ? limits : this.attemptLimits(options.timeoutMs))
-        const status = response.status
-        if (!accept.has(status)) {
-          throw new StoreRequestError({
-            region: this.region,
-            method,
-            path,
-            status,
-            detail: safeDetail((parseJson(response.text) as {errors?: unknown} | undefined)?.errors),
-            retryable: isRetryable(status, undefined),
-          })
-        }
-        if (status === 204) return {status, body: undefined as T}
-        const body = parseJson(response.text)
-        if (response.text.length === 0 && method !== 'GET' && status === 200) return {status, body: undefined as T}
-        if (!isObject(body)) {
-          throw this.badResponseError(method, path, status, describeBody(response))
-        }
-        // Vault's 404 says `{"errors": []}` (or, for a deleted version, carries its `data`): a bare "not found" page or
-        // object from something in front of it must not read as "this key does not exist".
-        if (status === 404 && !Array.isArray(body.errors) && !isObject(body.data)) {
-          throw this.badResponseError(method, path, status, "JSON without Vault's errors field")
-        }
-        if (status === 200 && options.expect && !options.expect(body)) {
-          throw this.badResponseError(method, path, status, 'JSON without the fields this endpoint returns')
-        }
-        return {status, body: body as T}
+        const answer: HttpAnswer = {status: response.status, json: parseJson(response.text), bytes: Buffer.byteLength(response.text), contentType: response.contentType}
+        const problem = this.judgeAnswer(method, path, answer, options)
+        if (problem) throw problem
+        return {status: answer.status, body: answer.json as T}
       },
       {retry: options.retry},
     )
+  }
+
+  /**
+   * The one conversion of an HTTP answer into the Vault backend's verdict,
+   * for this class's requests and node-vault's writes alike: undefined when
+   * it is the answer wanted, else the StoreRequestError it means. A status
+   * that is not accepted is an error by its status (429/5xx retryable); an
+   * accepted answer must be Vault's JSON — a 2xx a JSON object (GETs may not
+   * answer empty; 204 has no body), a 404 Vault's error object — or it is a
+   * bad answer (a proxy, WAF or load balancer), retried, never data.
+   */
+  judgeAnswer(method: string, path: string, answer: HttpAnswer, expectation: AnswerExpectation = {}): StoreRequestError | undefined {
+    const {status, json} = answer
+    if (status !== 200 && status !== 204 && !expectation.accept?.includes(status)) {
+      const detail = safeDetail(isObject(json) ? json.errors : undefined)
+      const cas = expectation.casSensitive === true && status === 400 && /check-and-set/i.test(detail ?? '')
+      return new StoreRequestError({region: this.region, method, path, status, detail, networkCode: cas ? 'CAS' : undefined, retryable: isRetryable(status, undefined)})
+    }
+    if (status === 204 || (answer.bytes === 0 && method !== 'GET' && status === 200)) {
+      return expectation.expect && !expectation.expect(undefined) ? this.badResponseError(method, path, status, describeBody(answer)) : undefined
+    }
+    if (!isObject(json)) return this.badResponseError(method, path, status, describeBody(answer))
+    // Vault's 404 says `{"errors": []}` (or, for a deleted version, carries its `data`): a bare "not found" page or
+    // object from something in front of it must not read as "this key does not exist".
+    if (status === 404 && !Array.isArray(json.errors) && !isObject(json.data)) return this.badResponseError(method, path, status, "JSON without Vault's errors field")
+    if (status === 200 && expectation.expect && !expectation.expect(json)) return this.badResponseError(method, path, status, 'JSON without the fields this endpoint returns')
+    return undefined
+  }
+
+  /**
+   * The one conversion of a failure without an answer (a socket error, a
+   * timeout) into the Vault backend's error. With the attempt's limits, a
+   * timeout (ours, or a client's own such as axios' "timeout of N ms
+   * exceeded") is named as the timeout or deadline that ran out.
+   */
+  transportError(method: string, path: string, error: unknown, limits?: AttemptLimits): StoreRequestError {
+    if (error instanceof StoreRequestError) return error
+    const code = (error as NodeJS.ErrnoException).code ?? 'UNKNOWN'
+    if (limits && (code === 'ETIMEDOUT' || (code === 'ECONNABORTED' && /timeout/i.test((error as Error).message ?? '')))) return this.timeoutError(method, path, limits)
+    return new StoreRequestError({region: this.region, method, path, networkCode: code, retryable: isRetryable(undefined, code)})
   }
 
   #send(method: string, path: string, body: unknown, limits: AttemptLimits): Promise<{status: number; text: string; contentType: string}> {
@@ -258,11 +300,11 @@ export class VaultHttp {
       const request = this.#transport().request(this.url(path), {method, headers, agent: this.agent}, (response) => {
         const chunks: Buffer[] = []
         response.on('data', (chunk: Buffer) => chunks.push(chunk))
-        response.on('error', (error) => reject(timedOut ? this.timeoutError(method, path, limits) : this.#networkError(method, path, error)))
+        response.on('error', (error) => reject(timedOut ? this.timeoutError(method, path, limits) : this.transportError(method, path, error)))
         // A connection cut in the middle of the body: the answer is incomplete, never a short body.
         response.on('close', () => {
           clearTimeout(timer)
-          if (!response.complete) reject(timedOut ? this.timeoutError(method, path, limits) : this.#networkError(method, path, Object.assign(new Error('connection closed mid-answer'), {code: 'ECONNRESET'})))
+          if (!response.complete) reject(timedOut ? this.timeoutError(method, path, limits) : this.transportError(method, path, Object.assign(new Error('connection closed mid-answer'), {code: 'ECONNRESET'})))
         })
         response.on('end', () => {
           clearTimeout(timer)
@@ -276,7 +318,7 @@ export class VaultHttp {
       }, limits.timeoutMs)
       request.on('error', (error) => {
         clearTimeout(timer)
-        reject(timedOut ? this.timeoutError(method, path, limits) : this.#networkError(method, path, error))
+        reject(timedOut ? this.timeoutError(method, path, limits) : this.transportError(method, path, error))
       })
       request.end(payload)
     })
@@ -287,23 +329,15 @@ export class VaultHttp {
    * is retried: once bytes flow, a failure surfaces to the consumer.
    */
   async download(path: string, options: {timeoutMs?: number} = {}): Promise<Readable> {
-    return withRetry(
+    return this.run(
+      'GET',
+      path,
       () =>
         new Promise<Readable>((resolve, reject) => {
           const request = this.#transport().request(this.url(path), {method: 'GET', headers: this.headers(), agent: this.agent}, (response) => {
             const status = response.statusCode ?? 0
             if (status !== 200) {
-              const chunks: Buffer[] = []
-              response.on('data', (chunk: Buffer) => chunks.length < 64 && chunks.push(chunk))
-              response.on('end', () => {
-                let detail: string | undefined
-                try {
-                  detail = safeDetail(JSON.parse(Buffer.concat(chunks).toString('utf8')).errors)
-                } catch {
-                  detail = undefined
-                }
-                reject(new StoreRequestError({region: this.region, method: 'GET', path, status, detail, retryable: isRetryable(status, undefined)}))
-              })
+              reject(this.#errorAnswer('GET', path, response, {accept: []}))
               return
             }
             request.setTimeout(0)
@@ -313,12 +347,24 @@ export class VaultHttp {
           request.setTimeout(options.timeoutMs ?? this.timeoutMs * 4, () =>
             request.destroy(Object.assign(new Error('no data within the timeout'), {code: 'ETIMEDOUT'})),
           )
-          request.on('error', (error) => reject(this.#networkError('GET', path, error)))
+          request.on('error', (error) => reject(this.transportError('GET', path, error)))
           request.end()
         }),
-      (error) => error instanceof StoreRequestError && error.retryable,
-      this.retryPolicy,
     )
+  }
+
+  /** Reads the head of an error answer (64 chunks at most: Vault's errors are short) and judges it. */
+  #errorAnswer(method: string, path: string, response: http.IncomingMessage, expectation: AnswerExpectation): Promise<StoreRequestError> {
+    return new Promise((resolve) => {
+      const chunks: Buffer[] = []
+      response.on('data', (chunk: Buffer) => chunks.length < 64 && chunks.push(chunk))
+      response.on('error', () => undefined)
+      response.on('close', () => {
+        const text = Buffer.concat(chunks).toString('utf8')
+        const answer: HttpAnswer = {status: response.statusCode ?? 0, json: parseJson(text), bytes: Buffer.byteLength(text), contentType: String(response.headers['content-type'] ?? '')}
+        resolve(this.judgeAnswer(method, path, answer, expectation) ?? this.badResponseError(method, path, answer.status, describeBody(answer)))
+      })
+    })
   }
 
   /** Streams a request body (e.g. a snapshot restore). Not retried: a body stream can be read once. */
@@ -338,7 +384,9 @@ export class VaultHttp {
             parsed = undefined
           }
           if (status !== 200 && status !== 204) {
-            reject(new StoreRequestError({region: this.region, method: 'POST', path, status, detail: safeDetail((parsed as {errors?: unknown})?.errors), retryable: false}))
+            const text = Buffer.concat(chunks).toString('utf8')
+            // Not retried whatever it says: the body stream is spent.
+            reject(this.judgeAnswer('POST', path, {status, json: parsed, bytes: Buffer.byteLength(text)}))
             return
           }
           resolve({status, body: parsed})
@@ -347,7 +395,7 @@ export class VaultHttp {
       request.setTimeout(options.timeoutMs ?? this.timeoutMs * 10, () =>
         request.destroy(Object.assign(new Error('no progress within the timeout'), {code: 'ETIMEDOUT'})),
       )
-      request.on('error', (error) => reject(this.#networkError('POST', path, error)))
+      request.on('error', (error) => reject(this.transportError('POST', path, error)))
       body.on('error', (error) => request.destroy(error))
       body.pipe(request)
     })
@@ -359,12 +407,6 @@ export class VaultHttp {
 
   #transport(): typeof http | typeof https {
     return this.address.protocol === 'https:' ? https : http
-  }
-
-  #networkError(method: string, path: string, error: unknown): StoreRequestError {
-    if (error instanceof StoreRequestError) return error
-    const code = (error as NodeJS.ErrnoException).code ?? 'UNKNOWN'
-    return new StoreRequestError({region: this.region, method, path, networkCode: code, retryable: isRetryable(undefined, code)})
   }
 }
 
@@ -378,8 +420,8 @@ function parseJson(text: string): unknown {
 }
 
 /** What kind of wrong answer it was, by type and size only: the body itself is never quoted (it could hold a value). */
-function describeBody(response: {text: string; contentType: string}): string {
-  const type = response.contentType.split(';')[0].trim() || 'no content type'
-  if (response.text.length === 0) return `empty body, ${type}`
-  return `${parseJson(response.text) === undefined ? 'not JSON' : 'JSON but not an object'}: ${type}, ${Buffer.byteLength(response.text)} bytes`
+function describeBody(answer: HttpAnswer): string {
+  const type = answer.contentType === undefined ? '' : `${answer.contentType.split(';')[0].trim() || 'no content type'}`
+  if (answer.bytes === 0) return type ? `empty body, ${type}` : 'empty body'
+  return `${answer.json === undefined ? 'not JSON' : 'JSON but not an object'}: ${type ? `${type}, ` : ''}${answer.bytes} bytes`
 }

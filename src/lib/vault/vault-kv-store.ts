@@ -3,10 +3,8 @@ import {randomBytes, timingSafeEqual} from 'node:crypto'
 import type NodeVault from 'node-vault'
 
 import {SecretValue} from '../secret/secret-value.js'
-import {StoreRequestError, safeDetail} from './errors.js'
-import {isRetryable} from './retry.js'
 import {isStoreError, type MetadataUpdate, type SecretData, type SecretMetadata, type SecretRecord, type SecretStore, type SecretVersionState, type StoreCapabilities, type WriteOptions} from './secret-store.js'
-import type {AttemptLimits, VaultHttp} from './vault-http.js'
+import type {AttemptLimits, HttpAnswer, VaultHttp} from './vault-http.js'
 import {VaultSys} from './vault-sys.js'
 
 /** KV v2 has it all: numbered versions, check-and-set, per-key settings, soft delete. */
@@ -183,6 +181,15 @@ export class VaultKvStore implements SecretStore {
     await this.#call('POST', path, (client, limits) => client.write(path, {versions: [version]}, {timeout: limits.timeoutMs}), {expect: isEmptyAnswer})
   }
 
+  /**
+   * KV v2 destroy: the versions' data is gone for good. Not part of
+   * SecretStore (no backend-neutral meaning); tests use it to plant that state.
+   */
+  async destroyVersions(key: string, versions: number[]): Promise<void> {
+    const path = `${this.mount}/destroy/${encodeKeyPath(key)}`
+    await this.#call('POST', path, (client, limits) => client.write(path, {versions}, {timeout: limits.timeoutMs}), {expect: isEmptyAnswer})
+  }
+
   async close(): Promise<void> {
     this.#http.close()
   }
@@ -219,39 +226,32 @@ export class VaultKvStore implements SecretStore {
       try {
         body = await send(client, limits)
       } catch (error) {
-        const converted = this.#convert(method, path, error, options.casSensitive ?? false, limits)
-        if (converted === 'absent') return undefined
-        if (converted.retryable) options.onRetryableFailure?.()
-        throw converted
+        const response = (error as {response?: {statusCode?: number; body?: unknown}}).response
+        const failure =
+          response?.statusCode === undefined
+            ? this.#http.transportError(method, path, error, limits)
+            : // Vault's 404 (its JSON error object) is an answer: absent.
+              this.#http.judgeAnswer(method, path, nodeVaultAnswer(response.statusCode, response.body), {accept: [404], casSensitive: options.casSensitive})
+        if (failure === undefined) return undefined
+        if (failure.retryable) options.onRetryableFailure?.()
+        throw failure
       }
-      if (options.expect && !options.expect(body)) {
+      // node-vault does not say 200 from 204: an empty body is judged as the empty answer of a write.
+      const problem = this.#http.judgeAnswer(method, path, nodeVaultAnswer(200, body), {expect: options.expect})
+      if (problem) {
         options.onRetryableFailure?.()
-        throw this.#http.badResponseError(method, path, 200, typeof body === 'string' ? `not JSON: ${Buffer.byteLength(body)} bytes` : 'JSON without the fields this endpoint returns')
+        throw problem
       }
       return body as T
     })
   }
+}
 
-  #convert(method: string, path: string, error: unknown, casSensitive: boolean, limits: AttemptLimits): StoreRequestError | 'absent' {
-    if (error instanceof StoreRequestError) return error
-    const response = (error as {response?: {statusCode?: number; body?: unknown}}).response
-    const status = response?.statusCode
-    if (status !== undefined) {
-      const body = response?.body
-      // Vault's errors are JSON objects; anything else came from something in front of it.
-      if (typeof body !== 'object' || body === null) {
-        return this.#http.badResponseError(method, path, status, typeof body === 'string' && body.length > 0 ? `not JSON: ${Buffer.byteLength(body)} bytes` : 'empty body')
-      }
-      if (status === 404) return 'absent'
-      const detail = safeDetail((body as {errors?: unknown}).errors)
-      const cas = casSensitive && status === 400 && /check-and-set/i.test(detail ?? '')
-      return new StoreRequestError({region: this.name, method, path, status, detail, networkCode: cas ? 'CAS' : undefined, retryable: isRetryable(status, undefined)})
-    }
-    const code = (error as {code?: string}).code ?? 'UNKNOWN'
-    // axios reports its own timeout as ECONNABORTED ("timeout of N ms exceeded").
-    if (code === 'ETIMEDOUT' || (code === 'ECONNABORTED' && /timeout/i.test((error as Error).message ?? ''))) return this.#http.timeoutError(method, path, limits)
-    return new StoreRequestError({region: this.name, method, path, networkCode: code, retryable: isRetryable(undefined, code)})
-  }
+/** node-vault's answer (axios parsed JSON bodies into objects; anything else stays text) as the Vault backend judges answers. */
+function nodeVaultAnswer(status: number, body: unknown): HttpAnswer {
+  if (body === undefined || body === null || body === '') return {status, json: undefined, bytes: 0}
+  if (typeof body === 'string') return {status, json: undefined, bytes: Buffer.byteLength(body)}
+  return {status, json: body, bytes: Buffer.byteLength(JSON.stringify(body))}
 }
 
 function versionState(version: number, raw: {created_time?: string; deletion_time?: string; destroyed?: boolean}): SecretVersionState {

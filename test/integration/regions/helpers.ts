@@ -7,7 +7,6 @@ import {loadConfig} from '../../../src/lib/config/load.js'
 import {forEachLimited} from '../../../src/lib/compare/slots.js'
 import {SecretValue} from '../../../src/lib/secret/secret-value.js'
 import {connectRegion, type RegionVault} from '../../../src/lib/vault/connect.js'
-import {encodeKeyPath} from '../../../src/lib/vault/vault-kv-store.js'
 import {builtCli, runCli} from '../../helpers/cli.js'
 import {writeConfig as writeSharedConfig} from '../../helpers/config.js'
 import type {VaultServerHandle} from '../../helpers/vault-server.js'
@@ -64,7 +63,7 @@ export async function seed(vault: RegionVault, entries: [string, Record<string, 
 /** KV v2 destroy: the version's data is gone for good (not in the SecretStore interface; used to plant that state). */
 export async function destroyCurrent(vault: RegionVault, key: string): Promise<void> {
   const metadata = await vault.store.readMetadata(key)
-  await vault.http.request('POST', `${vault.region.vault.mount}/destroy/${encodeKeyPath(key)}`, {body: {versions: [metadata!.currentVersion]}})
+  await vault.store.destroyVersions(key, [metadata!.currentVersion])
 }
 
 /** Removes every key under the prefix (the shared regions are used by other tests). */
