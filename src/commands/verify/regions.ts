@@ -142,7 +142,7 @@ Exit codes: 0 in sync, 1 drift (after a repair: drift left), 2 error (unreachabl
       const backup = context.snapshot?.archiveFile ? {file: context.snapshot.archiveFile, manifestFile: context.snapshot.manifestFile!} : undefined
       output.repair = {dryRun: this.flags['dry-run'], plan: context.plan, backup, result: context.result, after: context.after}
     }
-    if (context.vaults) output.requests = Object.fromEntries(context.vaults.map((vault) => [vault.region.name, {...vault.http.stats}]))
+    if (context.vaults) output.requests = Object.fromEntries(context.vaults.map((vault) => [vault.region.name, vault.requestStats()]))
     const error = this.errorOf(context, final)
     if (error) {
       // The report is printed first; the exit code still says the run is not trustworthy.

@@ -4,9 +4,9 @@ import {ToolkitError} from '../errors/errors.js'
 import {displayText} from '../report/display.js'
 import {TokenKeeper} from './auth.js'
 import {withActiveNode} from './nodes.js'
-import type {RetryPolicy} from './retry.js'
+import type {Deadline, RetryPolicy} from './retry.js'
 import type {SecretStore} from './secret-store.js'
-import {VaultHttp} from './vault-http.js'
+import {type RequestStats, VaultHttp} from './vault-http.js'
 import {VaultKvStore} from './vault-kv-store.js'
 import {type VaultAdmin, VaultSys} from './vault-sys.js'
 
@@ -29,7 +29,15 @@ export interface RegionVault extends RegionStore {
   admin: VaultAdmin
   /** The store of another KV v2 mount on the same connection (dr surveys every mount); closing it is this region's business. */
   storeFor(mount: string): SecretStore
-  /** The raw client, for request statistics (verify regions reports them) and the deadline. */
+  /** Holds every request of this region to the command's overall deadline (`--deadline`), or to none. */
+  setDeadline(deadline: Deadline | undefined): void
+  /** What the requests of this region met so far (retries, bad answers, timeouts): counts only, `verify regions` reports them. */
+  requestStats(): RequestStats
+  /**
+   * @deprecated The raw client: callers go through `store` and `admin`
+   * (src/lib/status still reads sys/leader, lookup-self and autopilot with it;
+   * those reads move to VaultAdmin, then this goes).
+   */
   http: VaultHttp
 }
 
@@ -64,6 +72,8 @@ export async function connectRegion(region: RegionConfig, options: ConnectOption
     admin,
     storeFor: (mount) => (mount === store.mount ? store : new VaultKvStore(http, mount)),
     http,
+    setDeadline: (deadline) => void (http.deadline = deadline),
+    requestStats: () => ({...http.stats}),
     async close() {
       keeper?.stop()
       await store.close()
