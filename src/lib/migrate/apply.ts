@@ -4,7 +4,7 @@ import {dirname, join} from 'node:path'
 import pLimit from 'p-limit'
 import {stringify} from 'yaml'
 
-import {ToolkitError} from '../errors/errors.js'
+import {isToolkitError, ToolkitError} from '../errors/errors.js'
 import {CLUSTER_SECRET_STORE_API_VERSION, PUSH_SECRET_API_VERSION, PUSH_SECRET_CRD} from '../eso/api.js'
 import {applySecretAndPushSecret} from '../eso/apply.js'
 import {ESO_MANAGED_BY, MANAGED_BY_LABEL} from '../eso/push-secret.js'
@@ -26,10 +26,19 @@ export interface PreparedMigration extends PlannedMigration {
 /** The API version of Flux's Kustomization whose status.inventory lists what it applied. */
 export const FLUX_KUSTOMIZATION_API_VERSION = 'kustomize.toolkit.fluxcd.io/v1'
 
-/** Every Flux Kustomization's inventory; none when Flux is not installed (its kind is unknown to the API server). */
+/**
+ * Every Flux Kustomization's inventory; none when Flux is not installed (its
+ * kind is unknown to the API server), or when this identity may not list them:
+ * the labels Flux puts on what it applies still name the owner then.
+ */
 export async function readFluxInventories(kube: KubeClient): Promise<FluxInventory[]> {
-  if (!(await kube.crdInstalled('kustomizations.kustomize.toolkit.fluxcd.io'))) return []
-  return fluxInventoriesOf(await kube.list(FLUX_KUSTOMIZATION_API_VERSION, 'Kustomization'))
+  try {
+    if (!(await kube.crdInstalled('kustomizations.kustomize.toolkit.fluxcd.io'))) return []
+    return fluxInventoriesOf(await kube.list(FLUX_KUSTOMIZATION_API_VERSION, 'Kustomization'))
+  } catch (error) {
+    if (isToolkitError(error) && error.code === 'KUBE_FORBIDDEN') return []
+    throw error
+  }
 }
 
 export interface Preflight {
