@@ -33,7 +33,7 @@ Exit codes: 0 every Secret restored (or already there) and matching its source r
   static override flags = {
     ...kubeFlags,
     source: Flags.string({description: 'directory of the GitOps repository holding the PushSecret manifests', exactlyOne: ['source', 'from-cluster']}),
-    'from-cluster': Flags.boolean({description: 'read the PushSecrets from the cluster instead of --source', default: false}),
+    'from-cluster': Flags.boolean({description: 'read the PushSecrets from the cluster instead of --source'}),
     namespace: Flags.string({char: 'n', description: 'only PushSecrets of this namespace (with --from-cluster)'}),
     from: Flags.string({description: 'take the values from this region (default: every region, refusing when they disagree)'}),
     overwrite: Flags.boolean({description: 'replace existing Secrets whose values differ from the region\'s', default: false}),

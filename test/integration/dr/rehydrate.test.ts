@@ -95,11 +95,11 @@ describe('dr rehydrate: a lost cluster rebuilt from the regional Vaults (real en
     writeFileSync(spec, `secrets:\n  - namespace: ${NS_GEN}\n    name: db-generated\n    generatedInCluster: true\n    keys:\n      - {key: password, source: generate, generate: {length: 40, digits: 10, symbols: 0}}\n`)
 
     clusterA = await startFreshCluster({name: `cluster-a-${run}`, parentDir: dir, binaries, stores})
-    const migrated = await cli(clusterA, ['migrate', 'sops', join(sources, 'apps'), '--output-dir', join(gitops, 'apps'), '--yes'])
+    const migrated = await cli(clusterA, ['migrate', 'sops', join(sources, 'apps'), '--output-dir', join(gitops, 'apps'), '--create-namespaces', '--yes'])
     expectExit(migrated, 0)
     if (!(await clusterA.kube.getSecret(NS, 'app-db'))) throw new Error(`migrate sops wrote no Secret app-db:\n${migrated.stdout}\n${migrated.stderr}`)
     expect(
-      await cli(clusterA, ['migrate', 'sops', join(sources, 'keys'), '--namespace', NS_KEYS, '--remote-key-template', '{namespace}/{name}/{key}', '--output-dir', join(gitops, 'keys'), '--yes']),
+      await cli(clusterA, ['migrate', 'sops', join(sources, 'keys'), '--namespace', NS_KEYS, '--remote-key-template', '{namespace}/{name}/{key}', '--output-dir', join(gitops, 'keys'), '--create-namespaces', '--yes']),
     ).toMatchObject({code: 0})
     expectExit(await cli(clusterA, ['bootstrap', '--spec', spec, '--output-dir', join(gitops, 'generated')]), 0)
     await clusterA.kube.ensureNamespace(NS_GEN)
@@ -128,7 +128,7 @@ describe('dr rehydrate: a lost cluster rebuilt from the regional Vaults (real en
     expect(await clusterB.kube.getSecret(NS, 'app-db')).toBeUndefined()
 
     const dryRun = await cli(clusterB, ['dr', 'rehydrate', '--source', gitops, '--dry-run', '--json'])
-    expect(dryRun.code).toBe(0)
+    expectExit(dryRun, 0)
     expect(JSON.parse(dryRun.stdout).counts).toEqual({create: 4})
     expect(await clusterB.kube.getSecret(NS, 'app-db')).toBeUndefined()
 
@@ -172,7 +172,7 @@ describe('dr rehydrate: a lost cluster rebuilt from the regional Vaults (real en
     await kube.delete('v1', 'Secret', 'app-db', NS)
 
     const refused = await cli(clusterB!, ['dr', 'rehydrate', '--source', gitops, '--yes'])
-    expect(refused.code).toBe(1)
+    expectExit(refused, 1)
     expect(refused.stdout).toContain(`${NS}/app-db`)
     expect(refused.stdout).toMatch(/key password: region1 and region2 hold different values/)
     expect(await kube.getSecret(NS, 'app-db')).toBeUndefined()
@@ -183,7 +183,7 @@ describe('dr rehydrate: a lost cluster rebuilt from the regional Vaults (real en
     expect((await secretStrings(kube, NS, 'app-db'))?.password).toBe(canary('db-password'))
 
     const again = await cli(clusterB!, ['dr', 'rehydrate', '--source', gitops, '--from', 'region1', '--yes', '--json'])
-    expect(again.code).toBe(0)
+    expectExit(again, 0)
     const report = JSON.parse(again.stdout)
     expect(report.counts).toEqual({unchanged: 4})
     expect(report.applied.written).toEqual([])

@@ -40,8 +40,9 @@ describe('dr reseed: a region rebuilt empty is refilled from Kubernetes (real en
   let newRegion2: VaultServerHandle | undefined
   let keyFile = ''
 
-  const cli = async (config: {config: string; env: Record<string, string>}, args: string[]) => {
-    const result = await runCli([...args, '--config', config.config, '--kubeconfig', cluster!.kubeconfig], {env: {...config.env, SOPS_AGE_KEY_FILE: keyFile}})
+  const cli = async (config: {config: string; env: Record<string, string>}, args: string[], options: {kube?: boolean} = {}) => {
+    const kubeArgs = options.kube === false ? [] : ['--kubeconfig', cluster!.kubeconfig]
+    const result = await runCli([...args, '--config', config.config, ...kubeArgs], {env: {...config.env, SOPS_AGE_KEY_FILE: keyFile}})
     outputs.push(result)
     return result
   }
@@ -76,7 +77,7 @@ describe('dr reseed: a region rebuilt empty is refilled from Kubernetes (real en
       {name: 'region1', address: region1.address, token: region1.token},
       {name: 'region2', address: oldRegion2.address, token: oldRegion2.token!},
     ])
-    expectExit(await cli(config, ['migrate', 'sops', sources, '--yes']), 0)
+    expectExit(await cli(config, ['migrate', 'sops', sources, '--create-namespaces', '--yes']), 0)
     const verify = await cli(config, ['migrate', 'verify', `${NS}/app`, `${NS}/tls`, '--wait', '3m'])
     expectExit(verify, 0)
   }, TIMEOUT_MS)
@@ -117,7 +118,7 @@ describe('dr reseed: a region rebuilt empty is refilled from Kubernetes (real en
     expect((await kv.read(`${NS}/tls`))?.data.get('tls.key')?.revealString()).toBe(canary('key'))
     await kv.close()
 
-    const regions = await cli(config, ['verify', 'regions', '--path', NS])
+    const regions = await cli(config, ['verify', 'regions', '--path', NS], {kube: false})
     expectExit(regions, 0)
   }, TIMEOUT_MS)
 
