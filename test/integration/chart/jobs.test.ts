@@ -6,8 +6,6 @@
 // which validate that token with the real kube-apiserver's TokenReview.
 import {randomBytes} from 'node:crypto'
 import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
-import http from 'node:http'
-import type {AddressInfo} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -18,6 +16,8 @@ import {expectNoCanary} from '../../helpers/canary.js'
 import {runCli, type CliResult} from '../../helpers/cli.js'
 import {requireBinary} from '../../helpers/binaries.js'
 import {testEnv} from '../../helpers/env.js'
+import {parseOpenMetrics} from '../../helpers/openmetrics.js'
+import {startPushReceiver, type PushReceiver} from '../../helpers/pushgateway.js'
 import {newAgeKey, sopsEncrypt} from '../../helpers/sops-files.js'
 import {CHART, cronJobs, helmRunner, jobContainer, kubectlRunner, mapContainer, ok, parseManifests, runMapped, serviceAccountKubeconfig, writeValues, type KubeObject, type RunResult} from './chart-helpers.js'
 import {disableKubernetesAuth, enableKubernetesAuth, type KubernetesAuthSetup} from './vault-kubernetes-auth.js'
@@ -32,28 +32,6 @@ const POLICY = `secrets-toolkit-chart-${run}`
 const ROLE = 'secrets-toolkit'
 const AUDIENCE = 'vault'
 const CANARY = `canary-chart-${randomBytes(8).toString('hex')}`
-
-interface Pushed {
-  method: string
-  url: string
-  body: string
-}
-
-/** A Pushgateway-compatible receiver on loopback: it records what each job pushed. */
-async function startPushReceiver(): Promise<{url: string; pushed: Pushed[]; close: () => Promise<void>}> {
-  const pushed: Pushed[] = []
-  const server = http.createServer((request, response) => {
-    const chunks: Buffer[] = []
-    request.on('data', (chunk: Buffer) => chunks.push(chunk))
-    request.on('end', () => {
-      pushed.push({method: request.method ?? '', url: request.url ?? '', body: Buffer.concat(chunks).toString('utf8')})
-      response.writeHead(200).end()
-    })
-  })
-  await new Promise<void>((resolvePromise) => server.listen(0, '127.0.0.1', resolvePromise))
-  const {port} = server.address() as AddressInfo
-  return {url: `http://127.0.0.1:${port}`, pushed, close: () => new Promise((resolvePromise) => server.close(() => resolvePromise()))}
-}
 
 /** The admin kubeconfig's cluster: where Vault's TokenReviews go, and the CA that signs the API server. */
 function clusterOf(kubeconfig: string): {server: string; caPem: string} {
@@ -72,7 +50,7 @@ describe('the chart\'s CronJobs, run out of cluster against the real environment
   const outputs: string[] = []
   const authSetups: KubernetesAuthSetup[] = []
   let objects: KubeObject[] = []
-  let receiver: Awaited<ReturnType<typeof startPushReceiver>>
+  let receiver: PushReceiver
   let caFile: string
   let cluster: {server: string; caPem: string}
   const results = new Map<string, RunResult>()
@@ -178,7 +156,7 @@ describe('the chart\'s CronJobs, run out of cluster against the real environment
     kubectl(['delete', '--ignore-not-found', `clusterrolebinding/${NS}-vault-token-reviewer`, ...clusterScoped])
     // No value in any output, metrics file, pushed body or snapshot manifest.
     const files = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir, {recursive: true, withFileTypes: true}).filter((entry) => entry.isFile() && !entry.name.endsWith('.snap')).map((entry) => readFileSync(join(entry.parentPath, entry.name), 'utf8')) : [])
-    expectNoCanary([...outputs, ...(receiver?.pushed ?? []).map((push) => push.body), ...files(join(work, 'volumes')), ...files(claims)], [CANARY])
+    expectNoCanary([...outputs, ...(receiver?.pushes ?? []).map((push) => push.body), ...files(join(work, 'volumes')), ...files(claims)], [CANARY])
   })
 
   test('every CronJob exits 0: dr snapshot per region, verify regions, migrate verify, status', async () => {
@@ -207,10 +185,13 @@ describe('the chart\'s CronJobs, run out of cluster against the real environment
     const metricsDir = join(work, 'volumes', 'metrics')
     const written = readdirSync(metricsDir).filter((name) => name.endsWith('.prom')).sort()
     expect(written).toEqual([`${FULL}-migrate-verify.prom`, `${FULL}-snapshot-region1.prom`, `${FULL}-snapshot-region2.prom`, `${FULL}-status.prom`, `${FULL}-verify-regions.prom`].sort())
-    const parsed = (text: string) => new Map(parsePrometheusTextFormat(text).map((family) => [family.name, family.metrics]))
-    const value = (families: ReturnType<typeof parsed>, name: string, labels: Record<string, string> = {}) =>
-      Number(families.get(`secrets_toolkit_${name}`)?.find((metric) => Object.entries(labels).every(([key, wanted]) => metric.labels?.[key] === wanted))?.value)
-    const files = new Map(written.map((file) => [file, parsed(readFileSync(join(metricsDir, file), 'utf8'))]))
+    // The textfiles through the reference (strict) OpenMetrics parser; the pushes are Prometheus' text format.
+    type Sample = {labels?: Record<string, string>; value?: string | number}
+    const openMetrics = (text: string) => new Map<string, Sample[]>(parseOpenMetrics(text).map((family) => [family.name, family.samples]))
+    const pushedText = (text: string) => new Map<string, Sample[]>(parsePrometheusTextFormat(text).map((family) => [family.name, family.metrics]))
+    const value = (families: Map<string, Sample[]>, name: string, labels: Record<string, string> = {}) =>
+      Number(families.get(`secrets_toolkit_${name}`)?.find((sample) => Object.entries(labels).every(([key, wanted]) => sample.labels?.[key] === wanted))?.value)
+    const files = new Map(written.map((file) => [file, openMetrics(readFileSync(join(metricsDir, file), 'utf8'))]))
     for (const [file, families] of files) expect([file, value(families, 'last_run_exit_code')]).toEqual([file, 0])
     // dr snapshot: the size of the snapshot it saved last (region1 ran three times; --keep 2 left the newest two).
     const dir = join(claims, `${FULL}-snapshots`)
@@ -227,7 +208,7 @@ describe('the chart\'s CronJobs, run out of cluster against the real environment
       expect(value(status, 'token_ttl_seconds', {region})).toBeLessThanOrEqual(3600)
     }
     // The same families reached the Pushgateway, one group per command (and region for dr snapshot).
-    const groups = receiver.pushed.filter((push) => push.method === 'PUT').map((push) => push.url)
+    const groups = receiver.pushes.filter((push) => push.method === 'PUT').map((push) => push.path)
     expect(groups).toEqual(
       expect.arrayContaining([
         '/metrics/job/secrets-toolkit/command/status',
@@ -237,16 +218,16 @@ describe('the chart\'s CronJobs, run out of cluster against the real environment
         '/metrics/job/secrets-toolkit/command/dr_snapshot/region/region2',
       ]),
     )
-    for (const push of receiver.pushed) expect(value(parsed(push.body), 'last_run_exit_code')).toBe(0)
+    for (const push of receiver.pushes) expect(value(pushedText(push.body), 'last_run_exit_code')).toBe(0)
   })
 
   test('the jobs log in to Vault as their own ServiceAccount: a token of one the role does not bind is refused (exit 2)', async () => {
-    const pushedBefore = receiver.pushed.length
+    const pushedBefore = receiver.pushes.length
     const refused = await runJob(`${FULL}-verify-regions`, {projectedAs: 'vault-token-reviewer'})
     expect(refused.code).toBe(2)
     expect(`${refused.stdout}${refused.stderr}`).toMatch(/region1|region2/)
     // A failed run still publishes: exit 2 in the textfile and at the Pushgateway, which is what SecretsToolkitRunFailed reads.
     expect(readFileSync(join(work, 'volumes', 'metrics', `${FULL}-verify-regions.prom`), 'utf8')).toContain('secrets_toolkit_last_run_exit_code{command="verify regions"} 2')
-    expect(receiver.pushed.slice(pushedBefore).map((push) => push.body).join('')).toContain('secrets_toolkit_last_run_exit_code{command="verify regions"} 2')
+    expect(receiver.pushes.slice(pushedBefore).map((push) => push.body).join('')).toContain('secrets_toolkit_last_run_exit_code{command="verify regions"} 2')
   }, 300_000)
 })
