@@ -5,7 +5,6 @@ import type {KubeClient, KubeObject} from '../kube/client.js'
 import {displayText, redactUrl} from '../report/display.js'
 import {connectRegion, type RegionVault} from '../vault/connect.js'
 import {probeNodes, nodeAddresses, type NodeProbe} from '../vault/nodes.js'
-import {autopilotState, leaderInfo, tokenInfo} from '../vault/status-reads.js'
 import type {EsoStatus, RegionStatus, StatusProblem, StatusReport} from './output-schema.js'
 
 /** The newest snapshot of a region, as the snapshot catalog (dr) sees it; status does not read archives itself. */
@@ -121,7 +120,7 @@ async function checkRegion(region: RegionConfig, options: StatusOptions, now: Da
     return status
   }
   try {
-    const [leader, token, autopilot] = await Promise.allSettled([leaderInfo(vault.http), tokenInfo(vault.http), autopilotState(vault.http)])
+    const [leader, token, autopilot] = await Promise.allSettled([vault.admin.leaderInfo(), vault.admin.tokenInfo(), vault.admin.autopilotState()])
     if (leader.status === 'fulfilled') {
       status.haEnabled = leader.value.haEnabled
       status.activeNode = leader.value.leaderAddress ? redactUrl(leader.value.leaderAddress).replace(/\/$/, '') : nodes[active].address

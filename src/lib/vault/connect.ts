@@ -34,9 +34,9 @@ export interface RegionVault extends RegionStore {
   /** What the requests of this region met so far (retries, bad answers, timeouts): counts only, `verify regions` reports them. */
   requestStats(): RequestStats
   /**
-   * @deprecated The raw client: callers go through `store` and `admin`
-   * (src/lib/status still reads sys/leader, lookup-self and autopilot with it;
-   * those reads move to VaultAdmin, then this goes).
+   * @deprecated The raw client, kept for a test that watches the token being
+   * renewed: code goes through `store` and `admin`, and the connection's
+   * `setDeadline` and `requestStats`.
    */
   http: VaultHttp
 }

@@ -5,6 +5,7 @@ import {SecretValue} from '../secret/secret-value.js'
 import {StoreRequestError} from './errors.js'
 import {isStoreError} from './secret-store.js'
 import type {VaultHttp} from './vault-http.js'
+import {autopilotState, leaderInfo, tokenInfo, type AutopilotInfo, type LeaderInfo, type TokenInfo} from './status-reads.js'
 
 export interface VaultHealth {
   initialized: boolean
@@ -51,11 +52,29 @@ export interface VaultAdmin {
   /** sys/init: the unseal keys and root token, once (bootstrap --init-vault). */
   init(keyShares: number, keyThreshold: number): Promise<{keys: SecretValue[]; rootToken: SecretValue}>
   unseal(key: SecretValue): Promise<{sealed: boolean; progress: number; threshold: number}>
+  /** sys/leader as `status` reports it: HA, the leader's address, the Raft indexes. */
+  leaderInfo(): Promise<LeaderInfo>
+  /** The token's own lease (lookup-self): its TTL, never its id. */
+  tokenInfo(): Promise<TokenInfo>
+  /** Raft autopilot's verdict; undefined when the token may not read it or the storage is not Raft. */
+  autopilotState(): Promise<AutopilotInfo | undefined>
 }
 
 /** Server status and Raft snapshot streams: the parts node-vault does not cover or buffers. */
 export class VaultSys implements VaultAdmin {
   constructor(readonly http: VaultHttp) {}
+
+  leaderInfo(): Promise<LeaderInfo> {
+    return leaderInfo(this.http)
+  }
+
+  tokenInfo(): Promise<TokenInfo> {
+    return tokenInfo(this.http)
+  }
+
+  autopilotState(): Promise<AutopilotInfo | undefined> {
+    return autopilotState(this.http)
+  }
 
   get region(): string {
     return this.http.region
