@@ -35,6 +35,8 @@ Exit codes: 0 done and every Vault holds every value, and nothing else (or nothi
 
   // oclif's generated usage line cannot show the four modes (its exclusive-flag groups come out empty): spelled out instead.
   static override usage = [
+    // The first line is also the README heading: the wizard with the built-in spec.
+    'bootstrap',
     'bootstrap [--spec FILE] [--rotate NAMESPACE/NAME...] [--values-from-stdin] [--dry-run] [-y] [--wait-timeout SECONDS] [--kubeconfig FILE] [--context NAME] [--config FILE] [--json]',
     'bootstrap --output-dir DIR [--spec FILE] [--config FILE]',
     'bootstrap --init-vault REGION [--key-shares N] [--key-threshold N] [-y] [--allow-non-tty-stdout] [--config FILE]',

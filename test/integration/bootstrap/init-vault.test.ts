@@ -81,6 +81,8 @@ describe('secrets bootstrap --init-vault (a fresh, uninitialized Vault-API serve
       const after = term.screen()
       expect({code, after}).toEqual({code: 0, after: expect.stringContaining('initialized and unsealed, active')})
       expect(after).toContain('Nothing was stored')
+      // What comes next includes the KV v2 engine at the configured mount: a new Vault has none.
+      expect(after).toMatch(/enable KV version 2 at the mount .*vault secrets enable -path=secret kv-v2/)
       // Shown once: the screen and its scrollback no longer hold them.
       expectNoLeak(after, {...Object.fromEntries(keys.map((key, index) => [`unseal key ${index + 1}`, key])), 'root token': rootToken}, 'the screen after STORED')
     } finally {

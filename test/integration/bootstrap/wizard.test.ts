@@ -86,7 +86,9 @@ describe('secrets bootstrap (real kube-apiserver, ESO and two Vaults)', () => {
       await term.waitFor('a value is required')
       await term.line(values.wrongForm)
       await term.waitFor('does not have the expected form: starts with canary-user-')
-      term.keys('C-u')
+      // The rejected entry is cleared (and the operator told so): what is typed next is the whole value, nothing appended.
+      await term.waitFor('The entry was cleared: type the whole value again.')
+      await term.waitFor('username: Git user', {count: 3})
       await term.line(values.user)
       await term.waitFor('username: again, to confirm')
       await term.line(values.user)
@@ -108,6 +110,9 @@ describe('secrets bootstrap (real kube-apiserver, ESO and two Vaults)', () => {
       await term.line('')
       const summary = await term.waitFor('and their PushSecrets to')
       expect(summary).toContain('zone (left empty: not created)')
+      // The confirmation names the cluster by address and kubeconfig context, and the namespace it will create.
+      expect(summary).toMatch(/to https?:\/\/\S+ \(kubeconfig context [^)]+\), creating namespace\(s\) /)
+      expect(summary).toContain(`creating namespace(s) ${namespace}?`)
       expect(summary).toContain('password (generated)')
       // While the wizard waits with every value in memory: no process carries one in its arguments.
       argumentsWhileWaiting = processArguments()
