@@ -272,15 +272,19 @@ export async function waitForFluxReady(
  * Asks Flux to reconcile now, as `flux reconcile` does: the
  * reconcile.fluxcd.io/requestedAt annotation, under a field manager of its
  * own so that it never takes fields from the manifest the test applied.
+ * Returns the annotation's value: the object's status.lastHandledReconcileAt
+ * equals it once the controller has handled the request.
  */
-export async function requestReconcile(kube: KubeClient, ref: {apiVersion: string; kind: string; name: string; namespace: string}): Promise<void> {
+export async function requestReconcile(kube: KubeClient, ref: {apiVersion: string; kind: string; name: string; namespace: string}): Promise<string> {
   const objects = k8s.KubernetesObjectApi.makeApiClient(kube.config)
+  const requestedAt = new Date().toISOString()
   await objects.patch(
-    {apiVersion: ref.apiVersion, kind: ref.kind, metadata: {name: ref.name, namespace: ref.namespace, annotations: {'reconcile.fluxcd.io/requestedAt': new Date().toISOString()}}},
+    {apiVersion: ref.apiVersion, kind: ref.kind, metadata: {name: ref.name, namespace: ref.namespace, annotations: {'reconcile.fluxcd.io/requestedAt': requestedAt}}},
     undefined,
     undefined,
     RECONCILE_FIELD_MANAGER,
     true,
     k8s.PatchStrategy.ServerSideApply,
   )
+  return requestedAt
 }

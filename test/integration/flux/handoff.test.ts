@@ -409,6 +409,17 @@ describe('the GitOps hand-off against real Flux (prune: true, SOPS decryption)',
     expect(db?.annotations['kustomize.toolkit.fluxcd.io/prune']).toBe('disabled')
     expect(db?.annotations['secrets-toolkit.io/previous-owner']).toContain(`${namespace}/${APPS}`)
 
+    // Until the hand-off is merged, Flux keeps applying the SOPS files: a reconcile of the same revision re-applies
+    // the Secrets (forcing its fields back) and must leave the protection, which is not in Git, alone.
+    const requestedAt = await requestReconcile(kube, ref(namespace, 'Kustomization', APPS))
+    await waitForFluxReady(kube, ref(namespace, 'Kustomization', APPS), {
+      controllers: flux,
+      accept: (object) => (object.status?.lastHandledReconcileAt === requestedAt ? undefined : `reconcile requested at ${requestedAt} not handled yet`),
+    })
+    const reapplied = await kube.getSecret(namespace, 'db-credentials')
+    expect(reapplied?.annotations['kustomize.toolkit.fluxcd.io/prune']).toBe('disabled')
+    expect(reapplied?.labels['kustomize.toolkit.fluxcd.io/name']).toBe(APPS)
+
     const verify = await cli(['migrate', 'verify', '--namespace', namespace, '--wait', '2m', '--json'])
     const rows = (JSON.parse(verify.stdout) as {rows: {status: string}[]}).rows
     expect(rows.filter((row) => row.status !== 'in-sync')).toEqual([])
