@@ -64,12 +64,16 @@ export interface FinishPlan {
 
 const slash = (path: string) => path.split(sep).join('/')
 
+/** Manifests larger than this are not read for workloads and Flux Kustomizations (generated bundles, CRDs). */
+const MAX_MANIFEST_BYTES = 1024 * 1024
+
 async function yamlFilesUnder(dir: string): Promise<string[]> {
   const found: string[] = []
   const walk = async (directory: string): Promise<void> => {
     const entries = await readdir(directory, {withFileTypes: true}).catch(() => [])
     for (const entry of entries) {
       if (entry.name === '.git' || entry.name === 'node_modules') continue
+      if (entry.isSymbolicLink()) continue
       const path = join(directory, entry.name)
       if (entry.isDirectory()) await walk(path)
       else if (entry.isFile() && /\.ya?ml$/i.test(entry.name)) found.push(path)
@@ -183,10 +187,14 @@ export async function planFinish(plan: MigrationPlan, options: FinishPlanOptions
     }
   }
 
-  // Workloads that name a generator's Secret: kustomize rewrote the name to the hashed one; without the generator, it is the migrated Secret's.
-  const yamlFiles = (await yamlFilesUnder(dir)).filter((file) => !deleted.has(file))
+  // Workloads and Flux Kustomizations anywhere in the repository (a base or the flux-system directory may sit outside DIR).
+  const yamlFiles = (await yamlFilesUnder(root)).filter((file) => !deleted.has(file))
   const texts = new Map<string, string>()
-  for (const file of yamlFiles) texts.set(file, await readFile(file, 'utf8').catch(() => ''))
+  for (const file of yamlFiles) {
+    const text = await readFile(file).catch(() => Buffer.alloc(0))
+    if (text.length <= MAX_MANIFEST_BYTES) texts.set(file, text.toString('utf8'))
+  }
+  // Workloads that name a generator's Secret: kustomize rewrote the name to the hashed one; without the generator, it is the migrated Secret's.
   for (const handOff of generators) {
     const [namespace, name] = handOff.secret.split('/')
     for (const [file, text] of texts) {
@@ -200,17 +208,19 @@ export async function planFinish(plan: MigrationPlan, options: FinishPlanOptions
     }
   }
 
-  // Flux Kustomizations that decrypt: is any SOPS file left under their path once these are gone?
+  // Flux Kustomizations that decrypted migrated files: is any SOPS file left under their path once these are gone?
+  // spec.path is relative to the source's root: the repository's, or DIR when the GitOps tree is a subdirectory.
   const decryption: DecryptionRetirement[] = []
   const decryptionKept: FinishPlan['decryptionKept'] = []
   for (const [file, text] of texts) {
     for (const flux of fluxKustomizationsIn(file, text)) {
       if (!flux.decryption) continue
       const base = [root, dir].map((candidate) => resolve(candidate, flux.path)).find((candidate) => existsSync(candidate))
+      if (!base || ![...deleted].some((source) => source.startsWith(`${base}${sep}`) || source === base)) continue
       const id = `${flux.namespace}/${flux.name}`
-      const remaining = base ? (await discoverSopsFiles([base], {cwd: root})).sopsFiles.map((found) => found.path).filter((path) => !deleted.has(path)) : []
-      if (!base || remaining.length > 0) {
-        decryptionKept.push({kustomization: id, remaining: base ? remaining.map(rel) : [`(its path ${displayText(flux.path)} is not in this repository)`]})
+      const remaining = (await discoverSopsFiles([base], {cwd: root})).sopsFiles.map((found) => found.path).filter((path) => !deleted.has(path))
+      if (remaining.length > 0) {
+        decryptionKept.push({kustomization: id, remaining: remaining.map(rel)})
         continue
       }
       book.add(file, {op: 'remove-key', document: flux.document, path: ['spec', 'decryption']}, `Flux Kustomization ${id} decrypts nothing any more: drop spec.decryption`)
@@ -220,7 +230,13 @@ export async function planFinish(plan: MigrationPlan, options: FinishPlanOptions
 
   // .sops.yaml files: kept while a SOPS file that stays is under them (nearest one) and matches one of their rules.
   const sopsConfigsKept: FinishPlan['sopsConfigsKept'] = []
-  const configs = plan.discovery.configFiles.map((path) => resolve(cwd, path)).filter((path) => path.startsWith(dir))
+  // The ones in DIR and those above it (up to the repository root) that governed the migrated files.
+  const above: string[] = []
+  for (let directory = dirname(dir); directory.startsWith(root) && directory !== dir; directory = dirname(directory)) {
+    for (const name of ['.sops.yaml', '.sops.yml']) if (existsSync(join(directory, name))) above.push(join(directory, name))
+    if (directory === root || dirname(directory) === directory) break
+  }
+  const configs = [...plan.discovery.configFiles.map((path) => resolve(cwd, path)).filter((path) => path.startsWith(dir)), ...above]
   for (const config of configs) {
     const base = dirname(config)
     const rules = creationRules(await readFile(config, 'utf8').catch(() => ''))
