@@ -71,13 +71,15 @@ function uniqueName(root: string, name: string): string {
   return candidate
 }
 
-function raftConfig(nodeId: string, dataDir: string, port: number, clusterPort: number): string {
+/** A Raft node's configuration; `retryJoin` (the leader's API address) makes it join that cluster instead of starting one. */
+export function raftConfig(nodeId: string, dataDir: string, port: number, clusterPort: number, options: {retryJoin?: string} = {}): string {
+  const joinBlock = options.retryJoin ? `\n  retry_join {\n    leader_api_addr = "${options.retryJoin}"\n  }` : ''
   return `# Written by test/helpers/vault-server.ts
 storage "raft" {
   path    = "${dataDir}"
   node_id = "${nodeId}"
   # Leader election in about a second instead of the production default's five.
-  performance_multiplier = 1
+  performance_multiplier = 1${joinBlock}
 }
 listener "tcp" {
   address         = "127.0.0.1:${port}"

@@ -6,9 +6,6 @@
 import {mkdirSync, mkdtempSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {stringify} from 'yaml'
-
-import {regionEnvName} from '../../../src/lib/config/credentials.js'
 import {regionSchema} from '../../../src/lib/config/schema.js'
 import {SecretValue} from '../../../src/lib/secret/secret-value.js'
 import type {StatusReport} from '../../../src/lib/status/output-schema.js'
@@ -18,8 +15,9 @@ import {freePorts, waitFor} from '../../env/net.js'
 import {logTail, type ManagedProcess, startProcess} from '../../env/processes.js'
 import {PROJECT_ROOT, requireBinary} from '../../helpers/binaries.js'
 import {runCli} from '../../helpers/cli.js'
+import {writeConfig} from '../../helpers/config.js'
 import {testEnv} from '../../helpers/env.js'
-import {startVaultServer, type VaultServerHandle} from '../../helpers/vault-server.js'
+import {raftConfig, startVaultServer, type VaultServerHandle} from '../../helpers/vault-server.js'
 
 let leader: VaultServerHandle
 let standby: ManagedProcess
@@ -32,27 +30,7 @@ async function startStandby(workDir: string): Promise<{process: ManagedProcess; 
   const home = join(workDir, 'vault', `active-standby-${port}`)
   mkdirSync(join(home, 'raft'), {recursive: true})
   const configFile = join(home, 'config.hcl')
-  writeFileSync(
-    configFile,
-    `storage "raft" {
-  path    = "${join(home, 'raft')}"
-  node_id = "standby-${port}"
-  performance_multiplier = 1
-  retry_join {
-    leader_api_addr = "${leader.address}"
-  }
-}
-listener "tcp" {
-  address         = "127.0.0.1:${port}"
-  cluster_address = "127.0.0.1:${clusterPort}"
-  tls_disable     = 1
-}
-api_addr      = "http://127.0.0.1:${port}"
-cluster_addr  = "https://127.0.0.1:${clusterPort}"
-disable_mlock = true
-ui            = false
-`,
-  )
+  writeFileSync(configFile, raftConfig(`standby-${port}`, join(home, 'raft'), port, clusterPort, {retryJoin: leader.address}))
   const logFile = join(workDir, 'logs', `vault-active-standby-${port}.log`)
   const process_ = startProcess({name: 'vault active-standby', command: requireBinary('bao'), args: ['server', `-config=${configFile}`], logFile})
   const address = `http://127.0.0.1:${port}`
@@ -78,12 +56,7 @@ ui            = false
 }
 
 function writeRegionConfig(name: string, addresses: string[]): {config: string; env: Record<string, string>} {
-  const config = join(dir, `${name}.yaml`)
-  writeFileSync(
-    config,
-    stringify({regions: [{name: 'ha', clusterSecretStore: 'vault-ha', vault: {address: addresses[0], ...(addresses.length > 1 ? {addresses} : {}), requestTimeoutMs: 10_000}}]}),
-  )
-  return {config, env: {[regionEnvName('ha', 'VAULT_TOKEN')]: leader.token!}}
+  return writeConfig(dir, [{name: 'ha', address: addresses[0], addresses: addresses.length > 1 ? addresses : undefined, token: leader.token!}], {file: `${name}.yaml`})
 }
 
 beforeAll(async () => {
