@@ -212,6 +212,24 @@ describe('the Helm chart (real helm, real kube-apiserver)', () => {
     expect(rule.spec.groups[0].rules.filter((entry: any) => entry.alert === 'SecretsToolkitSnapshotMissing').map((entry: any) => entry.labels.region)).toEqual(['eu-west'])
   })
 
+  test('jobs switch off cleanly: no snapshots (status then checks none), status without ESO (no API token, no RBAC), nothing at all', () => {
+    const noSnapshots = render('--set', 'snapshot.enabled=false')
+    expect(cronJobs(noSnapshots).map((job) => job.metadata.name).sort()).toEqual([`${RELEASE}-secrets-toolkit-migrate-verify`, `${RELEASE}-secrets-toolkit-status`, `${RELEASE}-secrets-toolkit-verify-regions`])
+    expect(noSnapshots.some((object) => object.kind === 'PersistentVolumeClaim')).toBe(false)
+    const status = jobContainer(byName(noSnapshots, 'CronJob', `${RELEASE}-secrets-toolkit-status`))
+    expect(status.container.args).toEqual(['status', '--min-token-ttl', '24h'])
+    expect(status.pod.volumes.map((volume: any) => volume.name)).toEqual(['config', 'vault-token', 'tmp'])
+
+    const noEso = render('--set', 'status.eso=false')
+    const statusNoEso = jobContainer(byName(noEso, 'CronJob', `${RELEASE}-secrets-toolkit-status`))
+    expect(statusNoEso.container.args.at(-1)).toBe('--no-eso')
+    expect(statusNoEso.pod.automountServiceAccountToken).toBe(false)
+    expect(noEso.filter((object) => object.kind === 'ClusterRole').map((object) => object.metadata.name)).toEqual([`${NS}-${RELEASE}-secrets-toolkit-migrate-verify`])
+
+    const nothing = render('--set', 'snapshot.enabled=false', '--set', 'verifyRegions.enabled=false', '--set', 'migrateVerify.enabled=false', '--set', 'status.enabled=false')
+    expect(nothing.map((object) => object.kind)).toEqual(['ConfigMap'])
+  })
+
   test("every alert's expression parses with Prometheus' own PromQL parser, and every family it reads is one the toolkit writes", () => {
     const rules = byName(custom, 'PrometheusRule', `${RELEASE}-secrets-toolkit`).spec.groups[0].rules as Array<{alert: string; expr: string; labels?: Record<string, string>}>
     const exprs = Object.fromEntries(rules.map((rule) => [`${rule.alert}${rule.labels?.region ? `{${rule.labels.region}}` : ''}`, rule.expr]))
