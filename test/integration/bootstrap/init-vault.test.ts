@@ -1,6 +1,5 @@
-import {rmSync, writeFileSync} from 'node:fs'
+import {rmSync} from 'node:fs'
 import {join} from 'node:path'
-import {stringify} from 'yaml'
 
 import {regionSchema} from '../../../src/lib/config/schema.js'
 import {SecretValue} from '../../../src/lib/secret/secret-value.js'
@@ -12,12 +11,10 @@ import {builtCli, runBuiltCli, testDir} from './fixture.js'
 import {expectNoLeak, expectNoLeakInFiles} from '../../helpers/canary.js'
 import {requireTmux, TerminalSession} from './terminal.js'
 import {testEnv} from '../../helpers/env.js'
+import {writeConfig} from '../../helpers/config.js'
 
-function configFor(dir: string, address: string): string {
-  const path = join(dir, 'secrets-toolkit.yaml')
-  writeFileSync(path, stringify({regions: [{name: 'fresh', clusterSecretStore: 'vault-fresh', vault: {address}}]}))
-  return path
-}
+/** A configuration naming the server (no token: it is not initialized yet), with the configuration's default timeouts. */
+const configFor = (dir: string, address: string): string => writeConfig(dir, [{name: 'fresh', address}], {file: 'secrets-toolkit.yaml', requestTimeoutMs: null}).config
 
 function client(address: string, token?: string): {http: VaultHttp; sys: VaultSys} {
   const http = new VaultHttp('fresh', regionSchema.shape.vault.parse({address, requestTimeoutMs: 5000}), {retry: {attempts: 1, baseDelayMs: 0, maxDelayMs: 0}})
