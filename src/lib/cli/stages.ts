@@ -1,6 +1,6 @@
 import {Listr, type ListrTask} from 'listr2'
 
-import {runStages, silentRenderer, type Stage, type StageRenderer, type WorkflowHooks} from '../workflow/runner.js'
+import {silentRenderer, type Stage, type StageRenderer, type WorkflowHooks} from '../workflow/runner.js'
 
 /**
  * The one stage renderer of the CLI: listr2's live display on a TTY, plain
@@ -39,10 +39,4 @@ export function stageRenderer(options: {json: boolean}): StageRenderer {
 export function stageLines(write: (line: string) => void, options: {json: boolean}): Pick<WorkflowHooks, 'onStage'> {
   if (options.json) return {}
   return {onStage: (name, state) => write(`[${name}] ${state === 'start' ? '…' : state === 'done' ? 'ok' : 'skipped'}`)}
-}
-
-/** Runs stages shown by {@link stageRenderer}: what commands call for a sequence they draw. */
-export async function runSteps<C>(stages: Stage<C>[], context: C, options: {json: boolean; concurrent?: boolean} & Omit<WorkflowHooks, 'renderer'>): Promise<C> {
-  const {json, concurrent, ...hooks} = options
-  return runStages(stages, context, {...hooks, renderer: stageRenderer({json})}, {concurrent})
 }

@@ -12,9 +12,9 @@ import {applyRepair, type RepairResult} from './repair.js'
 import type {CompareProgress, RegionComparison} from '../compare/types.js'
 
 /**
- * `verify regions` as named stages: preflight → compare → plan → (confirm,
- * in the command) → apply → verify. Each stage is a function of the context
- * with its own error; the command runs them with runSteps.
+ * `verify regions` as named stages: preflight → compare → plan → confirm →
+ * apply → verify. Each stage is a function of the context with its own
+ * error; runVerifyRegions runs them with the workflow runner.
  */
 export interface VerifyContext {
   regions: [RegionConfig, RegionConfig]
