@@ -74,44 +74,61 @@ export async function readCatalog(directory: string, options: {verify: boolean; 
       continue
     }
     archives.add(name)
-    const parsed = parseSnapshotFileName(name)
-    const entry: CatalogEntry = {
-      file,
-      name: parsed?.name ?? name,
-      region: parsed?.region,
-      createdAt: parsed?.createdAt,
-      kind: parsed?.kind ?? 'snapshot',
-      encrypted: parsed?.encrypted ?? name.endsWith(ENCRYPTED_EXTENSION),
-      size: info.size,
-    }
-    try {
-      const manifest = await readManifest(manifestPathFor(file))
-      if (manifest) {
-        entry.manifest = manifest
-        entry.region = manifest.region
-        entry.createdAt = new Date(manifest.createdAt)
-        entry.kind = manifest.kind
-        entry.encrypted = manifest.encryption !== undefined
-      }
-    } catch (error) {
-      entry.manifestError = (error as Error).message
-    }
-    entries.push(entry)
+    entries.push(await catalogEntry(file, name, info.size, () => readManifest(manifestPathFor(file))))
   }
   for (const name of manifests) {
     const manifest = await readManifest(join(dir, name)).catch(() => undefined)
     if (manifest && !archives.has(manifest.archive.file)) strays.push({file: join(dir, name), reason: `manifest of ${manifest.archive.file}, which is missing`})
   }
-  if (options.region !== undefined) entries.splice(0, entries.length, ...entries.filter((entry) => entry.region === options.region))
-  entries.sort((a, b) => (a.createdAt?.getTime() ?? 0) - (b.createdAt?.getTime() ?? 0) || a.name.localeCompare(b.name))
+  return {directory: dir, entries: await finishCatalog(entries, options, (entry) => verifySnapshotFile(entry.file, options.verifyOptions)), strays}
+}
 
+/**
+ * One archive's entry, from its file name and its manifest (the manifest
+ * wins where both say something); a manifest that cannot be read is noted.
+ * Shared by the directory catalog and the object-store one (snapshot-store-ops.ts).
+ */
+export async function catalogEntry(file: string, name: string, size: number, manifestOf: () => Promise<SnapshotManifest | undefined>): Promise<CatalogEntry> {
+  const parsed = parseSnapshotFileName(name)
+  const entry: CatalogEntry = {
+    file,
+    name: parsed?.name ?? name,
+    region: parsed?.region,
+    createdAt: parsed?.createdAt,
+    kind: parsed?.kind ?? 'snapshot',
+    encrypted: parsed?.encrypted ?? name.endsWith(ENCRYPTED_EXTENSION),
+    size,
+  }
+  try {
+    const manifest = await manifestOf()
+    if (manifest) {
+      entry.manifest = manifest
+      entry.region = manifest.region
+      entry.createdAt = new Date(manifest.createdAt)
+      entry.kind = manifest.kind
+      entry.encrypted = manifest.encryption !== undefined
+    }
+  } catch (error) {
+    entry.manifestError = (error as Error).message
+  }
+  return entry
+}
+
+/** Narrows the entries to a region, sorts them oldest first and, with `verify`, checks each one, a few at a time. */
+export async function finishCatalog(
+  entries: CatalogEntry[],
+  options: {verify: boolean; concurrency?: number; region?: string},
+  verifyOne: (entry: CatalogEntry) => Promise<VerifyReport>,
+): Promise<CatalogEntry[]> {
+  const chosen = options.region === undefined ? [...entries] : entries.filter((entry) => entry.region === options.region)
+  chosen.sort((a, b) => (a.createdAt?.getTime() ?? 0) - (b.createdAt?.getTime() ?? 0) || a.name.localeCompare(b.name))
   if (options.verify) {
     const limit = pLimit(options.concurrency ?? 2)
     await Promise.all(
-      entries.map((entry) =>
+      chosen.map((entry) =>
         limit(async () => {
           try {
-            entry.verify = await verifySnapshotFile(entry.file, options.verifyOptions)
+            entry.verify = await verifyOne(entry)
           } catch (error) {
             entry.verifyError = (error as Error).message
           }
@@ -119,7 +136,7 @@ export async function readCatalog(directory: string, options: {verify: boolean; 
       ),
     )
   }
-  return {directory: dir, entries, strays}
+  return chosen
 }
 
 /** A catalog entry's verdict in one word, for tables. */

@@ -6,14 +6,12 @@ import {join, resolve} from 'node:path'
 import {Readable, Transform} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
-import pLimit from 'p-limit'
-
 import {ExitCode, ToolkitError} from '../errors/errors.js'
 import {displayText} from '../report/display.js'
 import {decryptStream, encryptStream, AGE_MAGIC} from './age.js'
 import {AGE_STREAM_ERROR, ArchiveChecker, type ArchiveInspection, type SnapshotProblem} from './archive.js'
-import type {Catalog, CatalogEntry} from './catalog.js'
-import {ENCRYPTED_EXTENSION, SNAPSHOT_EXTENSION, manifestPathFor, parseManifest, parseSnapshotFileName, type SnapshotManifest} from './manifest.js'
+import {catalogEntry, finishCatalog, type Catalog, type CatalogEntry} from './catalog.js'
+import {ENCRYPTED_EXTENSION, SNAPSHOT_EXTENSION, manifestPathFor, parseManifest, type SnapshotManifest} from './manifest.js'
 import {applyRetention, type RetentionRules} from './retention.js'
 import type {SnapshotStore} from './snapshot-store.js'
 import {compareWithManifest, hashingStream, type VerifyOptions, type VerifyReport} from './verify.js'
@@ -97,7 +95,7 @@ export async function uploadCheckedSnapshot(
     await upload.done
   } catch (error) {
     // The checker may have given up at the same moment: its finding, not the stream error it caused, is the reason.
-    const settled = await Promise.race([checker.result, new Promise<undefined>((resolve) => setImmediate(resolve))])
+    const settled = await Promise.race([checker.result, new Promise<undefined>((resolve) => setImmediate(() => resolve(undefined)))])
     checker.input.destroy()
     if (!failed && settled && !settled.ok) failed = settled
     if (failed) throw new FailedStreamCheck(failed)
@@ -296,29 +294,7 @@ export async function readStoreCatalog(
       strays.push({file: store.describe(object.name), reason: 'not published: no manifest beside it (a snapshot that failed or was interrupted before its manifest was written); safe to delete once no snapshot is running'})
       continue
     }
-    const parsed = parseSnapshotFileName(object.name)
-    const entry: CatalogEntry = {
-      file: store.describe(object.name),
-      name: parsed?.name ?? object.name,
-      region: parsed?.region,
-      createdAt: parsed?.createdAt,
-      kind: parsed?.kind ?? 'snapshot',
-      encrypted: parsed?.encrypted ?? object.name.endsWith(ENCRYPTED_EXTENSION),
-      size: object.size,
-    }
-    try {
-      const manifest = await readStoredManifest(store, manifestName)
-      if (manifest) {
-        entry.manifest = manifest
-        entry.region = manifest.region
-        entry.createdAt = new Date(manifest.createdAt)
-        entry.kind = manifest.kind
-        entry.encrypted = manifest.encryption !== undefined
-      }
-    } catch (error) {
-      entry.manifestError = (error as Error).message
-    }
-    entries.push(entry)
+    entries.push(await catalogEntry(store.describe(object.name), object.name, object.size, () => readStoredManifest(store, manifestName)))
   }
   for (const object of objects) {
     if (!object.name.endsWith('.json') || isArchiveName(object.name)) continue
@@ -328,23 +304,7 @@ export async function readStoreCatalog(
   for (const key of await store.pendingUploads().catch(() => [] as string[])) {
     strays.push({file: `${key} (multipart upload)`, reason: 'an unfinished upload (a snapshot killed mid-upload): the bucket\'s AbortIncompleteMultipartUpload lifecycle rule removes it, or `aws s3api abort-multipart-upload`'})
   }
-  if (options.region !== undefined) entries.splice(0, entries.length, ...entries.filter((entry) => entry.region === options.region))
-  entries.sort((a, b) => (a.createdAt?.getTime() ?? 0) - (b.createdAt?.getTime() ?? 0) || a.name.localeCompare(b.name))
-  if (options.verify) {
-    const limit = pLimit(options.concurrency ?? 2)
-    await Promise.all(
-      entries.map((entry) =>
-        limit(async () => {
-          try {
-            entry.verify = await verifyStoredSnapshot(store, objectName(entry.file), options.verifyOptions)
-          } catch (error) {
-            entry.verifyError = (error as Error).message
-          }
-        }),
-      ),
-    )
-  }
-  return {directory: store.location, entries, strays}
+  return {directory: store.location, entries: await finishCatalog(entries, options, (entry) => verifyStoredSnapshot(store, objectName(entry.file), options.verifyOptions)), strays}
 }
 
 function objectName(described: string): string {

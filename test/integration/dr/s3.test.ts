@@ -5,7 +5,9 @@ import {spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {existsSync, readdirSync, readFileSync, truncateSync, writeFileSync} from 'node:fs'
 import net from 'node:net'
-import {basename} from 'node:path'
+import {basename, join} from 'node:path'
+
+import {generateIdentity, identityToRecipient} from 'age-encryption'
 
 import {startS3Server, type S3Server} from '../../env/s3.js'
 import {builtCli} from '../../helpers/cli.js'
@@ -103,6 +105,26 @@ describe('dr with snapshots in an S3 bucket (versitygw, through the built CLI)',
     expect(after.json.entries.every((e: any) => e.verify.ok)).toBe(true)
     expect(await s3.listKeys(BUCKET, 'vault/drs3/')).toHaveLength(6)
     expect(leakedInFiles(s3.root, [...canaries, s3.secretAccessKey])).toEqual([])
+  })
+
+  test('an age-encrypted snapshot in the bucket: verify checks the hash without the key and everything with it', async () => {
+    const identity = await generateIdentity()
+    const recipient = await identityToRecipient(identity)
+    const keyFile = join(dir, 's3-age-key.txt')
+    writeFileSync(keyFile, `${identity}\n`, {mode: 0o600})
+    const location = `s3://${BUCKET}/encrypted`
+    const snap = await run(['dr', 'snapshot', '--region', 'drs3', '--out', location, '--encrypt-to', recipient, '--json'], 0)
+    expect(snap.json.file).toMatch(/-drs3\.snap\.age$/)
+    expect(snap.json.manifest.encryption).toEqual({format: 'age', recipients: [recipient]})
+    expect(readFileSync(s3.objectPath(BUCKET, `encrypted/${basename(snap.json.file)}`)).subarray(0, 21).toString()).toBe('age-encryption.org/v1')
+    const outer = await run(['dr', 'verify', snap.json.file, '--json'], 0)
+    expect(outer.json).toMatchObject({ok: true, encrypted: true, contentsChecked: false})
+    const full = await run(['dr', 'verify', snap.json.file, '--identity', keyFile, '--json'], 0)
+    expect(full.json).toMatchObject({ok: true, encrypted: true, contentsChecked: true})
+    const list = await run(['dr', 'list', location, '--identity', keyFile, '--json'], 0)
+    expect(list.json.entries.map((e: any) => [e.encrypted, e.verify.contentsChecked])).toEqual([[true, true]])
+    for (const result of [snap, outer, full, list]) expect(`${result.stdout}${result.stderr}`).not.toContain(identity)
+    expect(leakedInFiles(s3.objectPath(BUCKET, 'encrypted'), canaries)).toEqual([])
   })
 
   test('an object truncated or altered in the bucket is refused by verify (exit 1) and by restore before any request to Vault (exit 2)', async () => {
