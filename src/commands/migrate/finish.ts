@@ -5,12 +5,11 @@ import {confirmOrRefuse} from '../../lib/cli/confirm.js'
 import {durationFlag} from '../../lib/cli/duration.js'
 import {connectKube, kubeFlags} from '../../lib/cli/kube-flags.js'
 import {stageRenderer} from '../../lib/cli/stages.js'
-import {DEFAULT_REMOTE_KEY_TEMPLATE, MANAGED_BY_LABEL, MANAGED_BY_VALUE, type DeletionPolicy} from '../../lib/eso/push-secret.js'
+import {DEFAULT_REMOTE_KEY_TEMPLATE} from '../../lib/eso/push-secret.js'
+import {migrationPlanOptions} from '../../lib/cli/migrate-options.js'
 import {defaultBranch, runFinish} from '../../lib/migrate/finish.js'
-import {loadMappingFile} from '../../lib/migrate/mapping.js'
 import {type MigrateFinishJson} from '../../lib/migrate/output-schema.js'
 import {verifyMigration, verifyUntil} from '../../lib/migrate/verify.js'
-import type {SopsEngine} from '../../lib/sops/decrypt.js'
 import {connectRegion, type RegionVault} from '../../lib/vault/connect.js'
 
 export default class MigrateFinish extends BaseCommand<typeof MigrateFinish> {
@@ -69,21 +68,7 @@ Exit codes: 0 the change is committed (or staged), or the dry run planned it; 1 
     const cwd = process.cwd()
     const output = await runFinish(
       {
-        plan: {
-          paths: [args.dir],
-          cwd,
-          regions: config.regions,
-          decrypt: {engine: flags.engine as SopsEngine, ignoreMac: flags['ignore-mac']},
-          mapping: {cwd, namespace: flags.namespace, mapping: flags.mapping ? loadMappingFile(flags.mapping) : undefined},
-          push: {
-            remoteKeyTemplate: flags['remote-key-template'],
-            deletionPolicy: flags['deletion-policy'] as DeletionPolicy,
-            refreshInterval: flags['refresh-interval'],
-            labels: {[MANAGED_BY_LABEL]: MANAGED_BY_VALUE},
-          },
-          continueOnError: false,
-          concurrency: flags.concurrency,
-        },
+        plan: migrationPlanOptions(flags, {paths: [args.dir], cwd, regions: config.regions}),
         dir: args.dir,
         dryRun: flags['dry-run'],
         branch: flags.branch ?? defaultBranch(),

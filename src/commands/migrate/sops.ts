@@ -4,12 +4,11 @@ import {BaseCommand} from '../../lib/cli/base-command.js'
 import {confirmOrRefuse} from '../../lib/cli/confirm.js'
 import {connectKube, kubeFlags} from '../../lib/cli/kube-flags.js'
 import {ToolkitError} from '../../lib/errors/errors.js'
-import {DEFAULT_REMOTE_KEY_TEMPLATE, MANAGED_BY_LABEL, MANAGED_BY_VALUE, type DeletionPolicy} from '../../lib/eso/push-secret.js'
-import {loadMappingFile} from '../../lib/migrate/mapping.js'
+import {DEFAULT_REMOTE_KEY_TEMPLATE} from '../../lib/eso/push-secret.js'
 import {type MigrateSopsJson} from '../../lib/migrate/output-schema.js'
 import {runMigration} from '../../lib/migrate/run.js'
+import {migrationPlanOptions} from '../../lib/cli/migrate-options.js'
 import {stageRenderer} from '../../lib/cli/stages.js'
-import type {SopsEngine} from '../../lib/sops/decrypt.js'
 import {connectRegion} from '../../lib/vault/connect.js'
 
 export default class MigrateSops extends BaseCommand<typeof MigrateSops> {
@@ -72,21 +71,7 @@ Exit codes: 0 done (or nothing to change), 1 some files skipped with --continue-
     const paths = argv as string[]
     const output = await runMigration(
       {
-        plan: {
-          paths: paths.length > 0 ? paths : ['.'],
-          cwd,
-          regions: config.regions,
-          decrypt: {engine: flags.engine as SopsEngine, ignoreMac: flags['ignore-mac']},
-          mapping: {cwd, namespace: flags.namespace, mapping: flags.mapping ? loadMappingFile(flags.mapping) : undefined},
-          push: {
-            remoteKeyTemplate: flags['remote-key-template'],
-            deletionPolicy: flags['deletion-policy'] as DeletionPolicy,
-            refreshInterval: flags['refresh-interval'],
-            labels: {[MANAGED_BY_LABEL]: MANAGED_BY_VALUE},
-          },
-          continueOnError: flags['continue-on-error'],
-          concurrency: flags.concurrency,
-        },
+        plan: migrationPlanOptions(flags, {paths, cwd, regions: config.regions}),
         dryRun: flags['dry-run'],
         apply: flags.apply,
         outputDir: flags['output-dir'],

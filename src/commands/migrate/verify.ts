@@ -23,7 +23,7 @@ export default class MigrateVerify extends BaseCommand<typeof MigrateVerify> {
 
   static override description = `For every Secret a migration planned or created — those listed in the run records \`migrate sops\` keeps in the cluster (ConfigMaps labelled secrets-toolkit.io/migration-run, written before its first Secret), those labelled secrets-toolkit.io/migrated-from, or those named as NAMESPACE/NAME: the Kubernetes Secret exists; its PushSecret is Ready=True; and in each region, the Vault KV v2 secret at the PushSecret's remote key holds each property with a value equal to the Kubernetes value (compared in memory, in constant time; never printed). With --source, the decrypted SOPS files are compared with the Secrets too.
 
-A Secret a run record or a SOPS file plans but Kubernetes does not hold (a run that was interrupted) is reported as secret-missing. Without a run record, --source or named Secrets, only the Secrets that exist can be checked: completeness is not proven and the exit code is 1.
+A Secret a run record or a SOPS file plans but Kubernetes does not hold (a run that was interrupted) is reported as secret-missing. A Secret that Flux, Argo CD or Helm applied and could still delete once its source leaves Git (no kustomize.toolkit.fluxcd.io/prune: disabled, argocd.argoproj.io/sync-options: Prune=false or helm.sh/resource-policy: keep; \`migrate sops\` adds them) is still-prunable. Without a run record, --source or named Secrets, only the Secrets that exist can be checked: completeness is not proven and the exit code is 1.
 
 --remove-sources (with --source) then runs \`git rm\` on the SOPS files whose Secrets all verified, and on the .sops.yaml files found, after confirmation — only when everything planned is present and in sync.
 

@@ -192,19 +192,25 @@ export interface FluxKustomization {
 
 export const FLUX_KUSTOMIZATION_GROUP = 'kustomize.toolkit.fluxcd.io/'
 
-/** The Flux Kustomizations in one YAML file's text (a file that does not parse has none). */
-export function fluxKustomizationsIn(file: string, text: string): FluxKustomization[] {
+/**
+ * The documents of a YAML file as data, by index; a document that does not
+ * parse is undefined (a file that is not YAML at all has none).
+ */
+function yamlDocuments(text: string): unknown[] {
   let documents: Document[]
   try {
     documents = parseAllDocuments(text) as Document[]
   } catch {
     return []
   }
-  if (!Array.isArray(documents)) return []
+  return Array.isArray(documents) ? documents.map((document) => (document.errors.length > 0 ? undefined : document.toJS())) : []
+}
+
+/** The Flux Kustomizations in one YAML file's text (a file that does not parse has none). */
+export function fluxKustomizationsIn(file: string, text: string): FluxKustomization[] {
   const found: FluxKustomization[] = []
-  documents.forEach((document, index) => {
-    if (document.errors.length > 0) return
-    const object = document.toJS() as Record<string, unknown> | null
+  yamlDocuments(text).forEach((data, index) => {
+    const object = data as Record<string, unknown> | null | undefined
     if (!object || typeof object !== 'object') return
     if (object.kind !== 'Kustomization' || typeof object.apiVersion !== 'string' || !object.apiVersion.startsWith(FLUX_KUSTOMIZATION_GROUP)) return
     const metadata = (object.metadata ?? {}) as Record<string, unknown>
@@ -276,12 +282,5 @@ export function secretReferencesOf(object: unknown): SecretReference[] {
 
 /** Every workload Secret reference in a YAML file's text (a file that does not parse has none). */
 export function secretReferencesIn(text: string): SecretReference[] {
-  let documents: Document[]
-  try {
-    documents = parseAllDocuments(text) as Document[]
-  } catch {
-    return []
-  }
-  if (!Array.isArray(documents)) return []
-  return documents.filter((document) => document.errors.length === 0).flatMap((document) => secretReferencesOf(document.toJS()))
+  return yamlDocuments(text).flatMap((data) => secretReferencesOf(data))
 }
