@@ -268,6 +268,28 @@ export async function waitForFluxReady(
   })
 }
 
+/** An `accept` for waitForFluxReady: the Kustomization has applied `commit` of `branch`. */
+export function appliedRevision(commit: string, branch = 'main'): (object: KubeObject) => string | undefined {
+  return (object) => {
+    const applied = object.status?.lastAppliedRevision
+    return applied === `${branch}@sha1:${commit}` ? undefined : `last applied revision ${String(applied)}, waiting for ${branch}@sha1:${commit}`
+  }
+}
+
+/**
+ * Deletes Kustomizations and waits until they are gone, while the controllers
+ * still run: their finalizers garbage-collect what the Kustomizations applied
+ * (a stopped controller would leave them stuck). For a test's teardown: gives
+ * up quietly after `timeoutMs`.
+ */
+export async function deleteKustomizations(kube: KubeClient, refs: {name: string; namespace: string}[], timeoutMs = 60_000): Promise<void> {
+  for (const {name, namespace} of refs) await kube.delete(KUSTOMIZATION_API_VERSION, 'Kustomization', name, namespace)
+  await waitFor('the Kustomizations to be gone', async () => {
+    const left = await Promise.all(refs.map(({name, namespace}) => kube.read(KUSTOMIZATION_API_VERSION, 'Kustomization', name, namespace)))
+    return left.every((object) => object === undefined) ? true : undefined
+  }, {timeoutMs}).catch(() => undefined)
+}
+
 /**
  * Asks Flux to reconcile now, as `flux reconcile` does: the
  * reconcile.fluxcd.io/requestedAt annotation, under a field manager of its

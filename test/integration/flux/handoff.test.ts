@@ -23,6 +23,8 @@ import {KubeClient, type KubeObject} from '../../../src/lib/kube/client.js'
 import {SecretValue} from '../../../src/lib/secret/secret-value.js'
 import {connectRegion, type RegionVault} from '../../../src/lib/vault/connect.js'
 import {
+  appliedRevision,
+  deleteKustomizations,
   type FluxControllers,
   GIT_REPOSITORY_API_VERSION,
   type GitRepositoryFixture,
@@ -68,11 +70,6 @@ const ref = (namespace: string, kind: 'Kustomization' | 'GitRepository', name: s
   name,
   namespace,
 })
-
-const appliedRevision = (commit: string) => (object: KubeObject) => {
-  const applied = object.status?.lastAppliedRevision
-  return applied === `main@sha1:${commit}` ? undefined : `last applied revision ${String(applied)}, waiting for main@sha1:${commit}`
-}
 
 interface SecretReference {
   secret: string
@@ -335,11 +332,8 @@ describe('the GitOps hand-off against real Flux (prune: true, SOPS decryption)',
   afterAll(async () => {
     // While the controllers still run: their finalizers garbage-collect what the Kustomizations applied.
     if (flux) {
-      for (const story of stories) await kube.delete(KUSTOMIZATION_API_VERSION, 'Kustomization', ROOT, story.namespace)
-      await waitFor('the Kustomizations to be gone', async () => {
-        const left = await Promise.all(stories.flatMap((story) => [ROOT, APPS].map((name) => kube.read(KUSTOMIZATION_API_VERSION, 'Kustomization', name, story.namespace))))
-        return left.every((object) => object === undefined) ? true : undefined
-      }, {timeoutMs: 60_000}).catch(() => undefined)
+      // The root one first: deleting it prunes `apps`, which prunes what it applied.
+      await deleteKustomizations(kube, stories.flatMap((story) => [ROOT, APPS].map((name) => ({name, namespace: story.namespace}))))
       await flux.stop()
     }
     await gitServer?.stop()

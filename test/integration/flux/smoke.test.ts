@@ -13,6 +13,8 @@ import {stringify} from 'yaml'
 import {KubeClient} from '../../../src/lib/kube/client.js'
 import {SecretValue} from '../../../src/lib/secret/secret-value.js'
 import {
+  appliedRevision,
+  deleteKustomizations,
   type FluxControllers,
   GIT_REPOSITORY_API_VERSION,
   type GitServer,
@@ -22,7 +24,6 @@ import {
   startGitServer,
   waitForFluxReady,
 } from '../../env/flux.js'
-import {waitFor} from '../../env/net.js'
 import {testEnv} from '../../helpers/env.js'
 import {newAgeKey, sopsEncrypt} from '../../helpers/sops-files.js'
 
@@ -56,11 +57,7 @@ describe('Flux against the test cluster', () => {
     // While the controllers still run: their finalizers garbage-collect what
     // the Kustomizations applied; a stopped controller would leave them stuck.
     if (flux) {
-      for (const name of kustomizations) await kube.delete(KUSTOMIZATION_API_VERSION, 'Kustomization', name, namespace)
-      await waitFor('the Kustomizations to be gone', async () => {
-        const left = await Promise.all(kustomizations.map((name) => kube.read(KUSTOMIZATION_API_VERSION, 'Kustomization', name, namespace)))
-        return left.every((object) => object === undefined) ? true : undefined
-      }, {timeoutMs: 60_000}).catch(() => undefined)
+      await deleteKustomizations(kube, kustomizations.map((name) => ({name, namespace})))
       await flux.stop()
     }
     await gitServer?.stop()
@@ -89,11 +86,6 @@ describe('Flux against the test cluster', () => {
       },
       {force: true},
     )
-  }
-
-  const appliedRevision = (commit: string) => (object: {status?: Record<string, unknown>}) => {
-    const applied = object.status?.lastAppliedRevision
-    return applied === `main@sha1:${commit}` ? undefined : `last applied revision ${String(applied)}, waiting for main@sha1:${commit}`
   }
 
   test('a Kustomization (prune: true) applies a ConfigMap from the served repository, and prunes it when a commit removes it', async () => {
