@@ -55,9 +55,9 @@ export async function applyPlannedSecret(
   values: SecretValues | undefined,
   regions: RegionConfig[],
   state: AppliedState,
-  options: ApplyOptions | (() => Date) = {},
+  options: ApplyOptions = {},
 ): Promise<SecretValues | undefined> {
-  const {now = () => new Date(), regenerateTimeoutMs = 120_000, sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))} = typeof options === 'function' ? {now: options} : options
+  const {now = () => new Date(), regenerateTimeoutMs = 120_000, sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))} = options
   if (!isWrite(planned)) return undefined
   const {namespace, name, type} = planned.secret
   if (planned.action === 'regenerate') return regenerate(kube, planned, state, {now, regenerateTimeoutMs, sleep})
@@ -69,13 +69,19 @@ export async function applyPlannedSecret(
   }
   if (planned.action === 'push' || planned.action === 'update' || planned.action === 'repush') {
     // The PushSecret as the configuration asks for it (every region's store, every key the Secret has), with a push request.
-    const pushSecret = buildPushSecret({namespace, name, keys: pushedKeys(planned)}, regions, BOOTSTRAP_PUSH_OPTIONS)
+    // The Secret's record for `dr rehydrate`: as it exists (kubectl's last-applied annotation is never recorded).
+    const existing = planned.existing!
+    const pushSecret = buildPushSecret({namespace, name, keys: pushedKeys(planned)}, regions, {
+      ...BOOTSTRAP_PUSH_OPTIONS,
+      record: {type: existing.type, labels: existing.labels, annotations: existing.annotations},
+    })
     // update: the plan showed the operator what changes in it; the toolkit takes it over from whoever wrote it.
     await applySecretAndPushSecret(kube, {pushSecret, pushSecretChanged: true}, {forcePushSecret: planned.action === 'update', onWritten, now})
     return undefined
   }
   if (!values) throw new ToolkitError('INTERNAL', `${planned.id}: no values were collected`)
-  const pushSecret = buildPushSecret({namespace, name, keys: pushedKeys(planned, values)}, regions, BOOTSTRAP_PUSH_OPTIONS)
+  // The Secret's record for `dr rehydrate`: exactly as applied below.
+  const pushSecret = buildPushSecret({namespace, name, keys: pushedKeys(planned, values)}, regions, {...BOOTSTRAP_PUSH_OPTIONS, record: {type, labels: BOOTSTRAP_LABELS, annotations: {}}})
   await applySecretAndPushSecret(
     kube,
     {

@@ -295,13 +295,10 @@ function expectationOf(planned: PlannedSecret, written: SecretValues | undefined
 }
 
 function expectations(plan: BootstrapPlan, collected: Map<string, SecretValues>): VaultExpectation[] {
-  return plan.secrets
-    .filter((planned) => isVerified(planned) || planned.action === 'regenerate')
-    .flatMap((planned) => {
-      if (planned.action === 'cluster') return []
-      const expectation = expectationOf(planned, collected.get(planned.id))
-      return expectation ? [expectation] : []
-    })
+  return plan.secrets.filter(isVerified).flatMap((planned) => {
+    const expectation = expectationOf(planned, collected.get(planned.id))
+    return expectation ? [expectation] : []
+  })
 }
 
 /**
