@@ -3,10 +3,11 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../lib/cli/base-command.js'
 import {confirmOrRefuse} from '../../lib/cli/confirm.js'
 import {connectKube, kubeFlags} from '../../lib/cli/kube-flags.js'
+import {stageRenderer} from '../../lib/cli/stages.js'
 import {ToolkitError} from '../../lib/errors/errors.js'
 import {readMapFromCluster, readMapFromDirectory} from '../../lib/dr/rehydrate-map.js'
 import type {DrRehydrateJson} from '../../lib/dr/rehydrate-schema.js'
-import {applyRehydrate, planFindings, planRehydrate, verifyRehydrate, type RehydratePlan, type VerifyRow} from '../../lib/dr/rehydrate.js'
+import {planWrites, runRehydrate, type RehydratePlan, type VerifyRow} from '../../lib/dr/rehydrate.js'
 import {displayText} from '../../lib/report/display.js'
 import {connectRegion, type RegionVault} from '../../lib/vault/connect.js'
 
@@ -58,39 +59,28 @@ Exit codes: 0 every Secret restored (or already there) and matching its source r
       for (const region of config.regions) vaults.push(await connectRegion(region))
       for (const vault of vaults) await vault.store.ready()
       const regions = vaults.map((vault) => ({name: vault.region.name, clusterSecretStore: vault.region.clusterSecretStore, store: vault.store}))
-      const planned = await planRehydrate({kube, regions}, map, {from: flags.from, overwrite: flags.overwrite})
-      const {plan} = planned
-      this.say(renderPlan(plan))
-      const findings = planFindings(plan)
+      const result = await runRehydrate(
+        {kube, regions},
+        map,
+        {from: flags.from, overwrite: flags.overwrite, createNamespaces: flags['create-namespaces'], dryRun: flags['dry-run'], onPlan: (plan) => this.say(renderPlan(plan))},
+        {renderer: stageRenderer({json: this.jsonEnabled()}), confirm: (question) => confirmOrRefuse({yes: flags.yes, ...question})},
+      )
+      const {plan, findings} = result
       const base = {dryRun: flags['dry-run'], origin: plan.origin, ...(flags.from ? {from: flags.from} : {}), items: plan.items, counts: plan.counts, missingNamespaces: plan.missingNamespaces, skipped: plan.skipped, findings}
-      if (plan.conflicts > 0) {
-        this.findings = true
+      this.findings = !result.ok
+      if (result.stoppedAt === 'conflicts') {
         this.say(`\nThe regions disagree on ${plan.conflicts} Secret(s): nothing was written. Take one region's values with --from REGION, or look first with \`secrets verify regions\`.`)
         return {...base, ok: false}
       }
-      const toWrite = plan.items.filter((item) => item.action === 'create' || item.action === 'overwrite' || item.generated?.markRestored)
-      if (flags['dry-run']) {
-        this.findings = findings.length > 0
-        this.say(`\nDry run: ${toWrite.length} Secret(s) would be written; nothing was.`)
-        return {...base, ok: findings.length === 0}
+      if (result.stoppedAt === 'dry-run') {
+        this.say(`\nDry run: ${planWrites(plan).length} Secret(s) would be written; nothing was.`)
+        return {...base, ok: result.ok}
       }
-      if (toWrite.length > 0 || plan.missingNamespaces.length > 0) {
-        if (plan.missingNamespaces.length > 0 && !flags['create-namespaces']) {
-          throw new ToolkitError('NAMESPACE_MISSING', `namespace(s) ${plan.missingNamespaces.join(', ')} do not exist in ${kube.server}; nothing was written`, {
-            hint: 'Apply the GitOps namespaces first, or re-run with --create-namespaces.',
-          })
-        }
-        await confirmOrRefuse({yes: flags.yes, message: `Write ${toWrite.length} Secret(s) to ${kube.server}${plan.missingNamespaces.length > 0 ? ` and create ${plan.missingNamespaces.length} namespace(s)` : ''}?`})
-      }
-      const applied = await applyRehydrate(kube, planned, {createNamespaces: flags['create-namespaces']})
-      if (toWrite.length === 0) this.say('\nNothing to change.')
+      const applied = result.applied!
+      if (planWrites(plan).length === 0) this.say('\nNothing to change.')
       else this.say(`\nWrote ${applied.written.length} Secret(s)${applied.externalSecretsMarked.length > 0 ? `; marked ${applied.externalSecretsMarked.length} ExternalSecret(s) as synced so ESO keeps the restored values` : ''}.`)
-      const verify = await verifyRehydrate({kube, regions}, planned.resolved)
-      this.say(renderVerify(verify))
-      const failed = verify.filter((row) => row.source && row.state !== 'in-sync' && row.state !== 'not-checked')
-      const ok = failed.length === 0 && findings.length === 0
-      this.findings = !ok
-      return {...base, applied, verify, ok}
+      this.say(renderVerify(result.verify!))
+      return {...base, applied, verify: result.verify, ok: result.ok}
     } finally {
       await Promise.all(vaults.map((vault) => vault.close()))
     }

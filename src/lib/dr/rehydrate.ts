@@ -11,6 +11,7 @@ import {checkStore, type ExpectedValue, type StoreReader} from '../eso/store-che
 import type {KubeClient, ObservedSecret} from '../kube/client.js'
 import {SecretValue} from '../secret/secret-value.js'
 import type {SecretRecord} from '../vault/secret-store.js'
+import {confirmGate, runStage, type WorkflowHooks} from '../workflow/runner.js'
 import type {RehydrateMap} from './rehydrate-map.js'
 
 /** One region as rehydrate needs it: its name, the ESO store that pushes to it, and its store. */
@@ -383,4 +384,53 @@ export async function verifyRehydrate(systems: {kube: KubeClient; regions: Rehyd
     }
   }
   return rows
+}
+
+export interface RehydrateRun {
+  plan: RehydratePlan
+  findings: string[]
+  applied?: ApplyResult
+  verify?: VerifyRow[]
+  /** Why nothing was written: the regions disagree, or --dry-run. */
+  stoppedAt?: 'conflicts' | 'dry-run'
+  /** Every rehydrated Secret matches its source region(s) and nothing is left undone. */
+  ok: boolean
+}
+
+/** The Secrets a plan writes (or whose ExternalSecret it marks). */
+export function planWrites(plan: RehydratePlan): RehydrateItem[] {
+  return plan.items.filter((item) => item.action === 'create' || item.action === 'overwrite' || item.generated?.markRestored)
+}
+
+/**
+ * The rehydrate workflow, as named stages of the one runner: read the values
+ * and plan → (conflicts or --dry-run stop here, nothing written) →
+ * confirmation gate → apply → check. `onPlan` shows the plan before the gate.
+ */
+export async function runRehydrate(
+  systems: {kube: KubeClient; regions: RehydrateRegion[]},
+  map: RehydrateMap,
+  options: {from?: string; overwrite: boolean; createNamespaces: boolean; dryRun: boolean; onPlan?: (plan: RehydratePlan) => void},
+  hooks: WorkflowHooks,
+): Promise<RehydrateRun> {
+  const planned = await runStage(`Read ${map.mappings.length} PushSecret(s)' values from the regions and plan`, () => planRehydrate(systems, map, options), hooks)
+  const {plan} = planned
+  options.onPlan?.(plan)
+  const findings = planFindings(plan)
+  if (plan.conflicts > 0) return {plan, findings, stoppedAt: 'conflicts', ok: false}
+  if (options.dryRun) return {plan, findings, stoppedAt: 'dry-run', ok: findings.length === 0}
+  if (plan.missingNamespaces.length > 0 && !options.createNamespaces) {
+    throw new ToolkitError('NAMESPACE_MISSING', `namespace(s) ${plan.missingNamespaces.join(', ')} do not exist in ${systems.kube.server}; nothing was written`, {
+      hint: 'Apply the GitOps namespaces first, or re-run with --create-namespaces.',
+    })
+  }
+  const writes = planWrites(plan)
+  if (writes.length > 0 || plan.missingNamespaces.length > 0) {
+    const namespaces = plan.missingNamespaces.length > 0 ? ` and create ${plan.missingNamespaces.length} namespace(s)` : ''
+    await confirmGate(hooks, {message: `Write ${writes.length} Secret(s) to ${systems.kube.server}${namespaces}?`})
+  }
+  const applied = await runStage(`Write ${writes.length} Secret(s) (server-side apply)`, () => applyRehydrate(systems.kube, planned, {createNamespaces: options.createNamespaces}), hooks)
+  const verify = await runStage('Check every Secret against Kubernetes and each region', () => verifyRehydrate(systems, planned.resolved), hooks)
+  const failed = verify.filter((row) => row.source && row.state !== 'in-sync' && row.state !== 'not-checked')
+  return {plan, findings, applied, verify, ok: failed.length === 0 && findings.length === 0}
 }

@@ -3,6 +3,8 @@
 // never become an argument of anything it starts).
 import {readdirSync, readFileSync} from 'node:fs'
 
+import type {CliResult} from '../../helpers/cli.js'
+
 export interface ProcessArgumentWatch {
   /** Every distinct command line seen so far (arguments joined by spaces). */
   seen(): string[]
@@ -25,4 +27,9 @@ export function watchProcessArguments(intervalMs = 100): ProcessArgumentWatch {
   const timer = setInterval(sample, intervalMs)
   timer.unref()
   return {seen: () => [...seen], stop: () => clearInterval(timer)}
+}
+
+/** The exit code, or a failure that shows what the command said (names only: the tests' canary checks cover it). */
+export function expectExit(result: CliResult, code: number): void {
+  if (result.code !== code) throw new Error(`exit ${result.code}, expected ${code}:\n${result.stdout}\n${result.stderr}`)
 }

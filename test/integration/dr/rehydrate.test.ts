@@ -21,14 +21,10 @@ import {runCli, type CliResult} from '../../helpers/cli.js'
 import {testEnv} from '../../helpers/env.js'
 import {newAgeKey, sopsEncrypt} from '../../helpers/sops-files.js'
 import {requireBuiltCli, store, workDir, writeConfig} from './fixture.js'
-import {watchProcessArguments} from './rehydrate-fixture.js'
+import {expectExit, watchProcessArguments} from './rehydrate-fixture.js'
 
 const TIMEOUT_MS = 900_000
 
-/** The exit code, or a failure that shows what the command said (names only: the canary check covers it). */
-function expectExit(result: CliResult, code: number): void {
-  if (result.code !== code) throw new Error(`exit ${result.code}, expected ${code}:\n${result.stdout}\n${result.stderr}`)
-}
 
 const run = randomBytes(3).toString('hex')
 const MARK = `canary${run}`
