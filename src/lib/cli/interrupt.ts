@@ -20,7 +20,11 @@ function removePending(): void {
 }
 
 // Interrupted (Ctrl-C, a cron timeout): 130 as a shell reports SIGINT; the exit handler removes the files.
-const onSignal = () => process.exit(130)
+// While an upload is being aborted (abortOnInterrupt below), that handler exits once it is done.
+const onSignal = () => {
+  if (abortingUploads || pendingAborts.size > 0) return
+  process.exit(130)
+}
 
 function watch(): void {
   process.on('exit', removePending)
@@ -52,8 +56,10 @@ export function removeOnInterrupt(path: string): () => void {
  */
 const pendingAborts = new Set<() => Promise<void>>()
 const ABORT_GRACE_MS = 15_000
+let abortingUploads = false
 
 function onSignalAbort(): void {
+  abortingUploads = true
   const aborts = [...pendingAborts]
   pendingAborts.clear()
   const timeout = new Promise((resolve) => setTimeout(resolve, ABORT_GRACE_MS).unref())
