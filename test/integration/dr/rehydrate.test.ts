@@ -183,6 +183,10 @@ describe('dr rehydrate: a lost cluster rebuilt from the regional Vaults (real en
     const report = JSON.parse(again.stdout)
     expect(report.counts).toEqual({unchanged: 4})
     expect(report.applied.written).toEqual([])
+    // The same map read from the cluster's PushSecrets instead of the manifests.
+    const fromCluster = await cli(clusterB!, ['dr', 'rehydrate', '--from-cluster', '--from', 'region1', '--yes', '--json'])
+    expectExit(fromCluster, 0)
+    expect(JSON.parse(fromCluster.stdout).counts).toEqual({unchanged: 4})
     // Put region2 back as ESO would on its next refresh.
     await kv2.write(`${NS}/app-db`, held.data)
     await kv2.close()
