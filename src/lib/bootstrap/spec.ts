@@ -3,6 +3,7 @@ import {resolve} from 'node:path'
 import {z} from 'zod'
 
 import {formatIssues} from '../config/load.js'
+import {uniqueBy} from '../config/schema.js'
 import {parseYamlFile, readYamlFileText} from '../config/yaml-file.js'
 import {ToolkitError} from '../errors/errors.js'
 import type {PasswordSettings} from '../eso/external-secret.js'
@@ -128,15 +129,7 @@ export const bootstrapSpecSchema = z
     secrets: z
       .array(secretSchema)
       .min(1, 'must list at least one secret')
-      .superRefine((secrets, ctx) => {
-        const seen = new Map<string, number>()
-        for (const [index, secret] of secrets.entries()) {
-          const id = secretId(secret)
-          const first = seen.get(id)
-          if (first !== undefined) ctx.addIssue({code: 'custom', path: [index, 'name'], message: `duplicates secrets[${first}] (${id})`})
-          seen.set(id, index)
-        }
-      }),
+      .superRefine(uniqueBy(secretId, (first, id) => `duplicates secrets[${first}] (${id})`)),
   })
   .strict()
 

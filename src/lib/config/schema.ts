@@ -82,6 +82,22 @@ export const regionSchema = z
   })
   .strict()
 
+/**
+ * A list refinement: each item's id (a region name, a Secret's namespace/name)
+ * appears once; a repeat is an issue at its `name`, naming the first.
+ */
+export function uniqueBy<T>(idOf: (item: T) => string, message: (first: number, id: string) => string) {
+  return (items: T[], ctx: z.RefinementCtx): void => {
+    const seen = new Map<string, number>()
+    for (const [index, item] of items.entries()) {
+      const id = idOf(item)
+      const first = seen.get(id)
+      if (first !== undefined) ctx.addIssue({code: 'custom', path: [index, 'name'], message: message(first, id)})
+      seen.set(id, index)
+    }
+  }
+}
+
 export const configSchema = z
   .object({
     kubernetes: z
@@ -94,16 +110,7 @@ export const configSchema = z
     regions: z
       .array(regionSchema)
       .min(1, 'must list at least one region')
-      .superRefine((regions, ctx) => {
-        const seen = new Map<string, number>()
-        for (const [index, region] of regions.entries()) {
-          const first = seen.get(region.name)
-          if (first !== undefined) {
-            ctx.addIssue({code: 'custom', path: [index, 'name'], message: `duplicates regions[${first}].name "${region.name}"`})
-          }
-          seen.set(region.name, index)
-        }
-      }),
+      .superRefine(uniqueBy((region) => region.name, (first, name) => `duplicates regions[${first}].name "${name}"`)),
   })
   .strict()
 
