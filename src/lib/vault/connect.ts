@@ -33,12 +33,6 @@ export interface RegionVault extends RegionStore {
   setDeadline(deadline: Deadline | undefined): void
   /** What the requests of this region met so far (retries, bad answers, timeouts): counts only, `verify regions` reports them. */
   requestStats(): RequestStats
-  /**
-   * @deprecated The raw client, kept for a test that watches the token being
-   * renewed: code goes through `store` and `admin`, and the connection's
-   * `setDeadline` and `requestStats`.
-   */
-  http: VaultHttp
 }
 
 export interface ConnectOptions {
@@ -71,7 +65,6 @@ export async function connectRegion(region: RegionConfig, options: ConnectOption
     store,
     admin,
     storeFor: (mount) => (mount === store.mount ? store : new VaultKvStore(http, mount)),
-    http,
     setDeadline: (deadline) => void (http.deadline = deadline),
     requestStats: () => ({...http.stats}),
     async close() {
