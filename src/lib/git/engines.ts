@@ -103,7 +103,12 @@ export async function rewriteBuiltin(repo: string, rules: FilterRules): Promise<
   const privateDir = await mkdtemp(join(tmpdir(), 'secrets-scrub-'))
   const marksFile = join(privateDir, 'marks')
   try {
-    const exporter = spawn('git', ['-C', repo, ...FAST_EXPORT_ARGS], {env: gitEnv(), stdio: ['ignore', 'pipe', 'pipe']})
+    // Without replacements no blob content changes: `--no-data` names blobs by
+    // id (fast-import reuses the objects already in the repository), so no blob
+    // content streams through Node and fast-import, and the new pack holds only
+    // commits, trees and tags. Listed blobs are dropped by id in `M` lines.
+    const noData = rules.replacements.length === 0
+    const exporter = spawn('git', ['-C', repo, ...FAST_EXPORT_ARGS, ...(noData ? ['--no-data'] : [])], {env: gitEnv(), stdio: ['ignore', 'pipe', 'pipe']})
     // stderr of both is dropped: fast-import may quote a stream line, which can hold content.
     const importer = spawn('git', ['-C', repo, '-c', 'core.ignorecase=false', 'fast-import', '--force', '--quiet', '--date-format=raw-permissive', `--export-marks=${marksFile}`], {
       env: gitEnv(),
