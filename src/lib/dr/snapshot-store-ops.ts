@@ -14,7 +14,7 @@ import {catalogEntry, finishCatalog, type Catalog, type CatalogEntry} from './ca
 import {ENCRYPTED_EXTENSION, SNAPSHOT_EXTENSION, manifestPathFor, parseManifest, type SnapshotManifest} from './manifest.js'
 import {applyRetention, type RetentionRules} from './retention.js'
 import type {SnapshotStore} from './snapshot-store.js'
-import {compareWithManifest, hashingStream, type VerifyOptions, type VerifyReport} from './verify.js'
+import {concludeVerification, hashingStream, type VerifyOptions, type VerifyReport} from './verify.js'
 
 /**
  * dr's operations on a SnapshotStore (snapshot-store.ts), for locations that
@@ -238,22 +238,18 @@ export async function verifyStoredSnapshot(store: SnapshotStore, name: string, o
   if (downloadError && !isStoredChecksumMismatch(downloadError)) throw unreadable(downloadError)
   if (downloadError) problems.push(storedChecksumProblem(downloadError))
   const {sha256, size} = outer.result()
-  if (inspection) problems.push(...inspection.problems)
-  if (manifest) compareWithManifest({manifest, manifestFile: store.describe(manifestName), encrypted, sha256, size, inspection, problems})
-  else notes.push(`no manifest (${displayText(manifestName)}): the snapshot is not published and was checked on its own`)
-  return {
+  return concludeVerification({
     file,
-    manifestFile: manifest ? store.describe(manifestName) : undefined,
+    manifestFile: store.describe(manifestName),
     manifest,
-    ok: problems.length === 0,
     encrypted,
-    contentsChecked: inspection !== undefined,
-    size,
     sha256,
+    size,
     inspection,
     problems,
     notes,
-  }
+    unpublishedNote: `no manifest (${displayText(manifestName)}): the snapshot is not published and was checked on its own`,
+  })
 }
 
 /**

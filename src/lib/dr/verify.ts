@@ -129,15 +129,43 @@ export async function verifySnapshotFile(input: string, options: VerifyOptions =
     await drain(hashed(whole.stream))
     ;({sha256, size} = whole.result())
   }
-  if (inspection) problems.push(...inspection.problems)
-
-  if (manifest) {
-    compareWithManifest({manifest, manifestFile, encrypted, sha256, size, inspection, problems})
-  } else {
-    notes.push(`no manifest (${basename(manifestFile)}): the archive was checked on its own`)
-  }
-  return {
+  return concludeVerification({
     file: archive,
+    manifestFile,
+    manifest,
+    encrypted,
+    sha256,
+    size,
+    inspection,
+    problems,
+    notes,
+    unpublishedNote: `no manifest (${basename(manifestFile)}): the archive was checked on its own`,
+  })
+}
+
+/**
+ * The report once a snapshot's bytes were read, wherever it is stored: the
+ * archive's own problems, then the comparison with the manifest when there
+ * is one (`unpublishedNote` says what its absence means for that store).
+ */
+export function concludeVerification(facts: {
+  file: string
+  manifestFile: string
+  manifest?: SnapshotManifest
+  encrypted: boolean
+  sha256: string
+  size: number
+  inspection?: ArchiveInspection
+  problems: SnapshotProblem[]
+  notes: string[]
+  unpublishedNote: string
+}): VerifyReport {
+  const {file, manifestFile, manifest, encrypted, sha256, size, inspection, problems, notes} = facts
+  if (inspection) problems.push(...inspection.problems)
+  if (manifest) compareWithManifest({manifest, manifestFile, encrypted, sha256, size, inspection, problems})
+  else notes.push(facts.unpublishedNote)
+  return {
+    file,
     manifestFile: manifest ? manifestFile : undefined,
     manifest,
     ok: problems.length === 0,
