@@ -89,6 +89,8 @@ export interface ScrubContext {
   originUrl?: string
   backupPath?: string
   rewrite?: RewriteResult
+  /** How the cleanup stage removed the old objects: its own repack, filter-repo's gc, or a full gc. */
+  cleanup?: 'repack' | 'filter-repo-gc' | 'gc'
   after?: ScanReport
 }
 
@@ -228,10 +230,57 @@ export async function stageRewrite(ctx: ScrubContext): Promise<void> {
   }
 }
 
-/** Stage 6: drop every way back to the old objects inside the repository (the bundle stays outside). */
+/**
+ * Stage 6: drop every way back to the old objects inside the repository (the
+ * bundle stays outside), at the cost of what the rewrite left behind:
+ * - filter-repo has just run `reflog expire` and `gc --prune=now` itself: a
+ *   second gc would repack everything again for nothing;
+ * - the built-in engine's fast-import wrote a pack of the new commits and
+ *   trees next to the old pack: one `repack -a -d` (a single walk of what is
+ *   reachable, existing deltas reused, no bitmaps) replaces both and deletes
+ *   them, where gc would also walk everything again to prune and write a
+ *   commit-graph. Unreachable loose objects, if any, go with `prune`.
+ * Either way the result is then checked: one pack, no loose object, and none
+ * of the removed blobs readable. If that does not hold, the full
+ * `gc --prune=now` runs (and the rescan still reads every object).
+ */
 export async function stageCleanup(ctx: ScrubContext): Promise<void> {
   await runGit(ctx.repo, ['reflog', 'expire', '--expire=now', '--all'])
+  if (ctx.engine === 'builtin') {
+    await runGit(ctx.repo, ['-c', 'repack.writeBitmaps=false', 'repack', '-a', '-d', '-l', '-q'])
+    if ((await objectStore(ctx.repo)).loose > 0) await runGit(ctx.repo, ['prune', '--expire=now'])
+  }
+  if (await onlyWhatIsReachable(ctx.repo, ctx.before?.blobsToStrip ?? new Set())) {
+    ctx.cleanup = ctx.engine === 'builtin' ? 'repack' : 'filter-repo-gc'
+    return
+  }
   await runGit(ctx.repo, ['gc', '--prune=now', '--quiet'])
+  ctx.cleanup = 'gc'
+}
+
+async function objectStore(repo: string): Promise<{loose: number; packs: number}> {
+  // "count: 0\npacks: 1\n...": loose objects and pack files.
+  const fields = new Map<string, number>()
+  for (const line of (await runGit(repo, ['count-objects', '-v'])).stdout.toString('utf8').split('\n')) {
+    const [name, value] = line.split(': ')
+    if (value !== undefined) fields.set(name, Number(value))
+  }
+  return {loose: fields.get('count') ?? Number.NaN, packs: fields.get('packs') ?? Number.NaN}
+}
+
+/**
+ * True when the object store is one pack written from what is reachable (a
+ * full repack leaves exactly that) and none of the removed blobs is in it.
+ */
+async function onlyWhatIsReachable(repo: string, removed: ReadonlySet<string>): Promise<boolean> {
+  const store = await objectStore(repo)
+  if (store.loose !== 0 || store.packs !== 1) return false
+  if (removed.size === 0) return true
+  const check = await runGit(repo, ['cat-file', '--batch-check=%(objectname)'], {input: Buffer.from([...removed].join('\n') + '\n'), stderrInErrors: false})
+  return check.stdout
+    .toString('latin1')
+    .split('\n')
+    .every((line) => line === '' || line.endsWith(' missing'))
 }
 
 /** Stage 7: the same scan again; scrub succeeds only when it is clean. */
