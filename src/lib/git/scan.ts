@@ -2,7 +2,7 @@ import {readFile} from 'node:fs/promises'
 
 import {AhoCorasick} from './aho-corasick.js'
 import {MAX_IN_MEMORY_OBJECT, readAllObjects, type GitObjectType, type ObjectSink} from '../git-client/cat-file.js'
-import {displayPath, indexHistory, type BlobReferences, type PathKey} from './history-index.js'
+import {displayPath, startHistoryIndex, type BlobReferences, type PathKey} from './history-index.js'
 import {lfsObjectPath, lfsObjectPresent, lfsObjectsDirectory, MAX_POINTER_SIZE, parseLfsPointer, readLfsObject, type LfsPointer} from './lfs.js'
 import {assertConnected, assertWholeHistory, missingObjects} from './repository-checks.js'
 import type {PatternSet, ValueForm} from './value-patterns.js'
@@ -215,6 +215,9 @@ export async function scanRepository(repo: string, options: ScanOptions): Promis
   const matcher = patterns?.matcher
   const maxInMemory = options.maxInMemory ?? MAX_IN_MEMORY_OBJECT
   const inspector = new Inspector(detector, matcher)
+  // The pass that maps findings to paths and commits starts now, beside the
+  // read (another git process, the other core), instead of after it.
+  const early = startHistoryIndex(repo, {selectPath: (path) => detector.isConfigPath(displayPath(path))})
   const reading = readAllObjects(
     repo,
     {
@@ -225,37 +228,44 @@ export async function scanRepository(repo: string, options: ScanOptions): Promis
     {maxInMemory},
   )
   const [read, connected] = await Promise.allSettled([reading, connectivity])
-  // Missing objects explain a failed read better than cat-file's own message does.
-  if (connected.status === 'fulfilled' && connected.value) assertConnected(repo, 'the scan', connected.value)
-  if (read.status === 'rejected') throw read.reason
-  if (connected.status === 'rejected') throw connected.reason
-  const stats = read.value
+  // Declared here, filled in the try: a failure before the history pass is awaited stops it.
+  let stats!: Awaited<typeof reading>
   const warnings: string[] = []
   let lfsDirectory: string | undefined
   let lfsObjects = 0
-  if (inspector.pointers.size > 0) {
-    options.onProgress?.(`checking ${inspector.pointers.size} Git LFS pointers`)
-    lfsDirectory = await lfsObjectsDirectory(repo)
-    for (const [blob, pointer] of inspector.pointers) {
-      if (!(await lfsObjectPresent(lfsDirectory, pointer))) {
-        inspector.unchecked.set(blob, {reason: 'lfs-object-missing', size: pointer.size, lfsObject: pointer.oid})
-        continue
-      }
-      lfsObjects++
-      stats.bytes += pointer.size
-      if (pointer.size <= maxInMemory) {
-        inspector.whole(blob, 'blob', await readFile(lfsObjectPath(lfsDirectory, pointer.oid)), pointer.oid)
-      } else {
-        const sink = inspector.streamed(blob, 'blob', pointer.size, pointer.oid)
-        for await (const chunk of readLfsObject(lfsDirectory, pointer.oid)) sink.write(chunk)
-        sink.end()
+  try {
+    // Missing objects explain a failed read better than cat-file's own message does.
+    if (connected.status === 'fulfilled' && connected.value) assertConnected(repo, 'the scan', connected.value)
+    if (read.status === 'rejected') throw read.reason
+    if (connected.status === 'rejected') throw connected.reason
+    stats = read.value
+    if (inspector.pointers.size > 0) {
+      options.onProgress?.(`checking ${inspector.pointers.size} Git LFS pointers`)
+      lfsDirectory = await lfsObjectsDirectory(repo)
+      for (const [blob, pointer] of inspector.pointers) {
+        if (!(await lfsObjectPresent(lfsDirectory, pointer))) {
+          inspector.unchecked.set(blob, {reason: 'lfs-object-missing', size: pointer.size, lfsObject: pointer.oid})
+          continue
+        }
+        lfsObjects++
+        stats.bytes += pointer.size
+        if (pointer.size <= maxInMemory) {
+          inspector.whole(blob, 'blob', await readFile(lfsObjectPath(lfsDirectory, pointer.oid)), pointer.oid)
+        } else {
+          const sink = inspector.streamed(blob, 'blob', pointer.size, pointer.oid)
+          for await (const chunk of readLfsObject(lfsDirectory, pointer.oid)) sink.write(chunk)
+          sink.end()
+        }
       }
     }
+  } catch (error) {
+    early.abort()
+    throw error
   }
   options.onProgress?.(`read ${stats.objects} objects; mapping findings to paths and commits`)
   const {sops, hits, unchecked} = inspector
   const blobsOfInterest = new Set<string>([...sops.keys(), ...unchecked.keys(), ...[...hits].filter(([, hit]) => hit.type === 'blob').map(([oid]) => oid)])
-  const history = await indexHistory(repo, {blobs: blobsOfInterest, selectPath: (path) => detector.isConfigPath(displayPath(path))})
+  const history = await early.finish(blobsOfInterest)
 
   const sopsBlobs: SopsBlobFinding[] = sorted(sops.keys()).map((blob) => {
     const refs = history.byBlob.get(blob)
