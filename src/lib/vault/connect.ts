@@ -5,6 +5,7 @@ import {displayText} from '../report/display.js'
 import {TokenKeeper} from './auth.js'
 import {withActiveNode} from './nodes.js'
 import type {Deadline, RetryPolicy} from './retry.js'
+import {withStoreRetry} from './retrying-store.js'
 import type {SecretStore} from './secret-store.js'
 import {type RequestStats, VaultHttp} from './vault-http.js'
 import {VaultKvStore} from './vault-kv-store.js'
@@ -22,10 +23,17 @@ export interface RegionStore {
   close(): Promise<void>
 }
 
+/**
+ * A region's KV v2 mount as callers get it: the SecretStore, its calls
+ * retried (withStoreRetry), plus the mount's name and the KV-only destroy
+ * (tests plant destroyed versions with it; not retried).
+ */
+export type VaultStore = SecretStore & Pick<VaultKvStore, 'mount' | 'destroyVersions'>
+
 /** Everything a command needs to talk to one region's Vault. */
 export interface RegionVault extends RegionStore {
   region: RegionConfig
-  store: VaultKvStore
+  store: VaultStore
   admin: VaultAdmin
   /** The store of another KV v2 mount on the same connection (dr surveys every mount); closing it is this region's business. */
   storeFor(mount: string): SecretStore
@@ -52,7 +60,19 @@ export async function connectRegion(region: RegionConfig, options: ConnectOption
   // A region listing several nodes is served by its active one (a standby cannot snapshot, restore or write).
   region = await withActiveNode(region)
   const http = new VaultHttp(region.name, region.vault, {retry: options.retry})
-  const store = new VaultKvStore(http, region.vault.mount)
+  // One retry policy for the region: the store's calls are retried by the wrapper (counted in the
+  // request statistics, with the messages that say why retrying stopped); sys and login requests by VaultHttp.
+  const retried = (kv: VaultKvStore): VaultStore =>
+    Object.assign(
+      withStoreRetry(kv, http.retryPolicy, {
+        deadline: () => http.deadline,
+        onRetry: () => void http.stats.retried++,
+        exhausted: (error, exhaustion) => http.retriesStopped(error, exhaustion),
+      }),
+      {mount: kv.mount, destroyVersions: (key: string, versions: number[]) => kv.destroyVersions(key, versions)},
+    )
+  const kv = new VaultKvStore(http, region.vault.mount)
+  const store = retried(kv)
   const admin = new VaultSys(http)
   let keeper: TokenKeeper | undefined
   if (!options.anonymous) {
@@ -64,7 +84,7 @@ export async function connectRegion(region: RegionConfig, options: ConnectOption
     region,
     store,
     admin,
-    storeFor: (mount) => (mount === store.mount ? store : new VaultKvStore(http, mount)),
+    storeFor: (mount) => (mount === kv.mount ? store : retried(new VaultKvStore(http, mount))),
     setDeadline: (deadline) => void (http.deadline = deadline),
     requestStats: () => ({...http.stats}),
     async close() {

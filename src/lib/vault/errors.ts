@@ -45,21 +45,19 @@ export class StoreRequestError extends StoreError {
   readonly path: string
   readonly status?: number
   readonly networkCode?: string
-  readonly retryable: boolean
   /** What went wrong beyond a status or socket error (a bad answer, a timeout, the deadline). */
   readonly failure?: StoreFailureKind
   readonly init: StoreRequestErrorInit
 
   constructor(init: StoreRequestErrorInit) {
     const code = storeErrorCode(init)
-    super(KIND_BY_CODE[code] ?? 'Failed', code, messageFor(init), {hint: hintFor(init)})
+    super(KIND_BY_CODE[code] ?? 'Failed', code, messageFor(init), {hint: hintFor(init), retryable: init.retryable})
     this.name = 'StoreRequestError'
     this.init = init
     this.region = init.region
     this.path = init.path
     this.status = init.status
     this.networkCode = init.networkCode
-    this.retryable = init.retryable
     this.failure = init.kind
   }
 

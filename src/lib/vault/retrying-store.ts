@@ -1,35 +1,40 @@
-import {type Deadline, DEFAULT_RETRY, type RetryPolicy, withRetry} from './retry.js'
-import {isStoreError, type MetadataUpdate, type SecretData, type SecretStore, type WriteOptions} from './secret-store.js'
+import {type Deadline, DEFAULT_RETRY, type RetryExhaustion, type RetryPolicy, withRetry} from './retry.js'
+import {isStoreError, type ListOptions, type MetadataUpdate, type SecretData, type SecretStore, StoreError, type WriteOptions} from './secret-store.js'
 
 export interface StoreRetryOptions {
-  /** The command's overall deadline: no retry waits past it. */
-  deadline?: Deadline
+  /** The command's overall deadline: no retry waits past it. A function when it is set after the store is made (`--deadline` starts at the preflight). */
+  deadline?: Deadline | (() => Deadline | undefined)
   /** For tests: the pause between attempts. */
   wait?: (ms: number) => Promise<unknown>
+  /** Called before each attempt after the first: a backend's request statistics count the retries. */
+  onRetry?: () => void
+  /** Turns the last error into the one thrown, knowing why retrying stopped (the backend's message names the limit). */
+  exhausted?: (error: unknown, exhaustion: RetryExhaustion) => unknown
 }
 
 /**
  * Any SecretStore, its calls retried: a call that fails with a StoreError
- * of kind `Unavailable` (the store could not answer: unreachable, sealed,
- * timed out) is tried again with backoff within the policy's budget and the
- * deadline; every other failure (NotFound, Conflict, Denied, Failed) is
- * final. A backend without retries of its own (an AWS, GCP or Azure client
- * configured without them) is wrapped with this, so callers never retry.
+ * its backend marked `retryable` (by default: kind `Unavailable` — the store
+ * could not answer: unreachable, sealed, timed out) is tried again with
+ * backoff within the policy's budget and the deadline; every other failure
+ * (NotFound, Conflict, Denied, a deadline that ran out) is final. Every
+ * backend is handed out wrapped in this (the Vault backend in connect.ts,
+ * with its statistics and messages as hooks), so callers never retry.
  *
  * A write with check-and-set that failed in a way that may have reached the
  * store, and whose retry then meets a Conflict, may have landed the first
  * time: the key is read back, and if its current version holds exactly what
  * was written, the write succeeded.
  *
- * The Vault backend does not need it: VaultHttp retries each HTTP request
- * with the same policy (retry.ts), because only there are the per-attempt
- * timeout, the request statistics and the answers' kinds known.
+ * `ready()` is not retried: it answers whether the store can be used now,
+ * and "unavailable" is that answer, before any key is touched.
  */
 export function withStoreRetry(store: SecretStore, policy: RetryPolicy = DEFAULT_RETRY, options: StoreRetryOptions = {}): SecretStore {
-  const transient = (error: unknown) => isStoreError(error, 'Unavailable')
-  const retry = <T>(operation: () => Promise<T>, onTransient?: () => void) =>
+  const deadline = () => (typeof options.deadline === 'function' ? options.deadline() : options.deadline)
+  const retry: Retry = <T>(operation: () => Promise<T>, onTransient?: () => void) =>
     withRetry(
-      async () => {
+      async (attempt) => {
+        if (attempt > 0) options.onRetry?.()
         try {
           return await operation()
         } catch (error) {
@@ -39,13 +44,13 @@ export function withStoreRetry(store: SecretStore, policy: RetryPolicy = DEFAULT
       },
       transient,
       policy,
-      {deadline: options.deadline, wait: options.wait},
+      {deadline: deadline(), wait: options.wait, exhausted: options.exhausted},
     )
 
   return {
     name: store.name,
     capabilities: store.capabilities,
-    ready: () => retry(() => store.ready()),
+    ready: () => store.ready(),
     list: (prefix?: string) => retryingList(store, prefix, retry),
     read: (key: string) => retry(() => store.read(key)),
     async write(key: string, data: SecretData, writeOptions: WriteOptions = {}): Promise<number> {
@@ -55,7 +60,11 @@ export function withStoreRetry(store: SecretStore, policy: RetryPolicy = DEFAULT
       } catch (error) {
         if (mayHaveLanded && writeOptions.cas !== undefined && isStoreError(error, 'Conflict')) {
           const current = await retry(() => store.read(key))
-          if (current && sameData(current.data, data)) return current.version
+          try {
+            if (current && sameData(current.data, data)) return current.version
+          } finally {
+            current?.data.clear()
+          }
         }
         throw error
       }
@@ -68,14 +77,39 @@ export function withStoreRetry(store: SecretStore, policy: RetryPolicy = DEFAULT
   }
 }
 
-/** Lists with retries: the listing is gathered first (a retry starts it again), then handed out. */
-async function* retryingList(store: SecretStore, prefix: string | undefined, retry: <T>(operation: () => Promise<T>) => Promise<T>): AsyncIterable<string> {
-  const keys = await retry(async () => {
-    const found: string[] = []
-    for await (const key of store.list(prefix)) found.push(key)
-    return found
-  })
-  yield* keys
+type Retry = <T>(operation: () => Promise<T>, onTransient?: () => void) => Promise<T>
+
+const transient = (error: unknown): boolean => error instanceof StoreError && error.retryable
+
+/**
+ * Lists with retries, handed out as they come: each next key is one retried
+ * step. A listing that failed is started again after the last key handed out
+ * (ListOptions.after; keys up to it are skipped here too, for a backend that
+ * ignores it), so one failure costs the requests of one resumption, not the
+ * whole walk again.
+ */
+async function* retryingList(store: SecretStore, prefix: string | undefined, retry: Retry): AsyncIterable<string> {
+  let after: string | undefined
+  let iterator: AsyncIterator<string> | undefined
+  const next = () =>
+    retry(async () => {
+      const options: ListOptions | undefined = after === undefined ? undefined : {after}
+      iterator ??= store.list(prefix, options)[Symbol.asyncIterator]()
+      try {
+        let result = await iterator.next()
+        while (!result.done && after !== undefined && result.value <= after) result = await iterator.next()
+        return result
+      } catch (error) {
+        iterator = undefined
+        throw error
+      }
+    })
+  for (;;) {
+    const result = await next()
+    if (result.done) return
+    after = result.value
+    yield result.value
+  }
 }
 
 /** Same properties, each equal (SecretValue.equals: constant time, in memory). */

@@ -94,17 +94,34 @@ export type StoreErrorKind = 'NotFound' | 'Conflict' | 'Unavailable' | 'Denied' 
 /** A failure of a SecretStore call. Backends raise it (or a subclass) with the kind they decided. */
 export class StoreError extends ToolkitError {
   readonly kind: StoreErrorKind
+  /**
+   * Worth trying again, as the backend judges it (withStoreRetry retries
+   * exactly these). By default an `Unavailable` failure is; a backend says
+   * otherwise where it knows better: Vault retries an answer that is not its
+   * JSON (a proxy's page, kind `Failed`) and never a deadline that ran out.
+   */
+  readonly retryable: boolean
 
-  constructor(kind: StoreErrorKind, code: string, message: string, options: {hint?: string; cause?: unknown} = {}) {
-    super(code, message, {...options, exitCode: ExitCode.Error})
+  constructor(kind: StoreErrorKind, code: string, message: string, options: {hint?: string; cause?: unknown; retryable?: boolean} = {}) {
+    super(code, message, {hint: options.hint, cause: options.cause, exitCode: ExitCode.Error})
     this.name = 'StoreError'
     this.kind = kind
+    this.retryable = options.retryable ?? kind === 'Unavailable'
   }
 }
 
 /** True when `error` is a store failure of `kind`. */
 export function isStoreError(error: unknown, kind?: StoreErrorKind): error is StoreError {
   return error instanceof StoreError && (kind === undefined || error.kind === kind)
+}
+
+export interface ListOptions {
+  /**
+   * Only keys after this one (a listing resumed after a failure: the keys up
+   * to it were handed out already). A backend may use it to skip what comes
+   * before; withStoreRetry skips those keys itself either way.
+   */
+  after?: string
 }
 
 /**
@@ -123,8 +140,8 @@ export interface SecretStore {
    * initialized, sealed, standby), before any key is touched.
    */
   ready(): Promise<void>
-  /** Every secret key under `prefix` ('' for all), depth-first, sorted. */
-  list(prefix?: string): AsyncIterable<string>
+  /** Every secret key under `prefix` ('' for all), depth-first, sorted (in JavaScript string order). */
+  list(prefix?: string, options?: ListOptions): AsyncIterable<string>
   /** The current version's data, or undefined when the key is absent, soft-deleted or destroyed. */
   read(key: string): Promise<SecretRecord | undefined>
   /** Writes a new version and returns its number. A failed check-and-set throws a StoreError of kind `Conflict`. */

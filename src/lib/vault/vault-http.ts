@@ -10,7 +10,7 @@ import {ToolkitError} from '../errors/errors.js'
 import type {SecretValue} from '../secret/secret-value.js'
 import {redactUrl} from '../report/display.js'
 import {StoreRequestError, safeDetail} from './errors.js'
-import {type Deadline, DEFAULT_RETRY, isRetryable, type RetryPolicy, withRetry} from './retry.js'
+import {type Deadline, DEFAULT_RETRY, isRetryable, type RetryExhaustion, type RetryPolicy, withRetry} from './retry.js'
 
 export interface VaultResponse<T = unknown> {
   status: number
@@ -192,7 +192,9 @@ export class VaultHttp {
    * Runs one logical request under the region's concurrency limit, retrying
    * retryable failures within the retry budget and the deadline. Every
    * request of this region goes through here — raw ones and node-vault's —
-   * so all share one policy, one timeout and one error conversion.
+   * so all share one policy, one timeout and one error conversion. The KV
+   * store's calls pass `retry: false`: withStoreRetry retries them, with the
+   * same policy and this class's statistics and messages (connect.ts).
    */
   async run<T>(method: string, path: string, attempt: (limits: AttemptLimits, attempt: number) => Promise<T>, options: {retry?: boolean} = {}): Promise<T> {
     return this.limit(() =>
@@ -210,17 +212,16 @@ export class VaultHttp {
         },
         (error) => options.retry !== false && error instanceof StoreRequestError && error.retryable,
         this.retryPolicy,
-        {
-          deadline: this.deadline,
-          exhausted: (error, exhaustion) => {
-            if (exhaustion.reason === 'deadline' && error instanceof StoreRequestError) {
-              return new StoreRequestError({...this.deadlineError(method, path).init, exhaustion, detail: error.message})
-            }
-            return error instanceof StoreRequestError ? error.exhausted(exhaustion, this.retryPolicy.budgetMs) : error
-          },
-        },
+        {deadline: this.deadline, exhausted: (error, exhaustion) => this.retriesStopped(error, exhaustion)},
       ),
     )
+  }
+
+  /** The error thrown when retrying `error` stopped: it says why (the budget, the deadline), for this class's retries and withStoreRetry's alike. */
+  retriesStopped(error: unknown, exhaustion: RetryExhaustion): unknown {
+    if (!(error instanceof StoreRequestError)) return error
+    if (exhaustion.reason === 'deadline') return new StoreRequestError({...this.deadlineError(error.init.method, error.path).init, exhaustion, detail: error.message})
+    return error.exhausted(exhaustion, this.retryPolicy.budgetMs)
   }
 
   #count(error: unknown): void {

@@ -1,9 +1,7 @@
-import {randomBytes, timingSafeEqual} from 'node:crypto'
-
 import type NodeVault from 'node-vault'
 
 import {SecretValue} from '../secret/secret-value.js'
-import {isStoreError, type MetadataUpdate, type SecretData, type SecretMetadata, type SecretRecord, type SecretStore, type SecretVersionState, type StoreCapabilities, type WriteOptions} from './secret-store.js'
+import {type ListOptions, type MetadataUpdate, type SecretData, type SecretMetadata, type SecretRecord, type SecretStore, type SecretVersionState, type StoreCapabilities, type WriteOptions} from './secret-store.js'
 import type {AttemptLimits, HttpAnswer, VaultHttp} from './vault-http.js'
 import {VaultSys} from './vault-sys.js'
 
@@ -66,23 +64,27 @@ export class VaultKvStore implements SecretStore {
     await new VaultSys(this.#http).requireActive()
   }
 
-  async *list(prefix = ''): AsyncIterable<string> {
+  async *list(prefix = '', options: ListOptions = {}): AsyncIterable<string> {
     const normalized = prefix.replace(/^\/+/, '')
+    const {after} = options
     // A prefix may name a secret itself as well as a folder.
     if (normalized !== '' && !normalized.endsWith('/')) {
-      if ((await this.readMetadata(normalized)) !== undefined) yield normalized
-      yield* this.#walk(`${normalized}/`)
+      if ((after === undefined || normalized > after) && (await this.readMetadata(normalized)) !== undefined) yield normalized
+      yield* this.#walk(`${normalized}/`, after)
       return
     }
-    yield* this.#walk(normalized)
+    yield* this.#walk(normalized, after)
   }
 
-  async *#walk(folder: string): AsyncIterable<string> {
+  /** Depth-first, each folder sorted: keys come in string order. A resumed walk skips the folders wholly before `after`. */
+  async *#walk(folder: string, after: string | undefined): AsyncIterable<string> {
     const body = await this.#get<{data: {keys: string[]}}>(`${this.mount}/metadata/${encodeKeyPath(folder)}?list=true`, isListing)
     const keys = [...(body?.data.keys ?? [])].sort()
     for (const entry of keys) {
-      if (entry.endsWith('/')) yield* this.#walk(`${folder}${entry}`)
-      else yield `${folder}${entry}`
+      const path = `${folder}${entry}`
+      if (entry.endsWith('/')) {
+        if (after === undefined || path > after || after.startsWith(path)) yield* this.#walk(path, after)
+      } else if (after === undefined || path > after) yield path
     }
   }
 
@@ -93,52 +95,23 @@ export class VaultKvStore implements SecretStore {
   }
 
   /**
-   * A write, with check-and-set when `options.cas` is given. When an attempt
-   * failed in a way that may have reached the server (lost response, timeout,
-   * 5xx) and the retry then fails its check-and-set, the first attempt may
-   * well have been applied: the key is read back, and if its current version
-   * holds exactly what was written (keyed hashes compared in memory), the
-   * write succeeded — it is not reported as a conflict.
+   * A write, with check-and-set when `options.cas` is given. A CAS mismatch
+   * is a Conflict, never retried. A write whose answer was lost but which
+   * landed (its retry then meets a Conflict) is recognised by withStoreRetry.
    */
   async write(key: string, data: SecretData, options: WriteOptions = {}): Promise<number> {
     const path = `${this.mount}/data/${encodeKeyPath(key)}`
     const payload: {data: Record<string, string>; options?: {cas: number}} = {data: {}}
     for (const [property, value] of data) payload.data[property] = value.revealString()
     if (options.cas !== undefined) payload.options = {cas: options.cas}
-    let mayHaveLanded = false
     try {
       const body = await this.#call<{data: {version: number}}>('POST', path, (client, limits) => client.write(path, payload, {timeout: limits.timeoutMs}), {
-        // A CAS mismatch is final: retrying it would only race the other writer again.
         casSensitive: options.cas !== undefined,
         expect: isWriteAnswer,
-        onRetryableFailure: () => (mayHaveLanded = true),
       })
       return body?.data.version ?? 0
-    } catch (error) {
-      if (mayHaveLanded && isStoreError(error, 'Conflict')) {
-        const landed = await this.#holds(key, data)
-        if (landed !== undefined) return landed
-      }
-      throw error
     } finally {
       for (const property of Object.keys(payload.data)) payload.data[property] = ''
-    }
-  }
-
-  /** The current version's number when it holds exactly `data`, else undefined. */
-  async #holds(key: string, data: SecretData): Promise<number | undefined> {
-    const current = await this.read(key)
-    if (!current) return undefined
-    try {
-      const hashKey = randomBytes(32)
-      if (current.data.size !== data.size) return undefined
-      for (const [property, value] of data) {
-        const stored = current.data.get(property)
-        if (!stored || !timingSafeEqual(stored.keyedHash(hashKey), value.keyedHash(hashKey))) return undefined
-      }
-      return current.version
-    } finally {
-      current.data.clear()
     }
   }
 
@@ -196,27 +169,29 @@ export class VaultKvStore implements SecretStore {
 
   /**
    * Reads (LIST, data and metadata GETs) go through VaultHttp, not node-vault:
-   * same keep-alive agent, concurrency limit, timeout and retry policy, but
+   * same keep-alive agent, concurrency limit and timeout, but
    * without axios' per-request cost, which dominated whole-tree walks
    * (`verify regions` reads every key twice per region). 404 is an answer
    * (when it is Vault's JSON); a 200 must have the shape the endpoint
-   * promises, or it is retried and then an error — never "absent" or "empty".
+   * promises, or it is a (retryable) error — never "absent" or "empty".
+   * Not retried here: withStoreRetry retries the store's calls (connect.ts).
    */
   async #get<T>(path: string, expect: (body: unknown) => boolean): Promise<T | undefined> {
-    const response = await this.#http.request<T>('GET', path, {accept: [404], expect})
+    const response = await this.#http.request<T>('GET', path, {accept: [404], expect, retry: false})
     return response.status === 404 ? undefined : response.body
   }
 
   /**
    * Runs one node-vault call through the region's VaultHttp.run: the same
-   * concurrency limit, retry budget, timeout and deadline as every other
-   * request. 404 is an answer (undefined), not an error.
+   * concurrency limit, timeout, deadline and error conversion as every other
+   * request; retried, like the reads, by withStoreRetry. 404 is an answer
+   * (undefined), not an error.
    */
   async #call<T>(
     method: string,
     path: string,
     send: (client: NodeVault.client, limits: AttemptLimits) => Promise<unknown>,
-    options: {casSensitive?: boolean; expect?: (body: unknown) => boolean; onRetryableFailure?: () => void} = {},
+    options: {casSensitive?: boolean; expect?: (body: unknown) => boolean} = {},
   ): Promise<T | undefined> {
     const client = await this.#nodeVault()
     // The token may have changed since the last call (login, renewal).
@@ -233,17 +208,13 @@ export class VaultKvStore implements SecretStore {
             : // Vault's 404 (its JSON error object) is an answer: absent.
               this.#http.judgeAnswer(method, path, nodeVaultAnswer(response.statusCode, response.body), {accept: [404], casSensitive: options.casSensitive})
         if (failure === undefined) return undefined
-        if (failure.retryable) options.onRetryableFailure?.()
         throw failure
       }
       // node-vault does not say 200 from 204: an empty body is judged as the empty answer of a write.
       const problem = this.#http.judgeAnswer(method, path, nodeVaultAnswer(200, body), {expect: options.expect})
-      if (problem) {
-        options.onRetryableFailure?.()
-        throw problem
-      }
+      if (problem) throw problem
       return body as T
-    })
+    }, {retry: false})
   }
 }
 

@@ -11,7 +11,8 @@ import tar from 'tar-stream'
 
 import {regionSchema} from '../../../src/lib/config/schema.js'
 import {SecretValue} from '../../../src/lib/secret/secret-value.js'
-import type {SecretData} from '../../../src/lib/vault/secret-store.js'
+import {withStoreRetry} from '../../../src/lib/vault/retrying-store.js'
+import type {SecretData, SecretStore} from '../../../src/lib/vault/secret-store.js'
 import {VaultHttp} from '../../../src/lib/vault/vault-http.js'
 import {VaultKvStore} from '../../../src/lib/vault/vault-kv-store.js'
 import {VaultSys} from '../../../src/lib/vault/vault-sys.js'
@@ -42,11 +43,11 @@ export function writeConfig(dir: string, regions: ConfigRegion[]): {config: stri
   return writeSharedConfig(dir, regions, {file: 'secrets-toolkit.yaml'})
 }
 
-export function store(name: string, address: string, token: string): VaultKvStore {
+/** A region's KV mount for seeding and checking, straight to the server: retried as connectRegion's store is. */
+export function store(name: string, address: string, token: string): SecretStore {
   const vaultHttp = new VaultHttp(name, regionSchema.shape.vault.parse({address, requestTimeoutMs: 10_000}), {retry: {attempts: 3, baseDelayMs: 100, maxDelayMs: 500}})
   vaultHttp.setToken(SecretValue.fromString(token))
-  const kv = new VaultKvStore(vaultHttp, 'secret')
-  return kv
+  return withStoreRetry(new VaultKvStore(vaultHttp, 'secret'), vaultHttp.retryPolicy)
 }
 
 export function sys(name: string, address: string): VaultSys {
@@ -57,12 +58,12 @@ export type Plain = Record<string, Record<string, string>>
 
 export const data = (values: Record<string, string>): SecretData => new Map(Object.entries(values).map(([k, v]) => [k, SecretValue.fromString(v)]))
 
-export async function writeAll(kv: VaultKvStore, secrets: Plain): Promise<void> {
+export async function writeAll(kv: SecretStore, secrets: Plain): Promise<void> {
   for (const [key, values] of Object.entries(secrets)) await kv.write(key, data(values))
 }
 
 /** Every key and value of the mount, in plain text, for comparing whole states in a test. */
-export async function readAll(kv: VaultKvStore): Promise<Plain> {
+export async function readAll(kv: SecretStore): Promise<Plain> {
   const out: Plain = {}
   for await (const key of kv.list('')) {
     const record = await kv.read(key)
