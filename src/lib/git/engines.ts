@@ -144,6 +144,12 @@ export async function rewriteBuiltin(repo: string, rules: FilterRules): Promise<
       importer.kill()
     })
     const [exportCode, importCode] = await Promise.all([exported, imported])
+    // fast-import exits as soon as it reads `done`, which can close its stdin
+    // before Node has finished ending it: the pipeline then reports a
+    // premature close (or EPIPE) of a stream that was complete. The stream
+    // declares `feature done` (--use-done-feature), so fast-import exits 0
+    // only after reading `done`: both exiting 0 proves every line arrived.
+    if (exportCode === 0 && importCode === 0 && isClosedEarly(streamError)) streamError = undefined
     if (streamError !== undefined || exportCode !== 0 || importCode !== 0) {
       const why = exportCode !== 0 ? `git fast-export exited with ${exportCode}` : importCode !== 0 ? `git fast-import exited with ${importCode}` : `the stream could not be filtered (${(streamError as Error).message})`
       throw new ToolkitError('REWRITE_FAILED', `built-in rewrite failed: ${why}`, {
@@ -167,6 +173,12 @@ export async function rewriteBuiltin(repo: string, rules: FilterRules): Promise<
   } finally {
     await rm(privateDir, {recursive: true, force: true})
   }
+}
+
+/** A write end closed under the pipeline: Node's premature close, or the pipe's EPIPE. */
+function isClosedEarly(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code
+  return code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'EPIPE'
 }
 
 /** In a non-bare repository the index and working tree still show the old HEAD; match them to the new one. */
