@@ -1,14 +1,20 @@
 #!/usr/bin/env node
-// Benchmark for `git scan` / `git scrub` (issue 5). Run after `npm run build`:
-//   node bench/git/bench.mjs [--commits 20000] [--work /tmp/dir]
-// Generates a repository with git fast-import (SOPS files from
-// ../shared/fixtures/sops-real scattered through history, a leaked value),
-// then measures: raw `git cat-file --batch-all-objects --batch` read time,
-// scan time (detection only, and with 50 known values), and scrub time per
-// engine on identical fresh clones. Prints a Markdown table of measured numbers.
+// Benchmark for `git scan` / `git scrub` at the shape of real GitOps repositories (issue 20).
+// Run after `npm run build` (git-filter-repo on PATH):
+//   node bench/git/bench.mjs [--commits 40000] [--runs 3] [--replace-values] [--scan-only] [--work /tmp/dir] [--keep] [--reuse]
+// Generates, with git fast-import, a history shaped like the public repositories
+// measured in issue 20: --commits commits on main plus feature branches, a tag
+// every 20 commits (half annotated), a pull-request ref (refs/pull/N/head) every
+// 10 commits, ~1 SOPS version (real upstream fixtures, each made distinct)
+// every 40 commits, renamed every 400 and deleted every 450, and prints the
+// shape. Then --runs interleaved rounds of: raw `cat-file --batch`, `git scan`,
+// and `git scrub` per engine on fresh mirror clones (pull refs included).
+// Each measurement records wall time, CPU time of this process and of its
+// child processes (git, fast-import, filter-repo) and the load average; the
+// tables give medians and ratios measured side by side in the same rounds.
 import {execFileSync, spawn} from 'node:child_process'
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {loadavg, tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -21,7 +27,11 @@ const {SecretValue} = await import(join(root, 'dist/lib/secret/secret-value.js')
 
 const argv = process.argv.slice(2)
 const opt = (name, fallback) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : fallback)
-const COMMITS = Number(opt('commits', '20000'))
+const COMMITS = Number(opt('commits', '40000'))
+const RUNS = Number(opt('runs', '3'))
+const REPLACE = argv.includes('--replace-values')
+// --scan-only: the read rows only (no scrub).
+const SCAN_ONLY = argv.includes('--scan-only')
 const work = opt('work', mkdtempSync(join(tmpdir(), 'git-bench-')))
 const fixtures = resolve(root, '../shared/fixtures/sops-real')
 const sopsFiles = [
@@ -47,7 +57,7 @@ const words = 'alpha beta gamma delta epsilon zeta eta theta iota kappa lambda m
 const text = (n) => Array.from({length: n}, () => words[rand(words.length)]).join(' ') + '\n'
 
 function generate(dir) {
-  execFileSync('git', ['init', '--quiet', '--initial-branch=main', dir])
+  execFileSync('git', ['init', '--quiet', '--bare', dir])
   const child = spawn('git', ['-C', dir, 'fast-import', '--quiet', '--done'], {stdio: ['pipe', 'inherit', 'inherit']})
   const parts = []
   let size = 0
@@ -67,50 +77,130 @@ function generate(dir) {
     push(buf)
     push('\n')
   }
-  for (let i = 1; i <= COMMITS; i++) {
-    push(`commit refs/heads/main\nmark :${i}\ncommitter Bench <b@example.com> ${1_600_000_000 + i * 60} +0000\n`)
+  let time = 1_600_000_000
+  let mark = 0
+  const sopsPaths = new Set()
+  const sopsVersion = (i) => {
+    const file = sopsFiles[rand(sopsFiles.length)]
+    // A comment line makes each version a distinct blob (as re-encryption would); SOPS ignores it. JSON stays as is.
+    return file[0] === 0x7b ? file : Buffer.concat([Buffer.from(`# revision ${i}\n`), file])
+  }
+  const commit = (ref, parent, i, changes) => {
+    mark++
+    time += 60
+    push(`commit ${ref}\nmark :${mark}\ncommitter Bench <b@example.com> ${time} +0000\n`)
     data(i % 997 === 0 ? `debug ${LEAK}\n` : `change ${i}\n`)
-    if (i > 1) push(`from :${i - 1}\n`)
-    const dir = `svc${rand(40)}`
-    push(`M 100644 inline ${dir}/file${rand(25)}.txt\n`)
-    data(text(600 + rand(1200)))
-    if (i % 50 === 0) {
-      push(`M 100644 inline ${dir}/secrets/secret${rand(5)}.enc.yaml\n`)
-      // A comment line makes each version a distinct blob (as re-encryption would); SOPS ignores it.
-      const file = sopsFiles[rand(sopsFiles.length)]
-      data(file[0] === 0x7b ? file : Buffer.concat([Buffer.from(`# revision ${i}\n`), file]))
-    }
-    if (i % 777 === 0) {
-      push(`M 100644 inline ${dir}/config.env\n`)
-      data(`PASSWORD=${LEAK}\n`)
-    }
-    if (i % 3001 === 0) {
-      push(`M 100644 inline ${dir}/.sops.yaml\n`)
-      data(`creation_rules:\n  - age: age1example${i}\n`)
-    }
-    if (i % 450 === 0) push(`D svc${rand(40)}/secrets/secret${rand(5)}.enc.yaml\n`)
+    if (parent) push(`from :${parent}\n`)
+    changes()
     push('\n')
+    return mark
+  }
+  const refs = {branches: 1, tags: 0, annotated: 0, pulls: 0}
+  let mainTip = 0
+  let sopsAdds = 0
+  for (let i = 1; i <= COMMITS; i++) {
+    mainTip = commit('refs/heads/main', mainTip, i, () => {
+      const dir = `svc${rand(40)}`
+      push(`M 100644 inline ${dir}/file${rand(25)}.txt\n`)
+      data(text(600 + rand(1200)))
+      if (i % 40 === 0) {
+        const path = `${dir}/secrets/secret${rand(5)}.enc.yaml`
+        push(`M 100644 inline ${path}\n`)
+        data(sopsVersion(i))
+        sopsPaths.add(path)
+        sopsAdds++
+      }
+      if (i % 400 === 0 && sopsPaths.size > 0) {
+        // A rename: the last SOPS path moves to another directory (git sees delete + add of the same blob).
+        const from = [...sopsPaths][rand(sopsPaths.size)]
+        const to = `moved/${i}/${from.split('/').pop()}`
+        push(`C ${from} ${to}\nD ${from}\n`)
+        sopsPaths.delete(from)
+        sopsPaths.add(to)
+      }
+      if (i % 450 === 0 && sopsPaths.size > 0) {
+        const gone = [...sopsPaths][rand(sopsPaths.size)]
+        push(`D ${gone}\n`)
+        sopsPaths.delete(gone)
+      }
+      if (i % 777 === 0) {
+        push(`M 100644 inline ${dir}/config.env\n`)
+        data(`PASSWORD=${LEAK}\n`)
+      }
+      if (i % 3001 === 0) {
+        push(`M 100644 inline ${dir}/.sops.yaml\n`)
+        data(`creation_rules:\n  - age: age1example${i}\n`)
+      }
+    })
+    if (i % 20 === 0) {
+      if (i % 40 === 0) {
+        push(`tag v${i}\nfrom :${mainTip}\ntagger Bench <b@example.com> ${time} +0000\n`)
+        data(`release ${i}\n`)
+        refs.annotated++
+      } else push(`reset refs/tags/light-${i}\nfrom :${mainTip}\n\n`)
+      refs.tags++
+    }
+    if (i % 10 === 0) {
+      // A pull request: a short side history (1–3 commits) kept only by refs/pull/N/head.
+      let tip = mainTip
+      const n = 1 + rand(3)
+      for (let k = 0; k < n; k++) {
+        tip = commit(`refs/pull/${i / 10}/head`, tip, i + k, () => {
+          push(`M 100644 inline pr/${i}/change${k}.txt\n`)
+          data(text(50 + rand(200)))
+        })
+      }
+      refs.pulls++
+    }
+    if (i % 2000 === 0) {
+      // A long-lived branch forked here, a few commits ahead (some with SOPS changes).
+      let tip = mainTip
+      for (let k = 0; k < 5; k++) {
+        tip = commit(`refs/heads/release/${i / 2000}`, tip, i + k, () => {
+          push(`M 100644 inline release/notes${k}.txt\n`)
+          data(text(100))
+          if (k % 2 === 0) {
+            push(`M 100644 inline release/secret.enc.yaml\n`)
+            data(sopsVersion(i + k))
+            sopsAdds++
+          }
+        })
+      }
+      refs.branches++
+    }
   }
   push('done\n')
   flush()
   child.stdin.end()
-  return new Promise((ok, fail) => child.on('close', (code) => (code === 0 ? ok() : fail(new Error(`fast-import ${code}`)))))
+  return new Promise((ok, fail) => child.on('close', (code) => (code === 0 ? ok({refs, sopsAdds, commits: mark}) : fail(new Error(`fast-import ${code}`)))))
 }
 
-const time = async (fn) => {
+/** CPU seconds of this process and of its waited-for children (/proc/self/stat cutime + cstime). */
+function cpuNow() {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')
+  const tick = 100
+  const usage = process.cpuUsage()
+  return {self: (usage.user + usage.system) / 1e6, children: (Number(fields[13]) + Number(fields[14])) / tick}
+}
+
+async function measure(fn) {
+  const load = loadavg()[0]
+  const cpu = cpuNow()
   const start = process.hrtime.bigint()
   const result = await fn()
-  return {ms: Number(process.hrtime.bigint() - start) / 1e6, result}
+  const wall = Number(process.hrtime.bigint() - start) / 1e9
+  const after = cpuNow()
+  return {wall, self: after.self - cpu.self, children: after.children - cpu.children, load, result}
 }
 
-function rawCatFileDevNull(repo) {
+function run(cmd, args) {
   return new Promise((ok, fail) => {
-    const child = spawn('sh', ['-c', 'git -C "$1" cat-file --batch-all-objects --batch --unordered > /dev/null', 'sh', repo], {stdio: ['ignore', 'ignore', 'inherit']})
-    child.on('close', (code) => (code === 0 ? ok(0) : fail(new Error(`cat-file ${code}`))))
+    const child = spawn(cmd, args, {stdio: ['ignore', 'ignore', 'inherit']})
+    child.on('close', (code) => (code === 0 ? ok(0) : fail(new Error(`${cmd} ${args.join(' ')}: ${code}`))))
   })
 }
 
-function rawCatFile(repo) {
+function rawCatFileNode(repo) {
   return new Promise((ok, fail) => {
     const child = spawn('git', ['-C', repo, 'cat-file', '--batch-all-objects', '--batch', '--unordered'], {stdio: ['ignore', 'pipe', 'inherit']})
     let bytes = 0
@@ -119,54 +209,77 @@ function rawCatFile(repo) {
   })
 }
 
-const source = join(work, 'source')
-const gen = await time(() => generate(source))
-execFileSync('git', ['-C', source, 'gc', '--quiet'])
-const objects = execFileSync('git', ['-C', source, 'count-objects', '-v'], {encoding: 'utf8'})
+const source = join(work, 'source.git')
+// --reuse: measure again on the repository a --keep run left in --work (generation takes minutes on a loaded machine).
+const reuse = argv.includes('--reuse')
+const gen = reuse ? {wall: 0} : await measure(() => generate(source))
+if (!reuse) execFileSync('git', ['-C', source, 'gc', '--quiet'])
+const refNames = execFileSync('git', ['-C', source, 'for-each-ref', '--format=%(refname) %(objecttype)'], {encoding: 'utf8'}).split('\n').filter(Boolean)
+const shape = {
+  refs: {
+    branches: refNames.filter((r) => r.startsWith('refs/heads/')).length,
+    tags: refNames.filter((r) => r.startsWith('refs/tags/')).length,
+    annotated: refNames.filter((r) => r.startsWith('refs/tags/') && r.endsWith(' tag')).length,
+    pulls: refNames.filter((r) => r.startsWith('refs/pull/')).length,
+  },
+}
+const refCount = refNames.length
+const commitCount = Number(execFileSync('git', ['-C', source, 'rev-list', '--all', '--count'], {encoding: 'utf8'}).trim())
+const objects = execFileSync('git', ['-C', source, 'count-objects', '-v', '-H'], {encoding: 'utf8'})
 const values = [{source: 'bench', secret: 'bench/app', key: 'password', value: SecretValue.fromString(LEAK)}]
 for (let i = 0; i < 49; i++) values.push({source: 'bench', secret: `bench/svc${i}`, key: 'token', value: SecretValue.fromString(`token-${i}-${'x'.repeat(20)}-${i * 7919}`)})
 const patterns = buildPatternSet(values)
 
-const rows = []
-const best = async (label, runs, fn) => {
-  let min = Infinity
-  let last
-  for (let r = 0; r < runs; r++) {
-    const {ms, result} = await time(fn)
-    min = Math.min(min, ms)
-    last = result
+const samples = {}
+const record = (label, m) => (samples[label] ??= []).push(m)
+let findings
+const engines = ['builtin', 'filter-repo']
+for (let round = 1; round <= RUNS; round++) {
+  record('raw cat-file > /dev/null', await measure(() => run('sh', ['-c', 'git -C "$1" cat-file --batch-all-objects --batch --unordered > /dev/null', 'sh', source])))
+  record('raw cat-file read by Node', await measure(() => rawCatFileNode(source)))
+  const scan = await measure(() => scanRepository(source, {detector}))
+  record('git scan (SOPS detection)', scan)
+  findings = scan.result.report
+  // Alternate which engine goes first, so neither always runs on a warmer cache.
+  for (const engine of SCAN_ONLY ? [] : round % 2 ? engines : [...engines].reverse()) {
+    const clone = join(work, `clone-${engine}-${round}.git`)
+    execFileSync('git', ['clone', '--quiet', '--mirror', '--no-local', source, clone])
+    const ctx = newScrubContext({repo: clone, detector, ...(REPLACE ? {patterns} : {}), replaceValues: REPLACE, engine, force: false, backup: join(work, `${engine}-${round}.bundle`)})
+    const stages = {}
+    const timed = (name, fn) => ({name, run: async (c) => (stages[name] = await measure(() => fn(c)))})
+    const whole = await measure(() =>
+      runScrubStages(ctx, [timed('preflight', stagePreflight), timed('plan', stagePlan), timed('backup', stageBackup), timed('rewrite', stageRewrite), timed('cleanup', stageCleanup), timed('rescan', stageRescan)]),
+    )
+    if (!ctx.after.clean) throw new Error(`${engine}: rescan not clean`)
+    whole.stages = stages
+    whole.tree = execFileSync('git', ['-C', clone, 'rev-parse', 'main^{tree}'], {encoding: 'utf8'}).trim()
+    record(`scrub ${engine}`, whole)
+    rmSync(clone, {recursive: true, force: true})
+    rmSync(join(work, `${engine}-${round}.bundle`), {force: true})
   }
-  return {label, ms: min, result: last}
-}
-const devnull = await best('raw cat-file > /dev/null', 3, () => rawCatFileDevNull(source))
-const raw = await best('raw cat-file read by Node (bytes counted)', 3, () => rawCatFile(source))
-const mb = raw.result / 1e6
-rows.push([devnull.label, devnull.ms, mb])
-rows.push([raw.label, raw.ms, mb])
-const scanDetect = await best('scan (SOPS detection)', 3, () => scanRepository(source, {detector}))
-rows.push([scanDetect.label, scanDetect.ms, mb])
-const scanValues = await best('scan (detection + 50 values x forms)', 3, () => scanRepository(source, {detector, patterns}))
-rows.push([scanValues.label, scanValues.ms, mb])
-const report = scanValues.result.report
-
-const scrubRows = []
-for (const engine of ['builtin', 'filter-repo']) {
-  const clone = join(work, `clone-${engine}`)
-  execFileSync('git', ['clone', '--quiet', '--no-local', source, clone])
-  const ctx = newScrubContext({repo: clone, detector, patterns, replaceValues: true, engine, force: false, backup: join(work, `${engine}.bundle`)})
-  const stageTimes = {}
-  const timed = (name, run) => ({name, run: async (c) => (stageTimes[name] = (await time(() => run(c))).ms)})
-  await runScrubStages(ctx, [timed('preflight', stagePreflight), timed('plan', stagePlan), timed('backup', stageBackup), timed('rewrite', stageRewrite), timed('cleanup', stageCleanup), timed('rescan', stageRescan)])
-  const total = Object.values(stageTimes).reduce((a, b) => a + b, 0)
-  scrubRows.push({engine, rewrite: stageTimes.rewrite, total, clean: ctx.after.clean, stageTimes, tree: execFileSync('git', ['-C', clone, 'rev-parse', 'main^{tree}'], {encoding: 'utf8'}).trim()})
 }
 
-const fmt = (ms) => (ms / 1000).toFixed(2)
-console.log(`Repository: ${COMMITS} commits, generated in ${fmt(gen.ms)} s; ${objects.replace(/\n/g, '; ')}`)
-console.log(`Findings before scrub: ${report.sopsBlobs.length} SOPS blobs, ${report.sopsConfigs.length} .sops.yaml blobs, ${report.valueFindings.length} objects with known values`)
-console.log(`Node ${process.version}, git ${execFileSync('git', ['--version'], {encoding: 'utf8'}).trim()}, git-filter-repo ${execFileSync('git', ['filter-repo', '--version'], {encoding: 'utf8'}).trim()}\n`)
-console.log('| read | time (s, best of 3) | MB (batch output) | MB/s | vs cat-file > /dev/null |\n| --- | --- | --- | --- | --- |')
-for (const [label, ms, size] of rows) console.log(`| ${label} | ${fmt(ms)} | ${size.toFixed(1)} | ${(size / (ms / 1000)).toFixed(0)} | ${(ms / devnull.ms).toFixed(2)}x |`)
-console.log('\n| engine | rewrite (s) | whole scrub (s) | stages (s) | rescan clean | main^{tree} |\n| --- | --- | --- | --- | --- | --- |')
-for (const r of scrubRows) console.log(`| ${r.engine} | ${fmt(r.rewrite)} | ${fmt(r.total)} | ${Object.entries(r.stageTimes).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')} | ${r.clean} | ${r.tree.slice(0, 12)} |`)
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+}
+const med = (label, key = 'wall') => median(samples[label].map((m) => m[key]))
+const f = (x) => x.toFixed(2)
+console.log(`Repository shape: ${commitCount} commits (${COMMITS} on main), ${refCount} refs (${shape.refs.branches} branches, ${shape.refs.tags} tags of which ${shape.refs.annotated} annotated, ${shape.refs.pulls} pull refs), a SOPS version every 40 commits, renamed every 400 and deleted every 450 commits; generated in ${f(gen.wall)} s${reuse ? ' (earlier run)' : ''}`)
+console.log(`Objects: ${objects.trim().replace(/\n/g, '; ')}`)
+console.log(`Findings: ${findings.sopsBlobs.length} SOPS blobs, ${findings.sopsConfigs.length} .sops.yaml blobs; scrub ${REPLACE ? 'with' : 'without'} --replace-values`)
+console.log(`Node ${process.version}, ${execFileSync('git', ['--version'], {encoding: 'utf8'}).trim()}, git-filter-repo ${execFileSync('git', ['filter-repo', '--version'], {encoding: 'utf8'}).trim()}; ${RUNS} interleaved rounds, medians; load average (1 min) during the runs: ${f(Math.min(...Object.values(samples).flat().map((m) => m.load)))}–${f(Math.max(...Object.values(samples).flat().map((m) => m.load)))}\n`)
+const base = med('raw cat-file > /dev/null')
+console.log('| read | wall (s) | CPU self (s) | CPU children (s) | vs cat-file > /dev/null |\n| --- | --- | --- | --- | --- |')
+for (const label of ['raw cat-file > /dev/null', 'raw cat-file read by Node', 'git scan (SOPS detection)']) console.log(`| ${label} | ${f(med(label))} | ${f(med(label, 'self'))} | ${f(med(label, 'children'))} | ${f(med(label) / base)}× |`)
+if (SCAN_ONLY) engines.length = 0
+const anchor = SCAN_ONLY ? 1 : med('scrub filter-repo')
+console.log('\n| engine | whole scrub (s) | vs filter-repo | CPU self / children (s) | stages: wall (CPU self + children) | main^{tree} |\n| --- | --- | --- | --- | --- | --- |')
+for (const engine of engines) {
+  const label = `scrub ${engine}`
+  const stageNames = Object.keys(samples[label][0].stages)
+  const stageText = stageNames.map((name) => `${name} ${f(median(samples[label].map((m) => m.stages[name].wall)))} (${f(median(samples[label].map((m) => m.stages[name].self + m.stages[name].children)))})`).join(', ')
+  console.log(`| ${engine} | ${f(med(label))} | ${f(med(label) / anchor)}× | ${f(med(label, 'self'))} / ${f(med(label, 'children'))} | ${stageText} | ${samples[label][0].tree.slice(0, 12)} |`)
+}
+console.log(`\nPer round (wall s): ${Object.entries(samples).map(([label, ms]) => `${label}: ${ms.map((m) => f(m.wall)).join(' / ')}`).join('; ')}`)
 if (!argv.includes('--keep')) rmSync(work, {recursive: true, force: true})
