@@ -53,8 +53,8 @@ export async function indexHistory(repo: string, options: HistoryIndexOptions): 
   return (await pass.done)!
 }
 
-/** How many (blob, path, commit) entries an early history pass keeps before it gives up (about 100 bytes each). */
-export const EARLY_HISTORY_MAX_ENTRIES = 2_000_000
+/** How many (blob, path, commit) entries an early history pass keeps before it gives up: about 1.4 KB each on the heap (Sets per blob; 68 MB for the 49,000 of bench/git), so at most ~150 MB. */
+export const EARLY_HISTORY_MAX_ENTRIES = 100_000
 
 export interface EarlyHistoryIndex {
   /** The index restricted to these blobs: from the early pass, or (when it kept too much) from a pass run now. */
