@@ -10,6 +10,7 @@
 // The negative control runs the same set-up and removes the SOPS files by hand
 // (no hand-off): Flux deletes the Secrets. It proves the danger is real here,
 // so the hand-off test cannot pass merely because this Flux does not prune.
+import {RUN_RECORD_LABEL} from '../../../src/lib/migrate/run-record.js'
 import {randomBytes} from 'node:crypto'
 import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -335,6 +336,16 @@ describe('the GitOps hand-off against real Flux (prune: true, SOPS decryption)',
       // The root one first: deleting it prunes `apps`, which prunes what it applied.
       await deleteKustomizations(kube, stories.flatMap((story) => [ROOT, APPS].map((name) => ({name, namespace: story.namespace}))))
       await flux.stop()
+    }
+    // The migrated Secrets outlive their Kustomizations on purpose (prune protection) while their PushSecrets,
+    // applied by Flux, are pruned: left behind, they and the runs' records would be findings of every later
+    // whole-cluster `migrate verify` in this shared environment (no namespace controller runs here to delete them
+    // with their namespace).
+    for (const story of stories) {
+      for (const secret of await kube.listSecrets(story.namespace)) await kube.delete('v1', 'Secret', secret.name, story.namespace)
+      for (const record of await kube.list('v1', 'ConfigMap', {namespace: story.namespace, labelSelector: RUN_RECORD_LABEL})) {
+        await kube.delete('v1', 'ConfigMap', record.metadata!.name!, story.namespace)
+      }
     }
     await gitServer?.stop()
     await Promise.all(vaults.map((vault) => vault.close()))
