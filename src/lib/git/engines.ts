@@ -6,8 +6,9 @@ import {Transform, type Writable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
 import {ToolkitError} from '../errors/errors.js'
+import {CatFileBatchParser} from '../git-client/cat-file.js'
 import {gitEnv, runGit, waitForExit} from '../git-client/exec.js'
-import {FastExportFilter, type FilterRules, type FilterStats} from './fast-export-filter.js'
+import {FastExportFilter, rewriteTextBlob, type FilterRules, type FilterStats} from './fast-export-filter.js'
 import {pathKeyToBytes} from './history-index.js'
 
 export type EngineName = 'filter-repo' | 'builtin'
@@ -96,18 +97,35 @@ export async function migrateOriginToHeads(repo: string): Promise<void> {
   if (commands.length > 0) await runGit(repo, ['update-ref', '--no-deref', '--stdin'], {input: Buffer.from(commands.join('\n') + '\n')})
 }
 
+export interface BuiltinRewriteOptions {
+  /**
+   * The blobs in which the plan's scan found a value (in any of its forms).
+   * Only these can change under the replacements: they alone are read and
+   * rewritten, and the rest of the history streams by id (`--no-data`).
+   * Without it, every blob streams through the filter.
+   */
+  valueBlobs?: ReadonlySet<string>
+}
+
 /** `git fast-export | FastExportFilter | git fast-import`, then refs the stream no longer creates are deleted. */
-export async function rewriteBuiltin(repo: string, rules: FilterRules): Promise<RewriteResult> {
+export async function rewriteBuiltin(repo: string, rules: FilterRules, options: BuiltinRewriteOptions = {}): Promise<RewriteResult> {
   await migrateOriginToHeads(repo)
   const before = await listRefs(repo)
   const privateDir = await mkdtemp(join(tmpdir(), 'secrets-scrub-'))
   const marksFile = join(privateDir, 'marks')
   try {
-    // Without replacements no blob content changes: `--no-data` names blobs by
-    // id (fast-import reuses the objects already in the repository), so no blob
-    // content streams through Node and fast-import, and the new pack holds only
-    // commits, trees and tags. Listed blobs are dropped by id in `M` lines.
-    const noData = rules.replacements.length === 0
+    // `--no-data` names blobs by id (fast-import reuses the objects already in
+    // the repository), so no blob content streams through Node and
+    // fast-import, and the new pack holds only commits, trees and tags.
+    // Listed blobs are dropped by id in `M` lines. With replacements, the
+    // blobs that hold a value are rewritten first and the `M` lines that name
+    // them are repointed; only when those blobs are not known does every
+    // blob stream through the filter.
+    const noData = rules.replacements.length === 0 || options.valueBlobs !== undefined
+    if (rules.replacements.length > 0 && options.valueBlobs !== undefined) {
+      const candidates = [...options.valueBlobs].filter((blob) => !rules.blobIds.has(blob))
+      rules = {...rules, rewrittenBlobs: await importRewrittenBlobs(repo, candidates, rules.replacements, join(privateDir, 'blob-marks'))}
+    }
     const exporter = spawn('git', ['-C', repo, ...FAST_EXPORT_ARGS, ...(noData ? ['--no-data'] : [])], {env: gitEnv(), stdio: ['ignore', 'pipe', 'pipe']})
     // stderr of both is dropped: fast-import may quote a stream line, which can hold content.
     const importer = spawn('git', ['-C', repo, '-c', 'core.ignorecase=false', 'fast-import', '--force', '--quiet', '--date-format=raw-permissive', `--export-marks=${marksFile}`], {
@@ -168,11 +186,96 @@ export async function rewriteBuiltin(repo: string, rules: FilterRules): Promise<
       const now = marks.get(mark)
       if (now) commitMap.set(original, now)
     }
+    if (rules.rewrittenBlobs) filter.stats.blobsRewritten = rules.rewrittenBlobs.size
     await resetWorkingTree(repo)
     return {engine: 'builtin', commitMap, stats: filter.stats, notes: []}
   } finally {
     await rm(privateDir, {recursive: true, force: true})
   }
+}
+
+/**
+ * Reads the given blobs (`cat-file --batch`, ids on stdin), applies the
+ * replacements to the text ones and writes the changed versions into the
+ * repository with a separate `fast-import` (one blob in memory at a time).
+ * Returns old id -> new id for each blob that changed. Nothing refers to the
+ * new blobs until the rewrite repoints its `M` lines to them; if anything
+ * fails before that, they are unreachable and hold no value.
+ */
+async function importRewrittenBlobs(repo: string, blobs: string[], replacements: readonly Buffer[], marksFile: string): Promise<Map<string, string>> {
+  const rewritten = new Map<string, string>()
+  if (blobs.length === 0) return rewritten
+  const reader = spawn('git', ['-C', repo, 'cat-file', '--batch'], {env: gitEnv(), stdio: ['pipe', 'pipe', 'pipe']})
+  const importer = spawn('git', ['-C', repo, 'fast-import', '--quiet', '--done', `--export-marks=${marksFile}`], {env: gitEnv(), stdio: ['pipe', 'ignore', 'pipe']})
+  // stderr of both is dropped: it could quote content.
+  reader.stderr!.resume()
+  importer.stderr!.resume()
+  const read = waitForExit(reader, 'git cat-file')
+  const imported = waitForExit(importer, 'git fast-import')
+  const byMark: string[] = []
+  let out: Buffer[] = []
+  const parser = new CatFileBatchParser(
+    {
+      wants: (type) => type === 'blob',
+      visit: (oid, _type, content) => {
+        const changed = rewriteTextBlob(content, replacements)
+        if (changed === content) return
+        byMark.push(oid)
+        out.push(Buffer.from(`blob\nmark :${byMark.length}\ndata ${changed.length}\n`, 'latin1'), changed, Buffer.from('\n'))
+      },
+    },
+    Number.POSITIVE_INFINITY,
+  )
+  const drain = (): Buffer | undefined => {
+    const chunk = out.length === 0 ? undefined : out.length === 1 ? out[0] : Buffer.concat(out)
+    out = []
+    return chunk
+  }
+  const transform = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      try {
+        parser.push(chunk)
+        callback(null, drain())
+      } catch (error) {
+        callback(error as Error)
+      }
+    },
+    flush(callback) {
+      try {
+        parser.end()
+        out.push(Buffer.from('done\n', 'latin1'))
+        callback(null, drain())
+      } catch (error) {
+        callback(error as Error)
+      }
+    },
+  })
+  reader.stdin!.on('error', () => undefined)
+  reader.stdin!.end(`${blobs.join('\n')}\n`)
+  let streamError: unknown
+  await pipeline(reader.stdout!, transform, importer.stdin!).catch((error: unknown) => {
+    streamError = error
+    reader.kill()
+    importer.kill()
+  })
+  const [readCode, importCode] = await Promise.all([read, imported])
+  if (readCode === 0 && importCode === 0 && isClosedEarly(streamError)) streamError = undefined
+  if (streamError !== undefined || readCode !== 0 || importCode !== 0) {
+    const why = readCode !== 0 ? `git cat-file exited with ${readCode}` : importCode !== 0 ? `git fast-import exited with ${importCode}` : `the blobs could not be read (${(streamError as Error).message.slice(0, 200)})`
+    throw new ToolkitError('REWRITE_FAILED', `built-in rewrite failed while rewriting the blobs that hold values: ${why}`, {
+      hint: 'No ref was changed yet. Run git fsck in the repository; the backup bundle is intact.',
+    })
+  }
+  for (const line of (await readFile(marksFile, 'latin1')).split('\n')) {
+    const [mark, oid] = line.split(' ')
+    if (!mark || !oid) continue
+    const original = byMark[Number(mark.slice(1)) - 1]
+    if (original) rewritten.set(original, oid)
+  }
+  if (rewritten.size !== byMark.length) {
+    throw new ToolkitError('REWRITE_FAILED', `built-in rewrite failed: ${byMark.length} blobs were rewritten but fast-import recorded ${rewritten.size}`, {hint: 'No ref was changed yet; run git fsck in the repository.'})
+  }
+  return rewritten
 }
 
 /** A write end closed under the pipeline: Node's premature close, or the pipe's EPIPE. */

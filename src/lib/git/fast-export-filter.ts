@@ -9,6 +9,12 @@ export interface FilterRules {
   blobIds: ReadonlySet<string>
   /** Byte strings replaced by ***REMOVED*** in text blobs and in commit/tag messages, in this order. */
   replacements: readonly Buffer[]
+  /**
+   * Old blob id -> id of its rewritten version, already in the repository:
+   * with `--no-data` the stream names blobs by id, and only the blobs that
+   * hold a value were read and rewritten beforehand (`M` lines are repointed).
+   */
+  rewrittenBlobs?: ReadonlyMap<string, string>
 }
 
 export interface FilterStats {
@@ -173,6 +179,11 @@ export class FastExportFilter {
         this.#emit(DELETE, line.subarray(refEnd + 1), NEWLINE)
         return true
       }
+      const rewritten = this.#rules.rewrittenBlobs?.get(dataref)
+      if (rewritten !== undefined) {
+        this.#emit(line.subarray(0, modeEnd + 1), Buffer.from(rewritten, 'latin1'), line.subarray(refEnd), NEWLINE)
+        return true
+      }
       this.#emitLine(line)
       return true
     }
@@ -255,11 +266,8 @@ export class FastExportFilter {
           this.#section = 'none'
           return
         }
-        let content = payload
-        if (this.#rules.replacements.length > 0 && payload.subarray(0, BINARY_PROBE).indexOf(0) === -1) {
-          content = replaceValues(payload, this.#rules.replacements)
-          if (content !== payload) this.stats.blobsRewritten++
-        }
+        const content = rewriteTextBlob(payload, this.#rules.replacements)
+        if (content !== payload) this.stats.blobsRewritten++
         for (const held of this.#held) this.#emitLine(held)
         this.#emit(Buffer.from(`data ${content.length}\n`, 'latin1'), content, NEWLINE)
         this.#section = 'none'
@@ -306,6 +314,15 @@ export class FastExportFilter {
     }
     return false
   }
+}
+
+/**
+ * A blob with the replacements applied, or the same Buffer when it is binary
+ * (git-filter-repo's --replace-text leaves those alone) or holds none.
+ */
+export function rewriteTextBlob(content: Buffer, replacements: readonly Buffer[]): Buffer {
+  if (replacements.length === 0 || content.subarray(0, BINARY_PROBE).indexOf(0) !== -1) return content
+  return replaceValues(content, replacements)
 }
 
 const NEWLINE = Buffer.from('\n')

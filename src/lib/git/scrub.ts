@@ -211,6 +211,11 @@ export async function stageBackup(ctx: ScrubContext): Promise<void> {
   ctx.backupPath = path
 }
 
+/** The blobs in which the plan found a value: the only ones the replacements can change. */
+function valueBlobsOf(report: ScanReport): Set<string> {
+  return new Set(report.valueFindings.filter((finding) => finding.objectType === 'blob').map((finding) => finding.object))
+}
+
 /** Stage 5: rewrite every ref with the chosen engine. */
 export async function stageRewrite(ctx: ScrubContext): Promise<void> {
   const rules = {
@@ -222,7 +227,7 @@ export async function stageRewrite(ctx: ScrubContext): Promise<void> {
   ctx.rewrite =
     ctx.engine === 'filter-repo'
       ? await rewriteFilterRepo(ctx.repo, rules, {force: ctx.options.force, support: ctx.support!})
-      : await rewriteBuiltin(ctx.repo, rules)
+      : await rewriteBuiltin(ctx.repo, rules, {valueBlobs: valueBlobsOf(ctx.before!.report)})
   if (ctx.originUrl) {
     // git-filter-repo (before --sensitive-data-removal) removes origin; the operator needs it to force-push.
     const has = await runGit(ctx.repo, ['config', '--get', 'remote.origin.url'], {okCodes: [1]})

@@ -6,21 +6,26 @@ import {join} from 'node:path'
 import {probeFilterRepo} from '../../../src/lib/git/engines.js'
 import {newScrubContext, runScrubStages, type ScrubContext} from '../../../src/lib/git/scrub.js'
 import {sopsDetector} from '../../../src/lib/git/sops-adapter.js'
+import {buildPatternSet} from '../../../src/lib/git/value-patterns.js'
+import {SecretValue} from '../../../src/lib/secret/secret-value.js'
 import {ALL_SCRUB_STAGES} from './hardening-fixtures.js'
-import {blobId, fixture, git, importRepo, SOPS, type Change, type CommitSpec} from './fixture-repo.js'
+import {blobId, fixture, git, importRepo, LEAKED_VALUE, SOPS, type Change, type CommitSpec} from './fixture-repo.js'
 
 /**
  * Built-in engine vs git-filter-repo on a generated history shaped like a
  * hosted GitOps repository: several branches, SOPS files renamed, moved,
  * deleted and re-added, commits that only touch a SOPS file, lightweight and
  * annotated tags, and pull-request refs (refs/pull/N/head) in a mirror clone.
- * Without --replace-values the built-in engine exports with `--no-data`
- * (blobs by id): the trees of every ref must still be exactly filter-repo's.
+ * The built-in engine exports with `--no-data` (blobs by id); with
+ * --replace-values it first rewrites only the blobs the plan found a value
+ * in and repoints the history to them. Either way the trees of every ref
+ * must be exactly filter-repo's (which reads every blob).
  */
 
 const SOPS_FILES = [SOPS.fluxSecret, SOPS.getsopsYaml, SOPS.dotenv, SOPS.humphdJson, SOPS.humphdYaml].map(fixture)
 
-function generatedHistory(dir: string): {sopsBlobs: Set<string>} {
+/** With `leaks`, a value also leaks in several forms, in files that change over time and in messages. */
+function generatedHistory(dir: string, leaks: boolean): {sopsBlobs: Set<string>} {
   const commits: CommitSpec[] = []
   const sopsBlobs = new Set<string>()
   const sopsVersion = (n: number): Buffer => {
@@ -44,9 +49,12 @@ function generatedHistory(dir: string): {sopsBlobs: Set<string>} {
   for (let i = 1; i <= 30; i++) {
     const app = `apps/${'abc'[i % 3]}`
     const changes: Change[] = [{path: `${app}/app.yaml`, content: `kind: Deployment\nreplicas: ${i}\n`}]
+    if (leaks && i % 4 === 0) changes.push({path: `${app}/config.env`, content: `REPLICAS=${i}\nDB_PASSWORD=${LEAKED_VALUE}\n`})
+    if (leaks && i % 6 === 0) changes.push({path: `${app}/leak.yaml`, content: `kind: Secret\ndata:\n  password: ${Buffer.from(LEAKED_VALUE).toString('base64')}\n  n: ${i}\n`})
+    if (leaks && i % 10 === 0) changes.push({path: `${app}/config.env`, content: `REPLICAS=${i}\n`})
     if (i % 3 === 0) changes.push({path: `${app}/secret.enc.yaml`, content: sopsVersion(i)})
     if (i % 7 === 0 && i % 3 !== 0) changes.push({delete: `${app}/secret.enc.yaml`})
-    taggable.push(commit('main', `change ${i}`, changes))
+    taggable.push(commit('main', leaks && i % 8 === 0 ? `change ${i} (password ${LEAKED_VALUE})` : `change ${i}`, changes))
     // A commit whose only change is a SOPS file: empty once that version goes.
     if (i % 5 === 0) taggable.push(commit('main', `rotate secret ${i}`, [{path: `${app}/secret.enc.yaml`, content: sopsVersion(100 + i)}]))
     // Renames: the same SOPS content under a new path, and a plain file moved.
@@ -54,7 +62,10 @@ function generatedHistory(dir: string): {sopsBlobs: Set<string>} {
   }
   for (const branch of ['feature/x', 'release/1']) {
     tips[branch] = tips.main
-    for (let i = 0; i < 4; i++) commit(branch, `${branch} ${i}`, [{path: `${branch}/notes.txt`, content: `notes ${i}\n`}, ...(i % 2 === 0 ? [{path: `${branch}/secret.enc.yaml`, content: sopsVersion(200 + i)}] : [])])
+    for (let i = 0; i < 4; i++) {
+      const notes = leaks && i === 1 ? `notes ${i}: postgres://app:${encodeURIComponent(LEAKED_VALUE)}@db/app\n` : `notes ${i}\n`
+      commit(branch, `${branch} ${i}`, [{path: `${branch}/notes.txt`, content: notes}, ...(i % 2 === 0 ? [{path: `${branch}/secret.enc.yaml`, content: sopsVersion(200 + i)}] : [])])
+    }
   }
   commit('main', 'Merge feature/x', [{path: 'merged.txt', content: 'merged\n'}], 'feature/x')
   importRepo(
@@ -92,7 +103,12 @@ function treeHistories(repo: string): Record<string, string[]> {
   return histories
 }
 
-describe('built-in engine vs git-filter-repo: same trees per ref (no --replace-values: blobs by id, --no-data)', () => {
+const patterns = () => buildPatternSet([{source: 'test', secret: 'app/db', key: 'password', value: SecretValue.fromString(LEAKED_VALUE)}])
+
+describe.each([
+  {mode: 'without --replace-values', replaceValues: false},
+  {mode: 'with --replace-values', replaceValues: true},
+])('built-in engine vs git-filter-repo, $mode: same trees per ref (blobs by id, --no-data)', ({replaceValues}) => {
   let work: string
   let source: string
   let sopsBlobs: Set<string>
@@ -103,11 +119,11 @@ describe('built-in engine vs git-filter-repo: same trees per ref (no --replace-v
     if (!support.installed) throw new Error('git-filter-repo is required for these tests: apt-get install -y git-filter-repo (or pip install git-filter-repo)')
     work = mkdtempSync(join(tmpdir(), 'scrub-equivalence-'))
     source = join(work, 'source')
-    sopsBlobs = generatedHistory(source).sopsBlobs
+    sopsBlobs = generatedHistory(source, replaceValues).sopsBlobs
     for (const engine of ['builtin', 'filter-repo'] as const) {
       const repo = join(work, `mirror-${engine}`)
       execFileSync('git', ['clone', '--quiet', '--mirror', '--no-local', source, repo], {stdio: 'ignore'})
-      const ctx = newScrubContext({repo, detector: sopsDetector(), replaceValues: false, engine, force: false, backup: join(work, `${engine}.bundle`)})
+      const ctx = newScrubContext({repo, detector: sopsDetector(), ...(replaceValues ? {patterns: patterns()} : {}), replaceValues, engine, force: false, backup: join(work, `${engine}.bundle`)})
       await runScrubStages(ctx, ALL_SCRUB_STAGES)
       results[engine] = {ctx, repo}
     }
@@ -132,6 +148,23 @@ describe('built-in engine vs git-filter-repo: same trees per ref (no --replace-v
     expect([...filterRepo.before!.blobsToStrip].sort()).toEqual([...sopsBlobs].sort())
     expect(builtin.after!.clean).toBe(true)
     expect(filterRepo.after!.clean).toBe(true)
+  })
+
+  test('with --replace-values, the built-in engine read and rewrote only the blobs that held a value, and none is left', () => {
+    const builtin = results.builtin!.ctx
+    const valueBlobs = builtin.before!.report.valueFindings.filter((finding) => finding.objectType === 'blob')
+    if (!replaceValues) {
+      expect(valueBlobs).toEqual([])
+      return
+    }
+    // Every version of config.env that held the value, the base64 leak and the URL-encoded note.
+    expect(valueBlobs.length).toBeGreaterThanOrEqual(5)
+    expect(builtin.rewrite!.stats!.blobsRewritten).toBe(valueBlobs.length)
+    expect(builtin.before!.report.valueFindings.some((finding) => finding.objectType === 'commit')).toBe(true)
+    for (const engine of ['builtin', 'filter-repo'] as const) {
+      expect(results[engine]!.ctx.after!.valueFindings).toEqual([])
+      expect(git(results[engine]!.repo, ['log', '--all', '--format=%B'])).toContain('***REMOVED***')
+    }
   })
 
   test('every ref (branches, tags, pull refs) points at the same tree with either engine', () => {
