@@ -1,4 +1,5 @@
-import {spawn} from 'node:child_process'
+import {spawn, type ChildProcess} from 'node:child_process'
+import {availableParallelism} from 'node:os'
 
 import {ToolkitError} from '../errors/errors.js'
 import {displayText} from '../report/display.js'
@@ -120,36 +121,118 @@ export class CatFileBatchParser {
   }
 }
 
+/** Ids handed to one reader at a time: consecutive in pack order, so each reader's delta-base cache still helps. */
+const BLOCK = 512
+
+export interface ReadWantedOptions {
+  maxInMemory?: number
+  /** `cat-file --batch` processes reading at once (default: 2 when the machine has two cores or more). */
+  readers?: number
+}
+
 /**
- * Streams every object in the repository (`--batch-all-objects`, pack order
- * for speed) through the visitor. Objects are never written anywhere.
+ * Streams every wanted object in the repository through the visitor; objects
+ * are never written anywhere. Only the wanted objects are inflated and
+ * streamed: one `cat-file --batch-check` lists every object
+ * (id, type, size) in pack order, and the wanted ids go, in blocks, to
+ * `cat-file --batch` readers running side by side. Trees (and commits, when
+ * not wanted) never cross the pipe, and two readers use two cores where
+ * `--batch-all-objects --batch` is one process. Every object is still
+ * counted (`objects`, `bytes`), and every listed wanted object must come back
+ * whole, else the read fails.
  */
-export async function readAllObjects(repo: string, visitor: ObjectVisitor, options: {maxInMemory?: number} = {}): Promise<ReadStats> {
-  const child = spawn('git', ['-C', repo, 'cat-file', '--batch-all-objects', '--batch', '--unordered'], {
+export async function readWantedObjects(repo: string, visitor: ObjectVisitor, options: ReadWantedOptions = {}): Promise<ReadStats> {
+  const readerCount = Math.max(1, options.readers ?? (availableParallelism() > 1 ? 2 : 1))
+  const lister = spawn('git', ['-C', repo, 'cat-file', '--batch-all-objects', '--batch-check=%(objectname) %(objecttype) %(objectsize)', '--unordered'], {
     env: gitEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
   })
-  const parser = new CatFileBatchParser(visitor, options.maxInMemory)
-  const exit = waitForExit(child, 'git cat-file')
-  let failure: unknown
+  const readers = Array.from({length: readerCount}, () => spawn('git', ['-C', repo, 'cat-file', '--batch'], {env: gitEnv(), stdio: ['pipe', 'pipe', 'pipe']}))
+  const children: ChildProcess[] = [lister, ...readers]
+  const exits = children.map((child) => waitForExit(child, 'git cat-file'))
   let stderr = ''
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString('utf8')
-  })
-  try {
-    for await (const chunk of child.stdout!) {
-      if (failure === undefined) parser.push(chunk as Buffer)
+  for (const child of children) child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8').slice(0, 1000)))
+  const parsers = readers.map(() => new CatFileBatchParser({...visitor, wants: () => true}, options.maxInMemory))
+  const stats: ReadStats = {objects: 0, bytes: 0}
+  let sent = 0
+  let failure: unknown
+  const fail = (error: unknown) => {
+    if (failure === undefined) failure = error
+    for (const child of children) child.kill()
+  }
+
+  const reading = readers.map(async (reader, index) => {
+    try {
+      for await (const chunk of reader.stdout!) {
+        if (failure === undefined) parsers[index].push(chunk as Buffer)
+      }
+      if (failure === undefined) parsers[index].end()
+    } catch (error) {
+      fail(error)
     }
-    parser.end()
-  } catch (error) {
-    failure = error
-    child.kill()
-  }
-  const code = await exit
+  })
+  for (const reader of readers) reader.stdin!.on('error', () => undefined)
+
+  const listing = (async () => {
+    let block: string[] = []
+    let blocks = 0
+    const hand = async () => {
+      const reader = readers[blocks++ % readerCount]
+      sent += block.length
+      const text = `${block.join('\n')}\n`
+      block = []
+      if (!reader.stdin!.write(text)) await drained(reader)
+    }
+    let partial = ''
+    try {
+      for await (const chunk of lister.stdout!) {
+        if (failure !== undefined) break
+        const lines = (partial + (chunk as Buffer).toString('latin1')).split('\n')
+        partial = lines.pop()!
+        for (const line of lines) {
+          const [oid, type, size] = line.split(' ')
+          const bytes = Number(size)
+          if (!oid || !type || !Number.isSafeInteger(bytes)) throw new ToolkitError('GIT_FAILED', `unexpected git cat-file line: ${line.slice(0, 120)}`, {hint: 'Run git fsck on the repository.'})
+          stats.objects++
+          stats.bytes += bytes
+          if (!visitor.wants(type as GitObjectType)) continue
+          block.push(oid)
+          if (block.length === BLOCK) await hand()
+        }
+      }
+      if (partial !== '' && failure === undefined) throw new ToolkitError('GIT_FAILED', 'git cat-file output ended in the middle of a line', {hint: 'Run git fsck on the repository.'})
+      if (block.length > 0) await hand()
+    } catch (error) {
+      fail(error)
+    } finally {
+      for (const reader of readers) reader.stdin!.end()
+    }
+  })()
+
+  await Promise.all([listing, ...reading])
+  const codes = await Promise.all(exits)
   if (failure !== undefined) throw failure
-  if (code !== 0) {
+  const failed = codes.findIndex((code) => code !== 0)
+  if (failed !== -1) {
     // cat-file's stderr names objects, never their content.
-    throw new ToolkitError('GIT_FAILED', `git cat-file exited with ${code}: ${displayText(stderr.trim().slice(0, 300))}`, {hint: 'An object could not be read: run git fsck in the repository to see which, then work on a complete clone (git clone --mirror <url>).'})
+    throw new ToolkitError('GIT_FAILED', `git cat-file exited with ${codes[failed]}: ${displayText(stderr.trim().slice(0, 300))}`, {hint: 'An object could not be read: run git fsck in the repository to see which, then work on a complete clone (git clone --mirror <url>).'})
   }
-  return parser.stats
+  const read = parsers.reduce((sum, parser) => sum + parser.stats.objects, 0)
+  if (read !== sent) {
+    throw new ToolkitError('GIT_FAILED', `git cat-file returned ${read} of the ${sent} objects asked for`, {hint: 'Run git fsck on the repository; was it changed (gc, fetch) during the scan?'})
+  }
+  return stats
+}
+
+/** Resolves once the reader's stdin can take more, or the reader is gone (its exit code tells why). */
+function drained(reader: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      reader.stdin!.off('drain', done)
+      reader.off('close', done)
+      resolve()
+    }
+    reader.stdin!.once('drain', done)
+    reader.once('close', done)
+  })
 }

@@ -1,7 +1,7 @@
 import {readFile} from 'node:fs/promises'
 
 import {AhoCorasick} from './aho-corasick.js'
-import {MAX_IN_MEMORY_OBJECT, readAllObjects, type GitObjectType, type ObjectSink} from '../git-client/cat-file.js'
+import {MAX_IN_MEMORY_OBJECT, readWantedObjects, type GitObjectType, type ObjectSink} from '../git-client/cat-file.js'
 import {displayPath, startHistoryIndex, type BlobReferences, type PathKey} from './history-index.js'
 import {lfsObjectPath, lfsObjectPresent, lfsObjectsDirectory, MAX_POINTER_SIZE, parseLfsPointer, readLfsObject, type LfsPointer} from './lfs.js'
 import {assertConnected, assertWholeHistory, missingObjects} from './repository-checks.js'
@@ -218,7 +218,7 @@ export async function scanRepository(repo: string, options: ScanOptions): Promis
   // The pass that maps findings to paths and commits starts now, beside the
   // read (another git process, the other core), instead of after it.
   const early = startHistoryIndex(repo, {selectPath: (path) => detector.isConfigPath(displayPath(path))})
-  const reading = readAllObjects(
+  const reading = readWantedObjects(
     repo,
     {
       wants: (type: GitObjectType) => type === 'blob' || (matcher !== undefined && (type === 'commit' || type === 'tag')),
