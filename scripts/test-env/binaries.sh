@@ -345,8 +345,11 @@ case " $ESO_SUPPORTED_VERSIONS " in
   *) log "TEST_ESO_VERSION must be one of: $ESO_SUPPORTED_VERSIONS (not $ESO_VERSION)"; exit 2 ;;
 esac
 
-# Longest builds first, so that parallel builds (BUILD_JOBS) end together.
-ALL=(kube-apiserver eso flux-source-controller flux-kustomize-controller helm versitygw sops etcd kubectl bao)
+# sops first: the local suite needs it a few minutes into `npm test`, and
+# built behind the long builds it held that suite up for five minutes of a
+# cold run. Then the longest builds first, so that parallel builds
+# (BUILD_JOBS) end together.
+ALL=(sops kube-apiserver eso flux-source-controller flux-kustomize-controller helm versitygw etcd kubectl bao)
 # How many binaries `ensure` provides at once. A Go build leaves a core idle
 # while it downloads modules or links, so two at a time finish a cold cache
 # sooner on two cores; builds of the same binary still wait for each other.
