@@ -60,6 +60,8 @@ export interface SnapshotContext {
   health?: VaultHealth
   sealType?: string
   appliedIndex?: number
+  /** The active node's Raft applied index, read (from that node itself) before the first key count. */
+  leaderIndexBeforeCount?: number
   /** Key counts and content evidence (content-evidence.ts), walked before and after the download. */
   surveyBefore?: Survey
   surveyAfter?: Survey
@@ -102,7 +104,10 @@ export async function stageSource(ctx: SnapshotContext): Promise<void> {
   const {admin} = ctx.options.vault
   ctx.health = await admin.requireActive()
   ctx.sealType = await admin.sealType().catch(() => undefined)
-  ctx.appliedIndex = (await admin.leader().catch(() => undefined))?.raftAppliedIndex
+  const leader = await admin.leader().catch(() => undefined)
+  ctx.appliedIndex = leader?.raftAppliedIndex
+  // Only the active node's own index can prove later that nothing was written (see stageCountAfter).
+  ctx.leaderIndexBeforeCount = leader?.isSelf ? leader.raftAppliedIndex : undefined
   if (isRemoteLocation(ctx.options.outDir)) {
     // The bucket exists and the credentials may use it: learnt before the download, not after it.
     ctx.store = await openSnapshotStore(ctx.options.outDir, ctx.options.storage)
@@ -383,13 +388,32 @@ async function publishInStore(ctx: SnapshotContext, manifest: SnapshotManifest):
   ctx.manifest = manifest
 }
 
-export async function stageCountAfter(ctx: SnapshotContext): Promise<void> {
+/**
+ * Stage: were keys written between the first count and the snapshot? When
+ * the snapshot's Raft index is the index the active node had applied before
+ * the first count began, nothing at all was written in between (every write
+ * is a log entry, and the snapshot holds everything applied up to its
+ * index): the first count is the snapshot's, and walking every key again
+ * would only repeat it. Otherwise (writes, another leader, an index not
+ * known) the keys are walked again and compared.
+ */
+export async function stageCountAfter(ctx: SnapshotContext, update: (text: string) => void = () => {}): Promise<void> {
   const {vault} = ctx.options
+  if (ctx.surveyBefore && nothingWrittenSinceFirstCount(ctx.leaderIndexBeforeCount, ctx.inspection?.raft?.index)) {
+    ctx.surveyAfter = ctx.surveyBefore
+    update(`nothing written since the first count (the snapshot is at Raft index ${ctx.inspection!.raft!.index}, as the active node was then): not walked again`)
+    return
+  }
   try {
     ctx.surveyAfter = await surveyMounts(vault, vault.region.vault.mount, {evidence: true, concurrency: vault.region.vault.maxConcurrency})
   } catch (error) {
     ctx.surveyAfter = {mounts: {}, notes: [`counting again after the download failed (${(error as Error).message})`]}
   }
+}
+
+/** True when the snapshot's index is the active node's applied index from before the first count. */
+export function nothingWrittenSinceFirstCount(leaderIndexBeforeCount: number | undefined, snapshotIndex: number | undefined): boolean {
+  return leaderIndexBeforeCount !== undefined && snapshotIndex !== undefined && leaderIndexBeforeCount > 0 && snapshotIndex === leaderIndexBeforeCount
 }
 
 function keyCountsForManifest(before?: KeyCounts, after?: KeyCounts): SnapshotManifest['keyCounts'] {
@@ -469,7 +493,7 @@ export function snapshotSteps<C extends {snapshot: SnapshotContext}>(label: stri
     {title: `${label}: check the source server`, run: (c) => stageSource(c.snapshot)},
     {title: `${label}: count keys and record their version metadata per mount`, run: (c) => stageCountBefore(c.snapshot), skip: (c) => !c.snapshot.options.countKeys && 'key counts not requested'},
     {title: `${label}: download, hash and check the archive`, run: (c, update) => stageDownload(c.snapshot, update)},
-    {title: `${label}: count keys and read their version metadata again (were there writes meanwhile?)`, run: (c) => stageCountAfter(c.snapshot), skip: (c) => !c.snapshot.options.countKeys && 'key counts not requested'},
+    {title: `${label}: count keys and read their version metadata again (were there writes meanwhile?)`, run: (c, update) => stageCountAfter(c.snapshot, update), skip: (c) => !c.snapshot.options.countKeys && 'key counts not requested'},
     {title: `${label}: name the archive and write its manifest`, run: (c) => stagePublish(c.snapshot)},
   ]
   return steps
