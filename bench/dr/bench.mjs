@@ -5,11 +5,14 @@
 // scripts/test-env/binaries.sh ensure bao), fills it with KV v2 secrets
 // holding random values until the data written reaches --size-mb (Vault
 // encrypts every entry, so the snapshot does not compress below that), then,
-// alternating the order of the contenders in every round:
-//   snapshot: curl -o FILE GET /v1/sys/storage/raft/snapshot
+// rotating the order of the contenders in every round:
+//   snapshot: `bao operator raft snapshot save FILE` (the CLI an operator would
+//             otherwise run: it also inflates the archive to check that
+//             SHA256SUMS.sealed arrived), curl -o FILE GET /v1/sys/storage/raft/snapshot
 //             vs `secrets dr snapshot --region bench --out DIR`
-//   restore:  curl -T FILE -X POST /v1/sys/storage/raft/snapshot, then a
-//             lookup-self that returns once the server has applied it
+//   restore:  `bao operator raft snapshot restore FILE` and curl -T FILE -X POST
+//             /v1/sys/storage/raft/snapshot, each then a lookup-self that returns
+//             once the server has applied it
 //             vs `secrets dr restore FILE --region bench --yes --no-safety-snapshot`
 // Each process runs under /usr/bin/time -v for its peak RSS. Prints a
 // Markdown table and writes bench/results/dr-<size>mb.json.
@@ -173,15 +176,25 @@ mkdirSync(snapDir, {recursive: true})
 const curlFile = join(work, 'curl.snap')
 const header = `X-Vault-Token: ${server.token}`
 
+const baoEnv = {BAO_ADDR: server.address, BAO_TOKEN: server.token, VAULT_ADDR: server.address, VAULT_TOKEN: server.token}
+const bao = baoBinary()
+const baoFile = join(work, 'bao.snap')
+/** The order of the contenders in round `round`: each goes first, second and last in turn. */
+const rotate = (names, round) => names.map((_, i) => names[(i + round) % names.length])
+
 const loadBefore = loadavg()[0]
-const results = {snapshotCurl: [], snapshotCli: [], snapshotShell: [], restoreCurl: [], restoreCli: [], restoreCurlUploadOnly: []}
+const cpuBefore = process.cpuUsage()
+const results = {snapshotCurl: [], snapshotBao: [], snapshotCli: [], snapshotShell: [], restoreCurl: [], restoreBao: [], restoreCli: [], restoreCurlUploadOnly: []}
 // The same guarantees with shell tools: the archive's SHA-256, and state.bin inflated and hashed.
 const shellChecks = (file) => `sha256sum ${file} >/dev/null && tar -xzOf ${file} state.bin | sha256sum >/dev/null`
 let cliFile
 for (let round = 0; round < RUNS; round++) {
-  const order = round % 2 === 0 ? ['curl', 'cli'] : ['cli', 'curl']
-  for (const who of order) {
-    if (who === 'curl') {
+  for (const who of rotate(['curl', 'bao', 'cli'], round)) {
+    if (who === 'bao') {
+      rmSync(baoFile, {force: true})
+      results.snapshotBao.push(await timed(bao, ['operator', 'raft', 'snapshot', 'save', baoFile], baoEnv))
+      log(`snapshot bao: ${results.snapshotBao.at(-1).seconds.toFixed(1)} s`)
+    } else if (who === 'curl') {
       rmSync(curlFile, {force: true})
       results.snapshotCurl.push(await timed('curl', ['-sf', '-H', header, '-o', curlFile, `${server.address}/v1/sys/storage/raft/snapshot`]))
       log(`snapshot curl: ${results.snapshotCurl.at(-1).seconds.toFixed(1)} s`)
@@ -199,22 +212,34 @@ for (let round = 0; round < RUNS; round++) {
 const snapshotBytes = statSync(cliFile).size
 log(`snapshot size ${(snapshotBytes / 1e6).toFixed(0)} MB`)
 
+/**
+ * Uploads with `command`, then waits until the server has applied the
+ * snapshot: it answers the upload, then applies it holding its state lock,
+ * and a lookup-self waits behind that lock. The pause (the same as dr
+ * restore's) lets the server take the lock first; the apply runs on during
+ * it, so nothing is subtracted.
+ */
+async function uploadAndWait(command, args, env) {
+  const started = process.hrtime.bigint()
+  const serverBefore = serverCpuSeconds()
+  const upload = await timed(command, args, env)
+  await sleep(250)
+  await timed('curl', ['-sf', '-o', '/dev/null', '-H', header, `${server.address}/v1/auth/token/lookup-self`])
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9
+  return {upload, applied: {seconds, rssMb: upload.rssMb, cpu: upload.cpu, serverCpu: serverCpuSeconds() - serverBefore}}
+}
+
 for (let round = 0; round < RUNS; round++) {
-  const order = round % 2 === 0 ? ['curl', 'cli'] : ['cli', 'curl']
-  for (const who of order) {
-    if (who === 'curl') {
-      const started = process.hrtime.bigint()
-      const serverBefore = serverCpuSeconds()
-      const upload = await timed('curl', ['-sf', '-H', header, '-X', 'POST', '-T', curlFile, `${server.address}/v1/sys/storage/raft/snapshot`])
-      // The server answers the upload, then applies the snapshot holding its state lock; a
-      // lookup-self waits behind that lock. The pause (the same as dr restore's) lets the
-      // server take the lock first. The apply runs on during it, so nothing is subtracted.
-      await sleep(250)
-      await timed('curl', ['-sf', '-o', '/dev/null', '-H', header, `${server.address}/v1/auth/token/lookup-self`])
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9
+  for (const who of rotate(['curl', 'bao', 'cli'], round)) {
+    if (who === 'bao') {
+      const {applied} = await uploadAndWait(bao, ['operator', 'raft', 'snapshot', 'restore', cliFile], baoEnv)
+      results.restoreBao.push(applied)
+      log(`restore bao: applied after ${applied.seconds.toFixed(1)} s`)
+    } else if (who === 'curl') {
+      const {upload, applied} = await uploadAndWait('curl', ['-sf', '-H', header, '-X', 'POST', '-T', cliFile, `${server.address}/v1/sys/storage/raft/snapshot`])
       results.restoreCurlUploadOnly.push(upload)
-      results.restoreCurl.push({seconds, rssMb: upload.rssMb, cpu: upload.cpu, serverCpu: serverCpuSeconds() - serverBefore})
-      log(`restore curl: upload ${upload.seconds.toFixed(1)} s, applied after ${seconds.toFixed(1)} s`)
+      results.restoreCurl.push(applied)
+      log(`restore curl: upload ${upload.seconds.toFixed(1)} s, applied after ${applied.seconds.toFixed(1)} s`)
     } else {
       results.restoreCli.push(await timed('node', [...cli, 'dr', 'restore', cliFile, '--region', 'bench', '--yes', '--no-safety-snapshot', '--json'], cliEnv))
       const out = JSON.parse(results.restoreCli.at(-1).stdout)
@@ -227,30 +252,33 @@ for (let round = 0; round < RUNS; round++) {
 const withSafety = await timed('node', [...cli, 'dr', 'restore', cliFile, '--region', 'bench', '--yes', '--json'], cliEnv)
 log(`restore cli with safety snapshot: ${withSafety.seconds.toFixed(1)} s`)
 
-const row = (label, xs, ref) => {
+const ratio = (xs, ref) => (ref ? `${(median(xs.map((x) => x.seconds)) / median(ref.map((x) => x.seconds))).toFixed(2)}×` : '—')
+const row = (label, xs, anchor) => {
   const s = median(xs.map((x) => x.seconds))
-  const r = ref ? median(ref.map((x) => x.seconds)) : undefined
   const rss = Math.max(...xs.map((x) => x.rssMb))
   const cpu = median(xs.map((x) => x.cpu))
   const serverCpu = median(xs.map((x) => x.serverCpu))
   const fmt = (n) => (Number.isFinite(n) ? `${n.toFixed(1)} s` : '—')
-  return `| ${label} | ${s.toFixed(1)} s | ${(snapshotBytes / 1e6 / s).toFixed(0)} MB/s | ${r ? `${(((s - r) / r) * 100).toFixed(0)}%` : '—'} | ${rss.toFixed(0)} MB | ${fmt(cpu)} | ${fmt(serverCpu)} |`
+  return `| ${label} | ${s.toFixed(2)} s | ${(snapshotBytes / 1e6 / s).toFixed(0)} MB/s | ${ratio(xs, anchor)} | ${rss.toFixed(0)} MB | ${fmt(cpu)} | ${fmt(serverCpu)} |`
 }
+const selfCpu = process.cpuUsage(cpuBefore)
 const table = [
-  `Snapshot: ${(snapshotBytes / 1e6).toFixed(0)} MB (${filled.secrets} KV v2 secrets of ${VALUE_KB} KiB random text), server ${server.version}, median of ${RUNS} alternating runs; ${cpus().length} vCPU, 1-minute load average ${loadBefore.toFixed(1)} at the start and ${loadavg()[0].toFixed(1)} at the end (other work shared the machine).`,
+  `Snapshot: ${(snapshotBytes / 1e6).toFixed(0)} MB (${filled.secrets} KV v2 secrets of ${VALUE_KB} KiB random text), server ${server.version}, median of ${RUNS} rounds (the contenders' order rotates each round); ${cpus().length} vCPU, 1-minute load average ${loadBefore.toFixed(1)} at the start and ${loadavg()[0].toFixed(1)} at the end; the benchmark process itself used ${((selfCpu.user + selfCpu.system) / 1e6).toFixed(1)} s of CPU.`,
   '',
-  '| operation | wall time | throughput | vs curl | peak RSS | client CPU | server CPU |',
+  '| operation | wall time | throughput | vs the bao CLI | peak RSS | client CPU | server CPU |',
   '| --- | --- | --- | --- | --- | --- | --- |',
-  row('`curl` GET snapshot → file', results.snapshotCurl),
-  row('`curl`, then `sha256sum` and `tar -xzO state.bin \\| sha256sum` (the same checks with shell tools)', results.snapshotShell, results.snapshotCurl),
-  row('`secrets dr snapshot` (download + SHA-256 + in-flight archive check + key counts + manifest)', results.snapshotCli, results.snapshotCurl),
-  row('`curl -T` POST snapshot (upload only; the server applies it afterwards)', results.restoreCurlUploadOnly),
-  row('`curl -T` POST snapshot + wait until applied', results.restoreCurl),
-  row('`secrets dr restore --no-safety-snapshot` (verify + pre-flight + upload + wait + key counts)', results.restoreCli, results.restoreCurl),
-  `| \`secrets dr restore\` with the safety snapshot (one run) | ${withSafety.seconds.toFixed(1)} s | — | — | ${withSafety.rssMb.toFixed(0)} MB | ${withSafety.cpu.toFixed(1)} s | — |`,
+  row('`bao operator raft snapshot save FILE`', results.snapshotBao, results.snapshotBao),
+  row('`curl` GET snapshot → file (no check at all)', results.snapshotCurl, results.snapshotBao),
+  row('`curl`, then `sha256sum` and `tar -xzO state.bin \\| sha256sum` (the same checks with shell tools)', results.snapshotShell, results.snapshotBao),
+  row('`secrets dr snapshot` (download + SHA-256 + archive check + key counts before/after + manifest)', results.snapshotCli, results.snapshotBao),
+  row('`bao operator raft snapshot restore FILE` + wait until applied', results.restoreBao, results.restoreBao),
+  row('`curl -T` POST snapshot (upload only; the server applies it afterwards)', results.restoreCurlUploadOnly, results.restoreBao),
+  row('`curl -T` POST snapshot + wait until applied', results.restoreCurl, results.restoreBao),
+  row('`secrets dr restore --no-safety-snapshot` (verify + pre-flight + upload + wait + key counts)', results.restoreCli, results.restoreBao),
+  `| \`secrets dr restore\` with the safety snapshot (one run) | ${withSafety.seconds.toFixed(2)} s | — | — | ${withSafety.rssMb.toFixed(0)} MB | ${withSafety.cpu.toFixed(1)} s | — |`,
 ].join('\n')
 mkdirSync(join(root, 'bench/results'), {recursive: true})
-writeFileSync(join(root, `bench/results/dr-${SIZE_MB}mb.json`), JSON.stringify({snapshotBytes, filled, server: server.version, runs: RUNS, load: [loadBefore, loadavg()[0]], results, withSafety}, null, 2))
+writeFileSync(join(root, `bench/results/dr-${SIZE_MB}mb.json`), JSON.stringify({snapshotBytes, filled, server: server.version, runs: RUNS, load: [loadBefore, loadavg()[0]], benchCpuSeconds: (selfCpu.user + selfCpu.system) / 1e6, results, withSafety}, null, 2))
 process.stdout.write(`${table}\n`)
 if (!argv.includes('--work')) {
   // A temporary work dir holds the server's data and several snapshots (GBs): do not leave it behind.
