@@ -70,7 +70,7 @@ Exit codes: 0 healthy; 1 degraded — a region sealed, uninitialized or with onl
   public async run(): Promise<StatusReport> {
     const flags = this.flags
     // First: a run that fails on its configuration still publishes its metrics (exit 2).
-    this.metricsRun = startMetrics('status', flags)
+    this.metricsRun = await startMetrics('status', flags)
     const {config} = this.loadConfig()
     const regions = flags.region ? flags.region.map((name) => findRegion(config, name)) : config.regions
     let kube: KubeClient | undefined

@@ -57,7 +57,7 @@ Exit codes: 0 saved and verified, 2 error (nothing kept).`
   public async run(): Promise<DrSnapshotOutput> {
     const flags = this.flags
     // One group per region: each region's snapshot job pushes its own metrics.
-    this.metricsRun = startMetrics('dr snapshot', flags, {region: flags.region})
+    this.metricsRun = await startMetrics('dr snapshot', flags, {region: flags.region})
     const region = findRegion(this.loadConfig().config, flags.region)
     await validateRecipients(flags['encrypt-to'])
     const keepWithinMs = flags['keep-within']

@@ -58,7 +58,7 @@ Exit codes: 0 everything planned exists and matches, 1 something is missing or d
   public async run(): Promise<MigrateVerifyJson> {
     const {argv} = await this.parse(MigrateVerify)
     const flags = this.flags
-    this.metricsRun = startMetrics('migrate verify', flags)
+    this.metricsRun = await startMetrics('migrate verify', flags)
     if (flags['remove-sources'] && flags.source.length === 0) {
       throw new ToolkitError('USAGE', '--remove-sources needs --source PATHS', {hint: 'Name the SOPS files or directories that were migrated, so that only verified files are removed.'})
     }

@@ -76,7 +76,7 @@ Exit codes: 0 in sync, 1 drift (after a repair: drift left), 2 error (unreachabl
 
   public async run(): Promise<VerifyRegionsJson> {
     const flags = this.flags
-    this.metricsRun = startMetrics('verify regions', flags)
+    this.metricsRun = await startMetrics('verify regions', flags)
     this.checkFlagCombination()
     const format = this.jsonEnabled() ? 'json' : (flags.output as OutputFormat | 'json')
     const human = format === 'json' ? undefined : format

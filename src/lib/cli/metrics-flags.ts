@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {ExitCode, isToolkitError, ToolkitError} from '../errors/errors.js'
-import {RunMetrics} from '../metrics/run-metrics.js'
+import type {RunMetrics} from '../metrics/run-metrics.js'
 import {displayText} from '../report/display.js'
 
 /** The metric flags of every command that runs on a schedule (status, verify regions, migrate verify, dr snapshot). */
@@ -50,8 +50,10 @@ export interface MetricsRun {
  * --pushgateway asks for them. `grouping` is the Pushgateway group beside
  * job and command (e.g. the region of dr snapshot, which runs once per region).
  */
-export function startMetrics(command: string, flags: MetricsFlagValues, grouping: Record<string, string> = {}): MetricsRun | undefined {
+export async function startMetrics(command: string, flags: MetricsFlagValues, grouping: Record<string, string> = {}): Promise<MetricsRun | undefined> {
   if (!flags['metrics-file'] && !flags.pushgateway) return undefined
+  // Loaded only when asked for: prom-client costs every other run memory and start-up time.
+  const {RunMetrics} = await import('../metrics/run-metrics.js')
   const metrics = new RunMetrics(command, {withNames: flags['metrics-with-names']})
   return {
     metrics,

@@ -6,7 +6,7 @@ import {pipeline} from 'node:stream/promises'
 
 import {ToolkitError} from '../errors/errors.js'
 import {displayText} from '../report/display.js'
-import {isS3Url, type S3Settings} from '../storage/s3.js'
+import {isS3Url, type S3Settings} from '../storage/s3-location.js'
 import {isPartialFile, openRegularFile, publish, removeQuietly, temporaryPathFor, writeFileAtomically} from './files.js'
 
 /**
