@@ -1,4 +1,4 @@
-import {spawn} from 'node:child_process'
+import {spawn, type ChildProcess} from 'node:child_process'
 import {mkdtemp, readFile, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
@@ -132,44 +132,14 @@ export async function rewriteBuiltin(repo: string, rules: FilterRules, options: 
       env: gitEnv(),
       stdio: ['pipe', 'ignore', 'pipe'],
     })
-    exporter.stderr!.resume()
-    importer.stderr!.resume()
-    const exported = waitForExit(exporter, 'git fast-export')
-    const imported = waitForExit(importer, 'git fast-import')
     const filter = new FastExportFilter(rules)
-    const transform = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        try {
-          const out = filter.push(chunk)
-          callback(null, out.length > 0 ? out : undefined)
-        } catch (error) {
-          callback(error as Error)
-        }
-      },
-      flush(callback) {
-        try {
-          const out = filter.end()
-          callback(null, out.length > 0 ? out : undefined)
-        } catch (error) {
-          callback(error as Error)
-        }
-      },
-    })
-    let streamError: unknown
-    await pipeline(exporter.stdout!, transform, importer.stdin!).catch((error: unknown) => {
-      streamError = error
-      exporter.kill()
-      importer.kill()
-    })
-    const [exportCode, importCode] = await Promise.all([exported, imported])
-    // fast-import exits as soon as it reads `done`, which can close its stdin
-    // before Node has finished ending it: the pipeline then reports a
-    // premature close (or EPIPE) of a stream that was complete. The stream
-    // declares `feature done` (--use-done-feature), so fast-import exits 0
-    // only after reading `done`: both exiting 0 proves every line arrived.
-    if (exportCode === 0 && importCode === 0 && isClosedEarly(streamError)) streamError = undefined
-    if (streamError !== undefined || exportCode !== 0 || importCode !== 0) {
-      const why = exportCode !== 0 ? `git fast-export exited with ${exportCode}` : importCode !== 0 ? `git fast-import exited with ${importCode}` : `the stream could not be filtered (${(streamError as Error).message})`
+    const why = await pipeIntoImport(
+      {child: exporter, name: 'git fast-export'},
+      importer,
+      (chunk) => filter.push(chunk),
+      () => filter.end(),
+    )
+    if (why !== undefined) {
       throw new ToolkitError('REWRITE_FAILED', `built-in rewrite failed: ${why}`, {
         hint: 'Refs may be partly rewritten: restore from the backup bundle (see docs/runbooks/git-scrub.md, "Restore").',
       })
@@ -207,11 +177,6 @@ async function importRewrittenBlobs(repo: string, blobs: string[], replacements:
   if (blobs.length === 0) return rewritten
   const reader = spawn('git', ['-C', repo, 'cat-file', '--batch'], {env: gitEnv(), stdio: ['pipe', 'pipe', 'pipe']})
   const importer = spawn('git', ['-C', repo, 'fast-import', '--quiet', '--done', `--export-marks=${marksFile}`], {env: gitEnv(), stdio: ['pipe', 'ignore', 'pipe']})
-  // stderr of both is dropped: it could quote content.
-  reader.stderr!.resume()
-  importer.stderr!.resume()
-  const read = waitForExit(reader, 'git cat-file')
-  const imported = waitForExit(importer, 'git fast-import')
   const byMark: string[] = []
   let out: Buffer[] = []
   const parser = new CatFileBatchParser(
@@ -221,47 +186,32 @@ async function importRewrittenBlobs(repo: string, blobs: string[], replacements:
         const changed = rewriteTextBlob(content, replacements)
         if (changed === content) return
         byMark.push(oid)
-        out.push(Buffer.from(`blob\nmark :${byMark.length}\ndata ${changed.length}\n`, 'latin1'), changed, Buffer.from('\n'))
+        out.push(Buffer.from(`blob\nmark :${byMark.length}\ndata ${changed.length}\n`, 'latin1'), changed, NEWLINE)
       },
     },
     Number.POSITIVE_INFINITY,
   )
-  const drain = (): Buffer | undefined => {
-    const chunk = out.length === 0 ? undefined : out.length === 1 ? out[0] : Buffer.concat(out)
+  const drain = (): Buffer => {
+    const chunk = out.length === 1 ? out[0] : Buffer.concat(out)
     out = []
     return chunk
   }
-  const transform = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      try {
-        parser.push(chunk)
-        callback(null, drain())
-      } catch (error) {
-        callback(error as Error)
-      }
-    },
-    flush(callback) {
-      try {
-        parser.end()
-        out.push(Buffer.from('done\n', 'latin1'))
-        callback(null, drain())
-      } catch (error) {
-        callback(error as Error)
-      }
-    },
-  })
   reader.stdin!.on('error', () => undefined)
   reader.stdin!.end(`${blobs.join('\n')}\n`)
-  let streamError: unknown
-  await pipeline(reader.stdout!, transform, importer.stdin!).catch((error: unknown) => {
-    streamError = error
-    reader.kill()
-    importer.kill()
-  })
-  const [readCode, importCode] = await Promise.all([read, imported])
-  if (readCode === 0 && importCode === 0 && isClosedEarly(streamError)) streamError = undefined
-  if (streamError !== undefined || readCode !== 0 || importCode !== 0) {
-    const why = readCode !== 0 ? `git cat-file exited with ${readCode}` : importCode !== 0 ? `git fast-import exited with ${importCode}` : `the blobs could not be read (${(streamError as Error).message.slice(0, 200)})`
+  const why = await pipeIntoImport(
+    {child: reader, name: 'git cat-file'},
+    importer,
+    (chunk) => {
+      parser.push(chunk)
+      return drain()
+    },
+    () => {
+      parser.end()
+      out.push(DONE)
+      return drain()
+    },
+  )
+  if (why !== undefined) {
     throw new ToolkitError('REWRITE_FAILED', `built-in rewrite failed while rewriting the blobs that hold values: ${why}`, {
       hint: 'No ref was changed yet. Run git fsck in the repository; the backup bundle is intact.',
     })
@@ -276,6 +226,64 @@ async function importRewrittenBlobs(repo: string, blobs: string[], replacements:
     throw new ToolkitError('REWRITE_FAILED', `built-in rewrite failed: ${byMark.length} blobs were rewritten but fast-import recorded ${rewritten.size}`, {hint: 'No ref was changed yet; run git fsck in the repository.'})
   }
   return rewritten
+}
+
+const NEWLINE = Buffer.from('\n')
+const DONE = Buffer.from('done\n', 'latin1')
+
+/**
+ * `producer | transform | git fast-import`: the producer's stdout goes through
+ * the synchronous `push`/`end` (each returns the bytes for fast-import) into
+ * the importer's stdin. Returns undefined when both processes exited 0 and the
+ * stream went through, else why not (naming the process, never content: the
+ * stderr of both is dropped, since fast-import may quote a stream line).
+ */
+async function pipeIntoImport(
+  producer: {child: ChildProcess; name: string},
+  importer: ChildProcess,
+  push: (chunk: Buffer) => Buffer,
+  end: () => Buffer,
+): Promise<string | undefined> {
+  producer.child.stderr!.resume()
+  importer.stderr!.resume()
+  const produced = waitForExit(producer.child, producer.name)
+  const imported = waitForExit(importer, 'git fast-import')
+  const transform = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      try {
+        const out = push(chunk)
+        callback(null, out.length > 0 ? out : undefined)
+      } catch (error) {
+        callback(error as Error)
+      }
+    },
+    flush(callback) {
+      try {
+        const out = end()
+        callback(null, out.length > 0 ? out : undefined)
+      } catch (error) {
+        callback(error as Error)
+      }
+    },
+  })
+  let streamError: unknown
+  await pipeline(producer.child.stdout!, transform, importer.stdin!).catch((error: unknown) => {
+    streamError = error
+    producer.child.kill()
+    importer.kill()
+  })
+  const [producerCode, importCode] = await Promise.all([produced, imported])
+  // fast-import exits as soon as it reads `done`, which can close its stdin
+  // before Node has finished ending it: the pipeline then reports a premature
+  // close (or EPIPE) of a stream that was complete. Both streams end with
+  // `done` (declared by `feature done`, or required by --done), so
+  // fast-import exits 0 only after reading it: both exiting 0 proves every
+  // line arrived.
+  if (producerCode === 0 && importCode === 0 && isClosedEarly(streamError)) streamError = undefined
+  if (producerCode !== 0) return `${producer.name} exited with ${producerCode}`
+  if (importCode !== 0) return `git fast-import exited with ${importCode}`
+  if (streamError !== undefined) return `the stream could not be filtered (${(streamError as Error).message.slice(0, 200)})`
+  return undefined
 }
 
 /** A write end closed under the pipeline: Node's premature close, or the pipe's EPIPE. */
