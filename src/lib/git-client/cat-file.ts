@@ -151,7 +151,12 @@ export async function readWantedObjects(repo: string, visitor: ObjectVisitor, op
   const children: ChildProcess[] = [lister, ...readers]
   const exits = children.map((child) => waitForExit(child, 'git cat-file'))
   let stderr = ''
-  for (const child of children) child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8').slice(0, 1000)))
+  // Kept short: only its beginning is ever shown.
+  for (const child of children) {
+    child.stderr!.on('data', (chunk: Buffer) => {
+      if (stderr.length < 2000) stderr += chunk.toString('utf8').slice(0, 1000)
+    })
+  }
   const parsers = readers.map(() => new CatFileBatchParser({...visitor, wants: () => true}, options.maxInMemory))
   const stats: ReadStats = {objects: 0, bytes: 0}
   let sent = 0
@@ -181,6 +186,7 @@ export async function readWantedObjects(repo: string, visitor: ObjectVisitor, op
       sent += block.length
       const text = `${block.join('\n')}\n`
       block = []
+      if (gone(reader)) throw new ToolkitError('GIT_FAILED', 'a git cat-file reader ended before the read did', {hint: 'Run git fsck on the repository.'})
       if (!reader.stdin!.write(text)) await drained(reader)
     }
     let partial = ''
@@ -224,15 +230,22 @@ export async function readWantedObjects(repo: string, visitor: ObjectVisitor, op
   return stats
 }
 
+function gone(reader: ChildProcess): boolean {
+  return reader.stdin!.destroyed || reader.exitCode !== null || reader.signalCode !== null
+}
+
 /** Resolves once the reader's stdin can take more, or the reader is gone (its exit code tells why). */
 function drained(reader: ChildProcess): Promise<void> {
+  if (gone(reader)) return Promise.resolve()
   return new Promise((resolve) => {
     const done = () => {
       reader.stdin!.off('drain', done)
-      reader.off('close', done)
+      reader.stdin!.off('close', done)
+      reader.off('exit', done)
       resolve()
     }
     reader.stdin!.once('drain', done)
-    reader.once('close', done)
+    reader.stdin!.once('close', done)
+    reader.once('exit', done)
   })
 }
