@@ -1,9 +1,10 @@
 // A real pseudo-terminal for the wizard: a private tmux server per session
-// (its own socket in the test directory), driven with send-keys and read
+// (its own socket in a short private directory), driven with send-keys and read
 // with capture-pane. Typed text goes through a tmux paste buffer fed on
 // stdin, so a typed value never appears in any process's arguments.
 import {execFileSync} from 'node:child_process'
-import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {sleep} from '../../env/net.js'
@@ -20,7 +21,7 @@ function quote(arg: string): string {
 
 export class TerminalSession {
   private constructor(
-    private readonly socket: string,
+    private readonly socketDir: string,
     /** Every byte the program wrote to the terminal (tmux pipe-pane), escape sequences included. */
     readonly rawLogFile: string,
     private readonly statusFile: string,
@@ -33,7 +34,12 @@ export class TerminalSession {
    */
   static start(command: string[], options: {dir: string; name: string; env: NodeJS.ProcessEnv; cwd: string}): TerminalSession {
     requireTmux()
-    const socket = join(options.dir, `${options.name}.tmux`)
+    // A Unix socket path is limited to 107 bytes, and the test directory can
+    // be deep (CI checks out under a longer path than a developer does), so
+    // the socket lives in a short directory of its own; everything else that
+    // is worth reading after a failure stays in the test directory.
+    const socketDir = mkdtempSync(join(tmpdir(), 'st-tmux-'))
+    const socket = join(socketDir, 'socket')
     const config = join(options.dir, `${options.name}.tmux.conf`)
     const rawLogFile = join(options.dir, `${options.name}.pane.log`)
     const statusFile = join(options.dir, `${options.name}.exit-status`)
@@ -46,11 +52,11 @@ export class TerminalSession {
       ['-S', socket, '-f', config, 'new-session', '-d', '-s', 'main', '-x', '200', '-y', '50', shellCommand, ';', 'pipe-pane', '-o', '-t', 'main', `cat >> ${quote(rawLogFile)}`],
       {env: options.env, stdio: ['ignore', 'ignore', 'pipe']},
     )
-    return new TerminalSession(socket, rawLogFile, statusFile)
+    return new TerminalSession(socketDir, rawLogFile, statusFile)
   }
 
   private tmux(args: string[], input?: string): string {
-    return execFileSync(TMUX, ['-S', this.socket, ...args], {encoding: 'utf8', input, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe']})
+    return execFileSync(TMUX, ['-S', join(this.socketDir, 'socket'), ...args], {encoding: 'utf8', input, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe']})
   }
 
   /** The whole screen history as text (colours stripped, wrapped lines joined). */
@@ -120,5 +126,6 @@ export class TerminalSession {
     } catch {
       // already gone
     }
+    rmSync(this.socketDir, {recursive: true, force: true})
   }
 }
