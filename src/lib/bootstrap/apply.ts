@@ -101,6 +101,9 @@ export async function applyPlannedSecret(
  * wizard waits until the Secret holds them — every key changed — then asks
  * ESO to push them now. The new values stay in memory, for the wait.
  */
+/** How long the Secret must stay unchanged, after ESO recorded its sync, before its values count as the rotation's result. */
+export const REGENERATE_SETTLE_MS = 2_000
+
 async function regenerate(
   kube: KubeClient,
   planned: PlannedSecret,
@@ -109,19 +112,30 @@ async function regenerate(
 ): Promise<SecretValues> {
   const {namespace, name} = planned.secret
   const before = planned.existing!.data
+  const keys = planned.secret.keys.map((key) => key.key)
+  const clock = () => options.now().getTime()
   await requestRegeneration(kube, {namespace, name}, options.now())
-  const deadline = Date.now() + options.regenerateTimeoutMs
+  const deadline = clock() + options.regenerateTimeoutMs
+  // ESO can regenerate twice for one request: the Secret it writes wakes a
+  // second reconcile that may still read the ExternalSecret without the sync
+  // record from its cache. The values taken are those that stay once ESO has
+  // recorded the sync; taking the first new ones made the wait for the
+  // Vaults expect values that were already replaced (about one run in three).
+  let settled: {version: string | undefined; since: number} | undefined
   for (;;) {
     const current = await kube.getSecret(namespace, name)
-    const data = current?.data ?? new Map()
-    const keys = planned.secret.keys.map((key) => key.key)
-    if (keys.every((key) => data.has(key) && !before.get(key)?.equals(data.get(key)!))) {
-      state.secret = true
-      await requestPush(kube, {namespace, name}, options.now())
-      state.pushSecret = true
-      return new Map(keys.map((key) => [key, data.get(key)!]))
-    }
-    if (Date.now() >= deadline) {
+    const data = current?.data ?? (new Map() as SecretValues)
+    const changed = keys.every((key) => data.has(key) && !before.get(key)?.equals(data.get(key)!))
+    if (changed && (await syncRecorded(kube, namespace, name))) {
+      if (!settled || settled.version !== current?.resourceVersion) settled = {version: current?.resourceVersion, since: clock()}
+      else if (clock() - settled.since >= REGENERATE_SETTLE_MS) {
+        state.secret = true
+        await requestPush(kube, {namespace, name}, options.now())
+        state.pushSecret = true
+        return new Map(keys.map((key) => [key, data.get(key)!]))
+      }
+    } else settled = undefined
+    if (clock() >= deadline) {
       const externalSecret = await kube.read(EXTERNAL_SECRET_API_VERSION, 'ExternalSecret', name, namespace).catch(() => undefined)
       const ready = readyCondition(externalSecret)
       throw new ToolkitError('REGENERATE_TIMEOUT', `${planned.id}: ESO did not write new values within ${Math.round(options.regenerateTimeoutMs / 1000)} s (ExternalSecret ${ready ? `Ready=${ready.status} ${describeReady(ready)}` : 'without a Ready condition'})`, {
@@ -130,6 +144,13 @@ async function regenerate(
     }
     await options.sleep(500)
   }
+}
+
+/** ESO has recorded a sync of the ExternalSecret since its record was cleared for the regeneration. */
+async function syncRecorded(kube: KubeClient, namespace: string, name: string): Promise<boolean> {
+  const externalSecret = await kube.read(EXTERNAL_SECRET_API_VERSION, 'ExternalSecret', name, namespace)
+  const refreshTime = (externalSecret?.status as {refreshTime?: unknown} | undefined)?.refreshTime
+  return typeof refreshTime === 'string' && refreshTime !== ''
 }
 
 /** One line per secret: what exists after an interrupted run. Names only. */

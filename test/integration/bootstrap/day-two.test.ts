@@ -287,16 +287,24 @@ describe('secrets bootstrap after day one (real kube-apiserver, ESO, two regions
     const before = await waitUntil('the generated Secret', async () => (await secretStrings(namespace, 'receiver'))?.token)
     await expectVaultsHold(namespace, 'receiver', {token: before}, 90_000)
 
-    const rotation = await cli(['bootstrap', '--config', env.configPath, '--spec', spec, '--rotate', `${namespace}/receiver`, '--values-from-stdin', '--yes'])
-    expect({code: rotation.code, stderr: rotation.stderr}).toEqual({code: 0, stderr: expect.any(String)})
-    expect(rotation.stdout).toMatch(/regenerate \(--rotate: ESO generates a new value/)
-    const after = (await secretStrings(namespace, 'receiver'))!.token
-    expect(after).not.toBe(before)
-    expect(after).toMatch(/^[A-Za-z0-9]{40}$/)
-    // The wizard waited for both Vaults itself; read them directly too.
-    await expectVaultsHold(namespace, 'receiver', {token: after}, 10_000)
-    expectNoLeak(rotation.stdout + rotation.stderr, {before, after}, 'the rotation output')
-  })
+    // Three rotations in a row: ESO can regenerate twice for one request (its second reconcile reads
+    // the ExternalSecret from a stale cache), which made about one rotation in three wait for values
+    // already replaced; the CLI takes the values that stay (apply.ts regenerate).
+    let previous = before
+    for (let round = 1; round <= 3; round++) {
+      const rotation = await cli(['bootstrap', '--config', env.configPath, '--spec', spec, '--rotate', `${namespace}/receiver`, '--values-from-stdin', '--yes'])
+      const after = (await secretStrings(namespace, 'receiver'))!.token
+      expectNoLeak(rotation.stdout + rotation.stderr, {before: previous, after}, 'the rotation output')
+      if (rotation.code !== 0) throw new Error(`rotation ${round} exited ${rotation.code}:\n${rotation.stdout}\n${rotation.stderr}`)
+      expect(rotation.stdout).toMatch(/regenerate \(--rotate: ESO generates a new value/)
+      expect(after).not.toBe(previous)
+      expect(after).toMatch(/^[A-Za-z0-9]{40}$/)
+      // The wizard waited for both Vaults itself; read them directly too.
+      await expectVaultsHold(namespace, 'receiver', {token: after}, 10_000)
+      previous = after
+    }
+    // Its waits (90 s for the first push, the CLI's own for ESO and the Vaults) fail with their own messages first.
+  }, 300_000)
 
   test('--dry-run --values-from-stdin reads and checks stdin, reporting every problem at once; with stdin the plan is shown once', async () => {
     const dir = testDir('dry-stdin')
