@@ -96,14 +96,15 @@ export async function applyPlannedSecret(
   return values
 }
 
-/**
- * A generatedInCluster secret: ESO generates new values (eso/nudge.ts), the
- * wizard waits until the Secret holds them — every key changed — then asks
- * ESO to push them now. The new values stay in memory, for the wait.
- */
 /** How long the Secret must stay unchanged, after ESO recorded its sync, before its values count as the rotation's result. */
 export const REGENERATE_SETTLE_MS = 2_000
 
+/**
+ * A generatedInCluster secret: ESO generates new values (eso/nudge.ts), the
+ * wizard waits until the Secret holds them — every key changed, ESO's sync
+ * recorded, the Secret unchanged for REGENERATE_SETTLE_MS — then asks ESO to
+ * push them now. The new values stay in memory, for the wait.
+ */
 async function regenerate(
   kube: KubeClient,
   planned: PlannedSecret,
