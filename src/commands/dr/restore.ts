@@ -42,7 +42,7 @@ export default class DrRestore extends BaseCommand<typeof DrRestore> {
 
   static override description = `Stages, each shown as it runs:
   0. for s3://BUCKET/PREFIX/NAME.snap: download it and its manifest into --work-dir, checking size and SHA-256 as it streams (the local copy is removed afterwards);
-  1. verify the snapshot (the \`dr verify\` check) — nothing is sent to any server before it passes;
+  1. verify the snapshot — nothing is sent to any server before it passes: a plain archive whose SHA-256 and size are the ones its manifest records (written after its members passed the full check when it was taken) is hashed only; anything else gets the full \`dr verify\` check. The upload hashes the bytes again and holds back the last block until they match;
   2. pre-flight the target: reachable, initialized, unsealed, the active node, and the token may snapshot and restore; the plan shows the target, its cluster and Raft index against the snapshot's. A snapshot of another cluster is refused unless --force (which uses snapshot-force: afterwards the snapshot's unseal keys and root token apply);
   3. confirmation: type the region name (--yes skips it; refused without --yes when stdin is not a terminal). --dry-run stops before this;
   4. safety snapshot of the target's current state, checked like \`dr snapshot\` and read back from disk (unless --no-safety-snapshot);

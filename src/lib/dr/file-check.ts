@@ -1,3 +1,4 @@
+import {createHash} from 'node:crypto'
 import {open} from 'node:fs/promises'
 import {Worker} from 'node:worker_threads'
 
@@ -141,6 +142,33 @@ export function startFileCheck(path: string, options: FileCheckOptions = {}): Fi
     },
   }
 }
+
+/**
+ * SHA-256 of a whole file on this thread, when nothing else needs it: one
+ * buffer is hashed while the next is read into the other, and both are reused,
+ * so hashing a multi-GB file leaves no garbage and starts no thread.
+ */
+export async function hashFile(path: string): Promise<{sha256: string; size: number}> {
+  const handle = await open(path, 'r')
+  try {
+    const hash = createHash('sha256')
+    const buffers = [Buffer.allocUnsafe(HASH_CHUNK), Buffer.allocUnsafe(HASH_CHUNK)]
+    let size = 0
+    let reading = handle.read(buffers[0], 0, HASH_CHUNK, 0)
+    for (let slot = 0; ; slot ^= 1) {
+      const {bytesRead} = await reading
+      if (bytesRead === 0) break
+      reading = handle.read(buffers[slot ^ 1], 0, HASH_CHUNK, size + bytesRead)
+      hash.update(buffers[slot].subarray(0, bytesRead))
+      size += bytesRead
+    }
+    return {sha256: hash.digest('hex'), size}
+  } finally {
+    await handle.close()
+  }
+}
+
+const HASH_CHUNK = 1024 * 1024
 
 /**
  * SHA-256 of a whole file on a worker thread, with one reused buffer: `dr

@@ -19,7 +19,7 @@ import {compareEvidence, evidenceConfirms, surveyMounts, type Survey} from './co
 import {compareKeyCounts, keyCountsOf} from './key-counts.js'
 import type {SnapshotManifest} from './manifest.js'
 import {displayAddress, formatBytes, snapshotSteps, type SnapshotContext} from './save.js'
-import {resolveSnapshotPaths, verifySnapshotFile, type VerifyReport} from './verify.js'
+import {resolveSnapshotPaths, verifyAgainstManifest, type VerifyReport} from './verify.js'
 import {isRemoteLocation, openSnapshotStore, splitLocation, type StoreSettings} from './snapshot-store.js'
 import {fetchSnapshot, manifestNameFor, readStoredManifest, verifyStoredSnapshot, type FetchedSnapshot} from './snapshot-store-ops.js'
 
@@ -188,7 +188,7 @@ async function runRestoreStages(ctx: RestoreContext & {snapshot: SnapshotContext
 /** Stage 1: the snapshot passes the same integrity check as `dr verify`, before any request is sent. */
 export async function stageVerifySnapshot(ctx: RestoreContext): Promise<void> {
   const {options} = ctx
-  const report = await verifySnapshotFile(ctx.fetched?.archive ?? options.file, {identities: options.identities})
+  const report = await verifyAgainstManifest(ctx.fetched?.archive ?? options.file, {identities: options.identities})
   ctx.verify = report
   ctx.manifest = report.manifest
   if (report.encrypted && !report.contentsChecked) {
@@ -326,7 +326,7 @@ export function safetySnapshotSteps<C extends RestoreContext & {snapshot: Snapsh
     {
       title: 'safety snapshot: read it back from disk and verify it',
       run: async (c) => {
-        c.safetyVerify = c.snapshot.store ? await verifyStoredSnapshot(c.snapshot.store, basename(c.snapshot.archiveFile!)) : await verifySnapshotFile(c.snapshot.archiveFile!)
+        c.safetyVerify = c.snapshot.store ? await verifyStoredSnapshot(c.snapshot.store, basename(c.snapshot.archiveFile!)) : await verifyAgainstManifest(c.snapshot.archiveFile!)
         if (!c.safetyVerify.ok) {
           throw new ToolkitError('SAFETY_SNAPSHOT_INVALID', `the safety snapshot ${displayText(c.snapshot.archiveFile!)} does not verify: ${displayText(c.safetyVerify.problems.map((p) => p.message).join('; '))}`, {
             hint: 'Nothing was restored. Check the disk holding the safety snapshot directory, then re-run.',

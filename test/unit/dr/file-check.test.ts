@@ -5,7 +5,7 @@ import {Readable} from 'node:stream'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {inspectArchive} from '../../../src/lib/dr/archive.js'
-import {checkFileContents, hashFileOnWorker, startFileCheck, WrittenSoFar} from '../../../src/lib/dr/file-check.js'
+import {checkFileContents, hashFile, hashFileOnWorker, startFileCheck, WrittenSoFar} from '../../../src/lib/dr/file-check.js'
 import {archiveOf, sha256, stateBin, validMembers} from './synthetic-snapshot.js'
 
 let dir: string
@@ -94,6 +94,21 @@ describe('startFileCheck', () => {
     expect(await stateOf(check.result)).toBe('pending')
     await check.stop()
     expect(await stateOf(check.result)).toBe('settled')
+  })
+})
+
+describe('hashFile', () => {
+  test('the SHA-256 and size of the whole file, across its two read buffers and an uneven tail', async () => {
+    for (const length of [0, 1, 1024 * 1024, 3 * 1024 * 1024 + 17]) {
+      const bytes = stateBin(length, length)
+      const file = join(dir, `data-${length}.bin`)
+      await writeFile(file, bytes)
+      expect(await hashFile(file)).toEqual({sha256: sha256(bytes), size: length})
+    }
+  })
+
+  test('a missing file is the read error', async () => {
+    await expect(hashFile(join(dir, 'missing.bin'))).rejects.toMatchObject({code: 'ENOENT'})
   })
 })
 

@@ -9,7 +9,7 @@ import {encryptStream} from '../../../src/lib/dr/age.js'
 import {readCatalog, verdict} from '../../../src/lib/dr/catalog.js'
 import {MANIFEST_FORMAT, snapshotName, type SnapshotManifest} from '../../../src/lib/dr/manifest.js'
 import {verifiedPassThrough} from '../../../src/lib/dr/restore.js'
-import {verifySnapshotFile} from '../../../src/lib/dr/verify.js'
+import {verifyAgainstManifest, verifySnapshotFile} from '../../../src/lib/dr/verify.js'
 import {isToolkitError} from '../../../src/lib/errors/errors.js'
 import {SecretValue} from '../../../src/lib/secret/secret-value.js'
 import {archiveOf, sha256, validMembers} from './synthetic-snapshot.js'
@@ -104,6 +104,54 @@ describe('verifySnapshotFile', () => {
     const {path, manifestPath} = await writeSnapshot()
     await writeFile(manifestPath, '{"format": "something else"}')
     await expect(verifySnapshotFile(path)).rejects.toMatchObject({code: 'MANIFEST_INVALID'})
+  })
+})
+
+describe('verifyAgainstManifest (restore)', () => {
+  test('a plain archive with the SHA-256 and size its manifest records: hashed only, the facts from the manifest', async () => {
+    const {path, manifestPath, archive, manifest} = await writeSnapshot()
+    const report = await verifyAgainstManifest(path)
+    expect(report).toMatchObject({ok: true, encrypted: false, file: path, manifestFile: manifestPath, sha256: sha256(archive), size: archive.length, problems: []})
+    expect(report.inspection).toMatchObject({ok: true, sha256: sha256(archive), size: archive.length, members: [], sealedSums: false, raft: {id: manifest.raft.id, index: 1234, term: 2, size: 100_000}})
+    expect(report.notes.join()).toMatch(/full check when the snapshot was taken/)
+  })
+
+  test('a file that differs from its manifest gets the full check, which says what is wrong', async () => {
+    const {path, archive} = await writeSnapshot()
+    const flipped = Buffer.from(archive)
+    flipped[Math.floor(flipped.length / 2)] ^= 0xff
+    await writeFile(path, flipped)
+    const report = await verifyAgainstManifest(path)
+    expect(report.ok).toBe(false)
+    expect(report.contentsChecked).toBe(true)
+    expect(report.inspection!.members.length).toBeGreaterThan(0)
+    expect(report.problems.map((p) => p.code)).toContain('MANIFEST_MISMATCH')
+    expect(report.problems.map((p) => p.code).some((code) => code !== 'MANIFEST_MISMATCH')).toBe(true)
+
+    const other = await writeSnapshot({at: '2025-02-01T00:00:00.000Z'})
+    await writeFile(other.path, archive.subarray(0, 5000))
+    expect((await verifyAgainstManifest(other.path)).problems[0].code).toBe('TRUNCATED')
+  })
+
+  test('without a manifest, or encrypted, the archive is checked in full', async () => {
+    const bytes = await archiveOf(validMembers())
+    const path = join(dir, 'from-vault-cli.snap')
+    await writeFile(path, bytes)
+    const plain = await verifyAgainstManifest(path)
+    expect(plain).toMatchObject({ok: true, contentsChecked: true})
+    expect(plain.inspection!.members.map((m) => m.name)).toContain('state.bin')
+
+    const identity = await generateIdentity()
+    const encrypted = await writeSnapshot({at: '2025-02-02T00:00:00.000Z', recipients: [await identityToRecipient(identity)]})
+    const report = await verifyAgainstManifest(encrypted.path, {identities: [SecretValue.fromString(identity)]})
+    expect(report).toMatchObject({ok: true, encrypted: true, contentsChecked: true})
+    expect(report.inspection!.members.length).toBeGreaterThan(0)
+  })
+
+  test('a missing file is an error (exit 2)', async () => {
+    const {path} = await writeSnapshot()
+    await rm(path)
+    await expect(verifyAgainstManifest(path)).rejects.toMatchObject({code: 'SNAPSHOT_NOT_FOUND', exitCode: 2})
   })
 })
 
