@@ -9,9 +9,9 @@
 //                                           one narrow module per external system (git-client: running git,
 //                                           its object stream; src/lib/git is the scan/scrub domain)
 //   config        src/lib/config/**         read by clients (regions, credentials, kubeconfig), so below them
-//   foundation    src/lib/{secret,errors,report,workflow,files}/**
+//   foundation    src/lib/{secret,errors,report,workflow,files,memory}/**
 //                                           secret value, errors, display helpers, the domain-neutral stage runner,
-//                                           regular-file opening
+//                                           regular-file opening, bounded memory for streaming commands
 //
 // An arrow may only point down. Domains do not import each other: what two
 // domains share moves below both.
@@ -24,7 +24,7 @@ const DOMAIN = '^src/lib/(migrate|dr|regions|bootstrap|git|history|status)/'
 const SHARED = '^src/lib/(compare)/'
 const CLIENTS = '^src/lib/(vault|kube|eso|sops|git-client|storage|gitops|metrics)/'
 const CONFIG = '^src/lib/config/'
-const FOUNDATION = '^src/lib/(secret|errors|report|workflow|files)/'
+const FOUNDATION = '^src/lib/(secret|errors|report|workflow|files|memory)/'
 const CLI = '^src/lib/cli/'
 const COMMANDS = '^src/commands/'
 // Resolved (node_modules/...) and unresolved (bare name) forms both.

@@ -10,6 +10,7 @@ import {type DrListOutput} from '../../lib/dr/output-schema.js'
 import {renderCatalog} from '../../lib/dr/render.js'
 
 export default class DrList extends BaseCommand<typeof DrList> {
+  static override boundedMemory = true
   static override summary = 'List the snapshots in a directory, oldest first, and whether each one verifies.'
 
   static override description = `Shows region, time taken, kind (snapshot, or safety snapshot taken by \`dr restore\`), size, Raft index, encryption and the result of the same integrity check as \`dr verify\` for every *.snap / *.snap.age file. Interrupted downloads, manifests without an archive, and anything named like a snapshot or manifest that is not a regular file (a FIFO, a device: never opened) are listed as strays. Names are shown with control characters escaped. An s3://BUCKET/PREFIX location lists the objects directly under the prefix: a snapshot counts only once its manifest exists (written last, after it verified); an archive without one and unfinished multipart uploads are strays.

@@ -39,7 +39,7 @@ type Context = RestoreContext & {snapshot: SnapshotContext}
 
 export default class DrRestore extends BaseCommand<typeof DrRestore> {
   // Its safety snapshot walks every key before a streamed download, as `dr snapshot` does: 150-163 MB peak at 525 MB without this, 130-132 MB with it.
-  static override boundedYoungGeneration = true
+  static override boundedMemory = true
   static override summary = 'Restore a verified Raft snapshot into a region\'s Vault: pre-flight, safety snapshot, streamed upload, and proof that the data is the snapshot\'s.'
 
   static override description = `Stages, each shown as it runs:

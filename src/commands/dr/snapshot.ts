@@ -23,7 +23,7 @@ interface SnapshotOutput {
 }
 
 export default class DrSnapshot extends BaseCommand<typeof DrSnapshot> {
-  static override boundedYoungGeneration = true
+  static override boundedMemory = true
   static override summary = 'Save a verified Raft snapshot of a region\'s Vault, with a manifest, optionally age-encrypted and pruned.'
 
   static override description = `Streams GET /v1/sys/storage/raft/snapshot to a hidden temporary file in --out, hashing it (SHA-256) and checking it as it arrives: a gzip'd tar holding exactly meta.json, state.bin, SHA256SUMS (and SHA256SUMS.sealed), whose sums match. Only then is it renamed into place, never over an existing file. An empty, truncated or malformed snapshot is an error (exit 2) and nothing is kept.

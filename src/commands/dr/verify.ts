@@ -11,6 +11,7 @@ import {isRemoteLocation, openSnapshotStore, splitLocation} from '../../lib/dr/s
 import {verifyStoredSnapshot} from '../../lib/dr/snapshot-store-ops.js'
 
 export default class DrVerify extends BaseCommand<typeof DrVerify> {
+  static override boundedMemory = true
   static override summary = 'Check a snapshot file offline: archive structure, member checksums, and its manifest.'
 
   static override description = `Decompresses the archive, checks that its members are exactly meta.json, state.bin, SHA256SUMS (and SHA256SUMS.sealed), recomputes the SHA-256 of each member against SHA256SUMS, and compares the file's SHA-256 and size, the archive's and the Raft index/term/id with the manifest (<name>.json) when there is one. No server is contacted. This is the same check \`dr snapshot\` runs before keeping a file and \`dr restore\` runs before sending one.

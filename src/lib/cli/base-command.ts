@@ -2,8 +2,8 @@ import {Command, Flags, type Interfaces} from '@oclif/core'
 
 import {loadConfig, type LoadedConfig} from '../config/load.js'
 import {describeUnexpected, ExitCode, isToolkitError, ToolkitError} from '../errors/errors.js'
+import {boundMemory} from '../memory/bounded-memory.js'
 import {exitCodeOf, type MetricsRun} from './metrics-flags.js'
-import {keepYoungGenerationSmall} from './young-generation.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 
@@ -16,8 +16,8 @@ export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(type
  */
 export abstract class BaseCommand<T extends typeof Command> extends Command {
   static override enableJsonFlag = true
-  /** Set by commands that stream large snapshots and walk every key: their memory stays flat (young-generation.ts). */
-  static boundedYoungGeneration = false
+  /** Set by commands that stream snapshots of any size (and walk every key): their memory stays flat (memory/bounded-memory.ts). */
+  static boundedMemory = false
 
   static override baseFlags = {
     config: Flags.string({
@@ -35,7 +35,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   private readonly warnings: string[] = []
 
   public override async init(): Promise<void> {
-    if ((this.ctor as typeof BaseCommand).boundedYoungGeneration) keepYoungGenerationSmall()
+    if ((this.ctor as typeof BaseCommand).boundedMemory) boundMemory()
     await super.init()
     const {flags} = await this.parse({flags: this.ctor.flags, baseFlags: (this.ctor as typeof BaseCommand).baseFlags, enableJsonFlag: true, args: this.ctor.args, strict: this.ctor.strict})
     this.flags = flags as BaseFlags<T>

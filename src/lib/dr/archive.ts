@@ -5,6 +5,8 @@ import {createGunzip} from 'node:zlib'
 
 import tar from 'tar-stream'
 
+import {noteStreamedBytes} from '../memory/bounded-memory.js'
+
 /**
  * The one integrity checker for Raft snapshots. `dr snapshot` runs it on the
  * bytes as they arrive, `dr verify` and `dr list` on files, and `dr restore`
@@ -170,6 +172,7 @@ export class ArchiveChecker {
           transform: (chunk: Buffer, _encoding, callback) => {
             hash.update(chunk)
             this.#size += chunk.length
+            noteStreamedBytes(chunk.length)
             callback(null, chunk)
           },
         })
@@ -237,6 +240,8 @@ async function readMembers(extract: tar.Extract, members: MemberInfo[], small: M
     for await (const chunk of entry as AsyncIterable<Buffer>) {
       hash.update(chunk)
       bytes += chunk.length
+      // Each inflated block is a fresh buffer, garbage from here on.
+      noteStreamedBytes(chunk.length)
       if (keep && !tooLarge) {
         if (bytes > SMALL_MEMBER_LIMIT) tooLarge = true
         else kept.push(chunk)

@@ -5,6 +5,7 @@ import {Transform, type Readable} from 'node:stream'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {ExitCode, isToolkitError, ToolkitError} from '../errors/errors.js'
+import {noteStreamedBytes} from '../memory/bounded-memory.js'
 import {displayText} from '../report/display.js'
 import {throttled} from '../report/throttle.js'
 import {pollUntil} from '../workflow/poll.js'
@@ -368,6 +369,7 @@ export function verifiedPassThrough(expectedSha256: string, what: string, onByte
     transform(chunk: Buffer, _encoding, callback) {
       hash.update(chunk)
       onBytes(chunk)
+      noteStreamedBytes(chunk.length)
       const previous = held
       held = chunk
       callback(null, previous)

@@ -6,6 +6,7 @@ import {Transform, Writable, type Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
 import {ExitCode, ToolkitError} from '../errors/errors.js'
+import {noteStreamedBytes} from '../memory/bounded-memory.js'
 import {displayText, redactUrl} from '../report/display.js'
 import {runStages, type Stage as Step, type WorkflowHooks} from '../workflow/runner.js'
 import type {RegionVault} from '../vault/connect.js'
@@ -229,6 +230,7 @@ async function downloadPlain(response: Readable, temporary: string, progress: Do
       for (const buffer of buffers) {
         hash.update(buffer)
         progress.add(buffer.length)
+        noteStreamedBytes(buffer.length)
       }
       writeAll(handle, buffers, written).then((bytes) => {
         written += bytes

@@ -6,6 +6,7 @@ import {Transform, type Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
 import {ToolkitError} from '../errors/errors.js'
+import {noteStreamedBytes} from '../memory/bounded-memory.js'
 import {displayText} from '../report/display.js'
 import type {SecretValue} from '../secret/secret-value.js'
 import {decryptStream, isAgeFile} from './age.js'
@@ -44,6 +45,7 @@ export function hashingStream(): {stream: Transform; result: () => {sha256: stri
     transform(chunk: Buffer, _encoding, callback) {
       hash.update(chunk)
       size += chunk.length
+      noteStreamedBytes(chunk.length)
       callback(null, chunk)
     },
   })
