@@ -172,7 +172,6 @@ export class ArchiveChecker {
           transform: (chunk: Buffer, _encoding, callback) => {
             hash.update(chunk)
             this.#size += chunk.length
-            noteStreamedBytes(chunk.length)
             callback(null, chunk)
           },
         })
