@@ -19,13 +19,13 @@ import {runInNewContext} from 'node:vm'
  * leaves the inflater or is read from a file is a fresh buffer, dead as soon
  * as it is handled; its memory lies outside V8's heap, and V8 looks at that
  * only once about 64 MB of it has piled up. A snapshot download therefore
- * held 30-57 MB of dead buffers at any time (peak 131-158 MB). Where blocks
- * pass, the stream reports their size (noteStreamedBytes); every few MB a
- * young-generation collection, with the buffers freed on this thread instead
- * of later on a helper thread, frees them: the dead buffers stay under about
- * 12 MB and the peak at 111-112 MB, and the collections (well under a
- * millisecond each, little is alive) cost less CPU than the full collections
- * V8 ran without them.
+ * held up to 57 MB of dead buffers (peak 131-158 MB). Where fresh blocks
+ * arrive, the stream reports their size (noteStreamedBytes), once per block;
+ * every 4 MB a young-generation collection, with the buffers freed on this
+ * thread instead of later on a helper thread, frees them: the dead buffers
+ * stay under about 12 MB and the peak at 106-114 MB, and the collections
+ * (about half a millisecond each: little is alive) cost less CPU than the
+ * full collections V8 ran without them.
  */
 export function boundMemory(): void {
   setFlagsFromString(YOUNG_GENERATION_FLAG)
