@@ -2,10 +2,10 @@ import {setFlagsFromString} from 'node:v8'
 import {runInNewContext} from 'node:vm'
 
 /**
- * Flat memory for the commands that stream gigabytes (dr snapshot, dr
- * restore): turned on by the command before it starts, it changes two things
- * V8 does on its own, both measured on a 1.5 GB snapshot of a Vault with
- * 3,000 keys (docs/benchmarks.md).
+ * Flat memory for the commands that stream gigabytes (dr snapshot, restore,
+ * verify, list): turned on by the command before it starts, it changes two
+ * things V8 does on its own, both measured on a 1.5 GB snapshot of a Vault
+ * with 3,000 keys (docs/benchmarks.md).
  *
  * The young generation. Walking every key allocates fast enough for V8 to
  * double its semi-spaces up to 16 MB each, and it keeps them for the rest of
