@@ -101,6 +101,8 @@ class VaultServer implements VaultServerHandle {
   #process?: ManagedProcess
   readonly #sys: VaultSys
   readonly #http: VaultHttp
+  readonly #setupSys: VaultSys
+  readonly #setupHttp: VaultHttp
 
   constructor(
     readonly name: string,
@@ -114,6 +116,12 @@ class VaultServer implements VaultServerHandle {
     // Waits poll on their own; a request here should fail fast, not back off.
     this.#http = new VaultHttp(name, vault, {retry: {attempts: 1, baseDelayMs: 0, maxDelayMs: 0}})
     this.#sys = new VaultSys(this.#http)
+    // Init, unseal and a mount are one-shot Raft writes that cannot simply be
+    // sent again (a second init is refused): they get the start-up budget. On a
+    // disk busy with other writes, two fresh nodes took 9 s to start on
+    // sys/init, and the 5 s above failed the whole integration run.
+    this.#setupHttp = new VaultHttp(name, {...vault, requestTimeoutMs: STARTUP_TIMEOUT_MS}, {retry: {attempts: 1, baseDelayMs: 0, maxDelayMs: 0}})
+    this.#setupSys = new VaultSys(this.#setupHttp)
   }
 
   get pid(): number | undefined {
@@ -136,22 +144,23 @@ class VaultServer implements VaultServerHandle {
   }
 
   async initialize(): Promise<void> {
-    const {keys, rootToken} = await this.#sys.init(1, 1)
+    const {keys, rootToken} = await this.#setupSys.init(1, 1)
     this.unsealKey = keys[0].revealString()
     this.token = rootToken.revealString()
     this.#http.setToken(rootToken)
+    this.#setupHttp.setToken(rootToken)
     await this.unseal()
   }
 
   async mountKv(path: string): Promise<void> {
-    await this.#http.request('POST', `sys/mounts/${path}`, {body: {type: 'kv', options: {version: '2'}}, retry: false})
+    await this.#setupHttp.request('POST', `sys/mounts/${path}`, {body: {type: 'kv', options: {version: '2'}}, retry: false})
     // A new KV v2 mount answers 400 ("upgrading") for a moment before it takes writes.
     await waitFor(`KV v2 mount ${path}/ on ${this.name}`, async () => (await this.#http.request('GET', `${path}/config`, {retry: false})).status, {timeoutMs: 30_000, intervalMs: 100})
   }
 
   async unseal(): Promise<void> {
     if (!this.unsealKey) throw new Error(`Vault server ${this.name} has no known unseal key (it was not initialized by this helper)`)
-    await this.#sys.unseal(SecretValue.fromString(this.unsealKey))
+    await this.#setupSys.unseal(SecretValue.fromString(this.unsealKey))
     await waitFor(`Vault server ${this.name} to become active after unseal`, async () => {
       const health = await this.#sys.health()
       return health.initialized && !health.sealed && !health.standby ? health : undefined
@@ -166,6 +175,7 @@ class VaultServer implements VaultServerHandle {
   async stop(): Promise<void> {
     await this.#process?.stop()
     this.#http.agent.destroy()
+    this.#setupHttp.agent.destroy()
   }
 
   async restart(options: {unseal?: boolean} = {}): Promise<void> {
