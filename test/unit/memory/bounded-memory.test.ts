@@ -35,9 +35,6 @@ function youngGenerationMbAfterChurn(flag?: string): number {
  * tests' garbage decides when V8 collects.
  */
 function bufferMemoryRiseMb(bound: boolean): number {
-  const source = readFileSync(resolve('src/lib/memory/bounded-memory.ts'), 'utf8')
-  const module = join(workDir, 'bounded-memory.mjs')
-  writeFileSync(module, ts.transpileModule(source, {compilerOptions: {module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022}}).outputText)
   const script = `
     const {boundMemory, noteStreamedBytes} = await import(${JSON.stringify(pathToFileURL(module).href)})
     if (${bound}) boundMemory()
@@ -56,8 +53,12 @@ function bufferMemoryRiseMb(bound: boolean): number {
 }
 
 let workDir: string
+let module: string
 beforeAll(() => {
   workDir = mkdtempSync(join(tmpdir(), 'bounded-memory-'))
+  module = join(workDir, 'bounded-memory.mjs')
+  const source = readFileSync(resolve('src/lib/memory/bounded-memory.ts'), 'utf8')
+  writeFileSync(module, ts.transpileModule(source, {compilerOptions: {module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022}}).outputText)
 })
 afterAll(() => rmSync(workDir, {recursive: true, force: true}))
 
