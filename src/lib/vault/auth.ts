@@ -4,8 +4,9 @@ import type {VaultHttp} from './vault-http.js'
 
 /**
  * Logs in and keeps the token alive for long runs: renews a renewable token
- * at two thirds of its TTL, and logs in again (AppRole, Kubernetes) when it
- * can no longer be renewed. The timer is unref'd so it never holds the process.
+ * at two thirds of its TTL, and logs in again (AppRole, Kubernetes) as soon
+ * as a renewal no longer gives the full TTL back (the token reached its max
+ * TTL) or fails. The timer is unref'd so it never holds the process.
  */
 export class TokenKeeper {
   #timer: NodeJS.Timeout | undefined
@@ -87,9 +88,10 @@ export class TokenKeeper {
     try {
       const {body} = await this.http.request<{auth?: {lease_duration?: number; renewable?: boolean}}>('POST', 'auth/token/renew-self', {body: {}})
       const ttl = body.auth?.lease_duration ?? 0
-      // Renewed to under a third of what the login gave: the token hit its max TTL and will run out. A login
-      // method logs in again now, before it does (a static token can only run out).
-      if (this.login.method !== 'token' && (body.auth?.renewable === false || ttl < this.#loginTtl / 3)) throw new Error('at its max TTL')
+      // Renewed to less than the login gave: the token's max TTL capped the renewal, and it will run out at the
+      // end of this lease. A login method logs in again now, while the token still has a third of its TTL, rather
+      // than keep a token that reaches its last second just as a request goes out (a static token can only run out).
+      if (this.login.method !== 'token' && (body.auth?.renewable === false || ttl < this.#loginTtl)) throw new Error('at its max TTL')
       this.#schedule(body.auth?.renewable === false ? 0 : ttl)
     } catch {
       // Not renewable any more: a login method logs in again (and tries again shortly if that fails); a static token cannot.
