@@ -6,7 +6,7 @@ import {SecretValue} from '../../../src/lib/secret/secret-value.js'
 
 // The schedule of renewals and logins, on a scripted HTTP layer: what Vault answers is decided by the script,
 // so the test is about when the keeper asks. The integration suite (vault-auth/kubernetes) proves it against OpenBao.
-type Call = {at: number; method: string; path: string}
+type Call = {at: number; path: string}
 
 type Script = {
   /** The login's TTL, or the error it fails with; n counts the logins from 1. */
@@ -28,8 +28,8 @@ function scriptedVault(script: Script) {
     setToken(value: SecretValue | undefined) {
       token = value
     },
-    async request(method: string, path: string, options: {body?: {jwt?: string}} = {}) {
-      calls.push({at: Date.now(), method, path})
+    async request(_method: string, path: string, options: {body?: {jwt?: string}} = {}) {
+      calls.push({at: Date.now(), path})
       if (path.endsWith('/login')) {
         if (options.body?.jwt) jwts.push(options.body.jwt)
         const ttl = script.login(++logins)
